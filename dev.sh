@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# dev.sh: one command to serve fastbank, one to test it.
+#
+#   ./dev.sh serve    install what is missing, build, and serve the API
+#                     through nginx on http://127.0.0.1:${PORT:-8080}
+#   ./dev.sh test     install what is missing, build, and run every test:
+#                     make check, make distcheck, and the ASan/UBSan and
+#                     TSan builds' make check
+#   ./dev.sh bench    install, build, and run the benchmarks (BENCHMARKS.md)
+#   ./dev.sh build    install and build only
+#
+# Builds go to build/<flavour>/ (out of tree); nothing is installed system
+# wide except the Debian packages listed below.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")" && pwd)
+cd "$top"
+
+jobs=$(nproc 2>/dev/null || echo 2)
+
+# Debian packages: to build, to run, and to test.
+build_pkgs=(build-essential autoconf automake pkg-config
+            libfcgi-dev libjson-c-dev libatomic-ops-dev libcunit1-dev)
+serve_pkgs=(nginx curl)
+test_pkgs=(nginx python3 prometheus curl)
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }
+
+install_pkgs() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' \
+            || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "installing Debian packages: ${missing[*]}"
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || die "need root (or sudo) to install: ${missing[*]}"
+        sudo=(sudo)
+    fi
+    # Installing nginx must not start Debian's system nginx on port 80:
+    # fastbank runs its own unprivileged nginx.  policy-rc.d says so to
+    # invoke-rc.d for the length of this install only.
+    local policy=/usr/sbin/policy-rc.d made_policy=no
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+        "${sudo[@]}" chmod 755 "$policy"
+        made_policy=yes
+    fi
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    [ "$made_policy" = yes ] && "${sudo[@]}" rm -f "$policy"
+    return 0
+}
+
+# configure_tree DIR [configure args...]: autogen once, configure DIR once.
+configure_tree() {
+    local dir=$1; shift
+    if [ ! -x "$top/configure" ] || [ "$top/configure.ac" -nt "$top/configure" ]; then
+        log "autogen"
+        "$top/autogen.sh" >/dev/null 2>&1 || "$top/autogen.sh"
+    fi
+    mkdir -p "$dir"
+    if [ ! -f "$dir/Makefile" ] || [ "$dir/config.status" -ot "$top/configure" ]; then
+        log "configure $dir $*"
+        (cd "$dir" && "$top/configure" -q "$@")
+    fi
+}
+
+build_tree() {
+    local dir=$1; shift
+    configure_tree "$dir" "$@"
+    log "make -C $dir"
+    make -s -C "$dir" -j"$jobs"
+}
+
+# check_tree DIR: make check; on failure print the failing tests' logs.
+check_tree() {
+    local dir=$1
+    log "make check in $dir"
+    if ! make -s -C "$dir" -j"$jobs" check; then
+        for f in $(find "$dir" -name '*.log' ! -name test-suite.log ! -name config.log); do
+            if grep -qE '^(FAIL|ERROR)' "${f%.log}.trs" 2>/dev/null; then
+                printf '\n---- %s ----\n' "$f" >&2
+                tail -n 80 "$f" >&2
+            fi
+        done
+        die "make check failed in $dir"
+    fi
+}
+
+cmd_build() {
+    install_pkgs "${build_pkgs[@]}"
+    build_tree build/release --enable-werror
+}
+
+cmd_test() {
+    install_pkgs "${build_pkgs[@]}" "${test_pkgs[@]}"
+    build_tree build/release --enable-werror
+    check_tree build/release
+
+    log "make distcheck"
+    make -s -C build/release -j"$jobs" distcheck \
+        DISTCHECK_CONFIGURE_FLAGS="--enable-werror --with-atomics=libatomic_ops" \
+        >build/distcheck.log 2>&1 || { tail -n 120 build/distcheck.log >&2; die "make distcheck failed (build/distcheck.log)"; }
+    grep -E '^=+$|archives ready|ready for distribution' build/distcheck.log | tail -n 3 >&2 || true
+
+    build_tree build/asan --enable-werror --enable-sanitizers=address
+    check_tree build/asan
+
+    build_tree build/tsan --enable-werror --enable-sanitizers=thread
+    check_tree build/tsan
+
+    log "all tests passed: release, distcheck, address+undefined, thread"
+}
+
+cmd_serve() {
+    install_pkgs "${build_pkgs[@]}" "${serve_pkgs[@]}"
+    build_tree build/release --enable-werror
+    exec "$top/nginx/fb-run.sh" --build "$top/build/release" \
+        --dir "$top/build/serve" --port "${PORT:-8080}"
+}
+
+cmd_bench() {
+    install_pkgs "${build_pkgs[@]}" "${serve_pkgs[@]}" wrk
+    build_tree build/release --enable-werror
+    exec "$top/loadtest/bench.sh" "$top/build/release"
+}
+
+case "${1:-}" in
+    serve) cmd_serve ;;
+    test)  cmd_test ;;
+    bench) cmd_bench ;;
+    build) cmd_build ;;
+    *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac

@@ -1,0 +1,2 @@
+# doc/: design notes, plain text.
+EXTRA_DIST += doc

@@ -1,0 +1,2 @@
+# loadtest/: the load generator, the reference responders, the benchmarks.
+include loadtest/store.mk

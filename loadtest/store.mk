@@ -1,0 +1,1 @@
+# The in-process store benchmark (no HTTP).

@@ -1,0 +1,2 @@
+# nginx/: the shipped nginx configuration.
+EXTRA_DIST += nginx

@@ -1,0 +1,104 @@
+/*
+ * fb_atomic.h: the only door to atomic 64-bit integers in fastbank.
+ *
+ * C11 <stdatomic.h> by default; libatomic_ops with
+ * ./configure --with-atomics=libatomic_ops.  Both compile to the same
+ * instructions on x86-64 (mov for acquire loads and release stores,
+ * lock xadd, lock cmpxchg); C11 is the default because ThreadSanitizer
+ * understands it and cannot see libatomic_ops' inline assembly.
+ *
+ * Every access to a fb_atomic_i64_t goes through these functions: mixing
+ * plain and atomic accesses to one variable is a data race.
+ */
+
+#ifndef FB_ATOMIC_H_INCLUDED
+#define FB_ATOMIC_H_INCLUDED
+
+#include <stdint.h>
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#ifdef FB_ATOMICS_AO
+
+#include <atomic_ops.h>
+
+/* AO_t is an unsigned word; the signed value travels through casts. */
+typedef struct {
+    volatile AO_t  v;
+} fb_atomic_i64_t;
+
+static inline int64_t
+fb_atomic_load_acquire(const fb_atomic_i64_t *a)
+{
+    return (int64_t) AO_load_acquire((volatile AO_t *) &a->v);
+}
+
+static inline int64_t
+fb_atomic_load_relaxed(const fb_atomic_i64_t *a)
+{
+    return (int64_t) AO_load((volatile AO_t *) &a->v);
+}
+
+static inline void
+fb_atomic_store_release(fb_atomic_i64_t *a, int64_t v)
+{
+    AO_store_release(&a->v, (AO_t) v);
+}
+
+static inline void
+fb_atomic_store_relaxed(fb_atomic_i64_t *a, int64_t v)
+{
+    AO_store(&a->v, (AO_t) v);
+}
+
+static inline int64_t
+fb_atomic_fetch_add(fb_atomic_i64_t *a, int64_t d)
+{
+    return (int64_t) AO_fetch_and_add_full(&a->v, (AO_t) d);
+}
+
+#else
+
+#include <stdatomic.h>
+
+typedef struct {
+    _Atomic int64_t  v;
+} fb_atomic_i64_t;
+
+static inline int64_t
+fb_atomic_load_acquire(const fb_atomic_i64_t *a)
+{
+    return atomic_load_explicit((_Atomic int64_t *) &a->v,
+                                memory_order_acquire);
+}
+
+static inline int64_t
+fb_atomic_load_relaxed(const fb_atomic_i64_t *a)
+{
+    return atomic_load_explicit((_Atomic int64_t *) &a->v,
+                                memory_order_relaxed);
+}
+
+static inline void
+fb_atomic_store_release(fb_atomic_i64_t *a, int64_t v)
+{
+    atomic_store_explicit(&a->v, v, memory_order_release);
+}
+
+static inline void
+fb_atomic_store_relaxed(fb_atomic_i64_t *a, int64_t v)
+{
+    atomic_store_explicit(&a->v, v, memory_order_relaxed);
+}
+
+static inline int64_t
+fb_atomic_fetch_add(fb_atomic_i64_t *a, int64_t d)
+{
+    return atomic_fetch_add_explicit(&a->v, d, memory_order_seq_cst);
+}
+
+#endif
+
+#endif /* FB_ATOMIC_H_INCLUDED */

@@ -1,0 +1,3 @@
+# Store unit and stress tests (CUnit).
+if HAVE_CUNIT
+endif
