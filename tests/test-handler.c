@@ -134,7 +134,7 @@ test_create_and_get(void)
     CU_ASSERT_STRING_EQUAL(text,
         "Status: 201 Created\r\n"
         "Content-Type: application/json\r\n"
-        "Content-Length: 37\r\n"
+        "Content-Length: 36\r\n"
         "Location: /accounts/1\r\n"
         "\r\n"
         "{\"id\":1,\"owner\":\"Alice\",\"balance\":0}");
