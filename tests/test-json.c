@@ -374,6 +374,10 @@ test_not_json(void)
     CU_ASSERT_EQUAL(parse("{\"a\":\"\\'\"}"), FB_JSON_INVALID);
     CU_ASSERT_EQUAL(parse("{\"a\":\"\\u12\"}"), FB_JSON_INVALID);
     CU_ASSERT_EQUAL(parse("{\"a\":\"\\u12g4\"}"), FB_JSON_INVALID);
+    CU_ASSERT_EQUAL(parse("{\"a\":1true}"), FB_JSON_INVALID);
+    CU_ASSERT_EQUAL(parse("{\"a\":truefalse}"), FB_JSON_INVALID);
+    CU_ASSERT_EQUAL(parse("{\"a\":[1 2]}"), FB_JSON_INVALID);
+    CU_ASSERT_EQUAL(parse("{\"a\":\"x\" \"y\"}"), FB_JSON_INVALID);
 
     /* the scan must not refuse what is valid near those */
     CU_ASSERT_EQUAL(parse("{\"a\":[true,false,null,0,-0,0.5,-1.5e-3,"
@@ -381,6 +385,8 @@ test_not_json(void)
     CU_ASSERT_EQUAL(parse("{\"a\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\"}"),
                     FB_JSON_OK);
     CU_ASSERT_EQUAL(parse("{\"a\":\"\\u0041\\uABCD\\uabcd\"}"), FB_JSON_OK);
+    CU_ASSERT_EQUAL(parse("{\"a\":[0e5,-0e-0,0.0,1E5,{},[],\"\"],\"\":1}"),
+                    FB_JSON_OK);
 }
 
 
