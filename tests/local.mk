@@ -24,3 +24,5 @@ include tests/store.mk
 include tests/json.mk
 include tests/http.mk
 include tests/integration.mk
+
+include tests/metrics.mk
