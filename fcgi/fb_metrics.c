@@ -1,6 +1,11 @@
 /*
  * fb_metrics.c: recording per-thread counters, merging them on scrape, and
  * the Prometheus text exposition (format 0.0.4).
+ *
+ * Every label value comes from a table compiled in (method names, route
+ * templates, status codes, operation names), none of which holds '\\', '"'
+ * or a newline, so label values are printed as they are;
+ * tests/test-metrics.c checks that each of those tables stays so.
  */
 
 #include "fb_core.h"
@@ -15,23 +20,48 @@
 
 #include "fb_metrics.h"
 
-#define FB_BOUND(ns, text)  ns,
-static const uint64_t  fb_duration_bounds[] = {
-    FB_DURATION_BUCKETS(FB_BOUND)
-};
-static const int64_t   fb_amount_bounds[] = {
-    FB_AMOUNT_BUCKETS(FB_BOUND)
-};
+/* Sizes a label set can reach: see fb_series_labels(). */
+#define FB_LABELS_MAX  256
+
+/*
+ * Each field's upper bounds, then UINT64_MAX for +Inf, which ends the
+ * search for a bucket without a separate bound check.
+ */
+#define FB_BOUND(v)  (uint64_t) (v),
+#define FB_FIELD_BOUNDS(field, name, type, series, buckets, ...)           \
+    static const uint64_t  fb_bounds_##field[] = {                         \
+        buckets(FB_BOUND) UINT64_MAX                                       \
+    };
+FB_STATS_FIELDS(FB_FIELD_BOUNDS)
+#undef FB_FIELD_BOUNDS
 #undef FB_BOUND
 
-#define FB_LABEL(ns, text)  text,
-static const char  *fb_duration_labels[] = {
-    FB_DURATION_BUCKETS(FB_LABEL) "+Inf"
+const fb_metric_def_t  fb_metric_defs[FB_METRIC_COUNT] = {
+#define FB_DEF_THREAD(field, name, type, series, buckets, decimals, help)  \
+    { name, type, help, decimals, 1 },
+#define FB_DEF_SCRAPE(field, name, type, decimals, help)                   \
+    { name, type, help, decimals, 0 },
+    FB_STATS_FIELDS(FB_DEF_THREAD)
+    FB_SCRAPE_METRICS(FB_DEF_SCRAPE)
+#undef FB_DEF_THREAD
+#undef FB_DEF_SCRAPE
 };
-static const char  *fb_amount_labels[] = {
-    FB_AMOUNT_BUCKETS(FB_LABEL) "+Inf"
+
+/* Where each per-thread field lies in the snapshot, and its shape. */
+typedef struct {
+    size_t           offset;
+    size_t           series;
+    size_t           nbuckets;
+    const uint64_t  *bounds;
+} fb_field_t;
+
+static const fb_field_t  fb_fields[] = {
+#define FB_FIELD(field, name, type, series, buckets, ...)                  \
+    { offsetof(fb_stats_snap_t, field), series, FB_NBUCKETS(buckets),      \
+      fb_bounds_##field },
+    FB_STATS_FIELDS(FB_FIELD)
+#undef FB_FIELD
 };
-#undef FB_LABEL
 
 #define FB_STATUS_TEXT(code)  #code,
 static const char  *fb_status_labels[] = {
@@ -42,6 +72,23 @@ static const char  *fb_status_labels[] = {
 static const char  *fb_op_labels[] = { "deposit", "withdraw", "transfer" };
 
 #define fb_rm(route, method)  ((size_t) (route) * FB_METHOD_COUNT + (method))
+
+
+fb_stats_t *
+fb_stats_alloc(size_t n)
+{
+    void  *p;
+
+    if (n == 0 || posix_memalign(&p, FB_STATS_ALIGN, n * sizeof(fb_stats_t))
+                  != 0)
+    {
+        return NULL;
+    }
+
+    /* All zero bits is zero for an _Atomic uint64_t and for an AO_t. */
+    memset(p, 0, n * sizeof(fb_stats_t));
+    return p;
+}
 
 
 fb_status_e
@@ -57,47 +104,55 @@ fb_status_index(int status)
 }
 
 
+#ifndef FB_NO_METRICS
+
+/*
+ * One observation into a histogram series h: its bucket and its sum.
+ * Bounds are few and most requests fall in the first buckets, so a linear
+ * search is as fast as a binary one here.
+ */
+static inline void
+fb_observe(fb_atomic_u64_t *h, const uint64_t *bounds, size_t nbuckets,
+    uint64_t v)
+{
+    size_t  b;
+
+    for (b = 0; v > bounds[b]; b++) {
+        /* void */
+    }
+
+    fb_atomic_u64_add_single_writer(&h[b], 1);
+    fb_atomic_u64_add_single_writer(&h[nbuckets + 1], v);
+}
+
+
 void
 fb_stats_request(fb_stats_t *st, fb_route_e route, fb_method_e method,
     int status, uint64_t duration_ns)
 {
-    size_t  rm = fb_rm(route, method), b;
+    size_t  rm = fb_rm(route, method);
 
     fb_atomic_u64_add_single_writer(
         &st->requests[rm * FB_STATUS_COUNT + fb_status_index(status)], 1);
 
-    for (b = 0; b < FB_DURATION_NBUCKETS; b++) {
-        if (duration_ns <= fb_duration_bounds[b]) {
-            break;
-        }
-    }
-
-    fb_atomic_u64_add_single_writer(
-        &st->duration_bucket[rm * (FB_DURATION_NBUCKETS + 1) + b], 1);
-    fb_atomic_u64_add_single_writer(&st->duration_sum_ns[rm], duration_ns);
+    fb_observe(&st->duration[rm * FB_SERIES_SLOTS(FB_DURATION_BUCKETS)],
+               fb_bounds_duration, FB_NBUCKETS(FB_DURATION_BUCKETS),
+               duration_ns);
 }
 
 
 void
 fb_stats_operation(fb_stats_t *st, fb_stat_op_e op, int ok, int64_t amount)
 {
-    size_t  b;
-
     fb_atomic_u64_add_single_writer(&st->operations[op * 2 + (ok ? 0 : 1)],
                                     1);
 
-    if (op != FB_STAT_OP_TRANSFER || !ok) {
-        return;
+    /* Only money that moved: a refused transfer has no amount to speak of,
+     * and a successful one has 1..1000000 (never negative). */
+    if (op == FB_STAT_OP_TRANSFER && ok && amount > 0) {
+        fb_observe(st->transfer, fb_bounds_transfer,
+                   FB_NBUCKETS(FB_AMOUNT_BUCKETS), (uint64_t) amount);
     }
-
-    for (b = 0; b < FB_AMOUNT_NBUCKETS; b++) {
-        if (amount <= fb_amount_bounds[b]) {
-            break;
-        }
-    }
-
-    fb_atomic_u64_add_single_writer(&st->transfer_bucket[b], 1);
-    fb_atomic_u64_add_single_writer(&st->transfer_sum[0], (uint64_t) amount);
 }
 
 
@@ -111,8 +166,10 @@ fb_stats_account_created(fb_stats_t *st)
 void
 fb_stats_set_busy(fb_stats_t *st, int busy)
 {
-    fb_atomic_u64_store(&st->busy, busy ? 1 : 0);
+    fb_atomic_u64_store(&st->busy[0], busy ? 1 : 0);
 }
+
+#endif /* FB_NO_METRICS */
 
 
 void
@@ -126,149 +183,170 @@ fb_metrics_merge(const fb_metrics_t *m, fb_stats_snap_t *snap)
     for (t = 0; t < m->nthreads; t++) {
         st = &m->threads[t];
 
-#define FB_STATS_MERGE(name, n)                                            \
-        for (i = 0; i < (n); i++) {                                        \
-            snap->name[i] += fb_atomic_u64_load(&st->name[i]);             \
+#define FB_STATS_MERGE(field, ...)                                         \
+        for (i = 0; i < fb_nelems(st->field); i++) {                       \
+            snap->field[i] += fb_atomic_u64_load(&st->field[i]);           \
         }
         FB_STATS_FIELDS(FB_STATS_MERGE)
 #undef FB_STATS_MERGE
-
-        snap->busy += fb_atomic_u64_load(&st->busy);
     }
+}
+
+
+static uint64_t
+fb_pow10(unsigned n)
+{
+    uint64_t  p = 1;
+
+    while (n-- > 0) {
+        p *= 10;
+    }
+
+    return p;
+}
+
+
+/* Prints v / 10^decimals exactly, without going through a double. */
+static int
+fb_print_decimal(fb_buf_t *b, uint64_t v, unsigned decimals)
+{
+    uint64_t  p = fb_pow10(decimals);
+
+    if (decimals == 0) {
+        return fb_buf_printf(b, "%" PRIu64, v);
+    }
+
+    return fb_buf_printf(b, "%" PRIu64 ".%0*" PRIu64, v / p, (int) decimals,
+                         v % p);
 }
 
 
 static const char *
-fb_endpoint_label(fb_route_e route)
+fb_endpoint_label(size_t route)
 {
-    return route == FB_ROUTE_NONE ? "unmatched" : fb_route_get(route)->template;
+    return route == FB_ROUTE_NONE
+           ? "unmatched" : fb_route_get((fb_route_e) route)->template;
 }
 
 
+/*
+ * Writes series i of metric k's labels into buf, without braces: nothing
+ * for a metric of one series.  Returns 1 if the series is shown even at
+ * zero, so that dashboards and alerts find it from the first scrape; 0 if
+ * it appears with its first event (most route, method and status
+ * combinations never happen).
+ */
 static int
-fb_metrics_requests(const fb_stats_snap_t *s, fb_buf_t *b)
+fb_series_labels(fb_metric_e k, size_t i, char *buf, size_t size)
 {
-    size_t  r, m, c;
-    int     rc = FB_OK;
+    int     n;
+    size_t  rm;
 
-    rc |= fb_buf_printf(b,
-        "# HELP http_requests_total HTTP requests answered by the backend.\n"
-        "# TYPE http_requests_total counter\n");
+    switch (k) {
+    case FB_METRIC_requests:
+        rm = i / FB_STATUS_COUNT;
+        n = snprintf(buf, size,
+                     "method=\"%s\",endpoint=\"%s\",status_code=\"%s\"",
+                     fb_method_name((fb_method_e) (rm % FB_METHOD_COUNT)),
+                     fb_endpoint_label(rm / FB_METHOD_COUNT),
+                     fb_status_labels[i % FB_STATUS_COUNT]);
+        return n < 0 || (size_t) n >= size ? -1 : 0;
 
-    for (r = 0; r < FB_ROUTE_COUNT; r++) {
-        for (m = 0; m < FB_METHOD_COUNT; m++) {
-            for (c = 0; c < FB_STATUS_COUNT; c++) {
-                uint64_t v = s->requests[fb_rm(r, m) * FB_STATUS_COUNT + c];
-                if (v == 0) {
-                    continue;
-                }
-                rc |= fb_buf_printf(b, "http_requests_total{method=\"%s\","
-                    "endpoint=\"%s\",status_code=\"%s\"} %" PRIu64 "\n",
-                    fb_method_name((fb_method_e) m),
-                    fb_endpoint_label((fb_route_e) r),
-                    fb_status_labels[c], v);
-            }
-        }
+    case FB_METRIC_duration:
+        n = snprintf(buf, size, "method=\"%s\",endpoint=\"%s\"",
+                     fb_method_name((fb_method_e) (i % FB_METHOD_COUNT)),
+                     fb_endpoint_label(i / FB_METHOD_COUNT));
+        return n < 0 || (size_t) n >= size ? -1 : 0;
+
+    case FB_METRIC_operations:
+        n = snprintf(buf, size, "operation=\"%s\",status=\"%s\"",
+                     fb_op_labels[i / 2], i % 2 == 0 ? "success" : "error");
+        return n < 0 || (size_t) n >= size ? -1 : 1;
+
+    default:
+        buf[0] = '\0';
+        return 1;
     }
+}
+
+
+/*
+ * One series of a histogram: cumulative buckets in increasing le, then
+ * _sum and _count.  labels: the series' labels, without braces.
+ */
+static int
+fb_print_histogram(fb_buf_t *b, const fb_metric_def_t *d,
+    const fb_field_t *f, const uint64_t *h, const char *labels)
+{
+    int          rc = FB_OK;
+    size_t       k;
+    uint64_t     cum;
+    const char  *sep = labels[0] != '\0' ? "," : "";
+
+    /* _count is the last cumulative bucket, +Inf, by construction. */
+    for (cum = 0, k = 0; k <= f->nbuckets; k++) {
+        cum += h[k];
+        rc |= fb_buf_printf(b, "%s_bucket{%s%sle=\"", d->name, labels, sep);
+        if (k < f->nbuckets) {
+            rc |= fb_buf_printf(b, "%g",
+                                (double) f->bounds[k] / fb_pow10(d->decimals));
+        } else {
+            rc |= fb_buf_append(b, "+Inf", 4);
+        }
+        rc |= fb_buf_printf(b, "\"} %" PRIu64 "\n", cum);
+    }
+
+    rc |= fb_buf_printf(b, "%s_sum%s%s%s ", d->name, *sep ? "{" : "", labels,
+                        *sep ? "}" : "");
+    rc |= fb_print_decimal(b, h[f->nbuckets + 1], d->decimals);
+    rc |= fb_buf_printf(b, "\n%s_count%s%s%s %" PRIu64 "\n", d->name,
+                        *sep ? "{" : "", labels, *sep ? "}" : "", cum);
 
     return rc;
 }
 
 
+/* Every series of per-thread metric k that has something to show. */
 static int
-fb_metrics_durations(const fb_stats_snap_t *s, fb_buf_t *b)
+fb_print_field(fb_buf_t *b, fb_metric_e k, const fb_stats_snap_t *snap)
 {
-    size_t           r, m, k;
-    uint64_t         cum;
-    const uint64_t  *h;
-    const char      *meth, *ep;
-    int              rc = FB_OK;
+    int                     rc = FB_OK, always;
+    char                    labels[FB_LABELS_MAX];
+    size_t                  i, j, slots;
+    uint64_t                count;
+    const uint64_t         *v;
+    const fb_field_t       *f = &fb_fields[k];
+    const fb_metric_def_t  *d = &fb_metric_defs[k];
 
-    rc |= fb_buf_printf(b,
-        "# HELP http_request_duration_seconds Time from the request's "
-        "arrival at the backend to its reply.\n"
-        "# TYPE http_request_duration_seconds histogram\n");
+    slots = f->nbuckets == 0 ? 1 : f->nbuckets + 2;
 
-    for (r = 0; r < FB_ROUTE_COUNT; r++) {
-        for (m = 0; m < FB_METHOD_COUNT; m++) {
-            h = &s->duration_bucket[fb_rm(r, m) * (FB_DURATION_NBUCKETS + 1)];
+    for (i = 0; i < f->series; i++) {
+        v = (const uint64_t *) ((const char *) snap + f->offset) + i * slots;
 
-            for (cum = 0, k = 0; k <= FB_DURATION_NBUCKETS; k++) {
-                cum += h[k];
-            }
-            if (cum == 0) {
-                continue;
-            }
+        for (count = 0, j = 0; j < (f->nbuckets == 0 ? 1 : f->nbuckets + 1);
+             j++)
+        {
+            count += v[j];
+        }
 
-            meth = fb_method_name((fb_method_e) m);
-            ep = fb_endpoint_label((fb_route_e) r);
+        always = fb_series_labels(k, i, labels, sizeof(labels));
+        if (always < 0) {
+            return FB_ERROR;
+        }
 
-            /* +Inf is the last bucket and equals _count by construction. */
-            for (cum = 0, k = 0; k <= FB_DURATION_NBUCKETS; k++) {
-                cum += h[k];
-                rc |= fb_buf_printf(b, "http_request_duration_seconds_bucket"
-                    "{method=\"%s\",endpoint=\"%s\",le=\"%s\"} %" PRIu64 "\n",
-                    meth, ep, fb_duration_labels[k], cum);
-            }
+        if (count == 0 && !always) {
+            continue;
+        }
 
-            rc |= fb_buf_printf(b, "http_request_duration_seconds_sum"
-                "{method=\"%s\",endpoint=\"%s\"} %.9f\n"
-                "http_request_duration_seconds_count"
-                "{method=\"%s\",endpoint=\"%s\"} %" PRIu64 "\n",
-                meth, ep, (double) s->duration_sum_ns[fb_rm(r, m)] / 1e9,
-                meth, ep, cum);
+        if (f->nbuckets > 0) {
+            rc |= fb_print_histogram(b, d, f, v, labels);
+        } else if (labels[0] != '\0') {
+            rc |= fb_buf_printf(b, "%s{%s} %" PRIu64 "\n", d->name, labels,
+                                v[0]);
+        } else {
+            rc |= fb_buf_printf(b, "%s %" PRIu64 "\n", d->name, v[0]);
         }
     }
-
-    return rc;
-}
-
-
-static int
-fb_metrics_banking(const fb_stats_snap_t *s, uint64_t accounts, fb_buf_t *b)
-{
-    size_t    op, k;
-    uint64_t  cum;
-    int       rc = FB_OK;
-
-    rc |= fb_buf_printf(b,
-        "# HELP banking_operations_total Deposits, withdrawals and transfers, "
-        "by outcome.\n"
-        "# TYPE banking_operations_total counter\n");
-
-    for (op = 0; op < FB_STAT_OP_COUNT; op++) {
-        rc |= fb_buf_printf(b,
-            "banking_operations_total{operation=\"%s\",status=\"success\"} "
-            "%" PRIu64 "\n"
-            "banking_operations_total{operation=\"%s\",status=\"error\"} "
-            "%" PRIu64 "\n",
-            fb_op_labels[op], s->operations[op * 2],
-            fb_op_labels[op], s->operations[op * 2 + 1]);
-    }
-
-    rc |= fb_buf_printf(b,
-        "# HELP accounts_created_total Accounts created since the process "
-        "started.\n"
-        "# TYPE accounts_created_total counter\n"
-        "accounts_created_total %" PRIu64 "\n"
-        "# HELP accounts_active Accounts that exist.\n"
-        "# TYPE accounts_active gauge\n"
-        "accounts_active %" PRIu64 "\n"
-        "# HELP transfer_amount_centavos Amounts of successful transfers.\n"
-        "# TYPE transfer_amount_centavos histogram\n",
-        s->accounts_created[0], accounts);
-
-    for (cum = 0, k = 0; k <= FB_AMOUNT_NBUCKETS; k++) {
-        cum += s->transfer_bucket[k];
-        rc |= fb_buf_printf(b,
-            "transfer_amount_centavos_bucket{le=\"%s\"} %" PRIu64 "\n",
-            fb_amount_labels[k], cum);
-    }
-
-    rc |= fb_buf_printf(b,
-        "transfer_amount_centavos_sum %" PRIu64 "\n"
-        "transfer_amount_centavos_count %" PRIu64 "\n",
-        s->transfer_sum[0], cum);
 
     return rc;
 }
@@ -299,13 +377,12 @@ fb_open_fds(void)
 }
 
 
-static int
-fb_metrics_process(const fb_metrics_t *m, const fb_stats_snap_t *s,
-    fb_buf_t *b)
+/* The values of FB_SCRAPE_METRICS, in their units (see decimals). */
+static void
+fb_scrape_values(const fb_metrics_t *m, uint64_t accounts, uint64_t *v)
 {
     FILE           *f;
     long            page = sysconf(_SC_PAGESIZE);
-    double          cpu;
     uint64_t        vsz = 0, rss = 0;
     struct rlimit   rl;
     struct rusage   ru;
@@ -313,9 +390,6 @@ fb_metrics_process(const fb_metrics_t *m, const fb_stats_snap_t *s,
     if (getrusage(RUSAGE_SELF, &ru) != 0) {
         memset(&ru, 0, sizeof(ru));
     }
-
-    cpu = (double) ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6
-          + (double) ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 
     f = fopen("/proc/self/statm", "re");
     if (f != NULL) {
@@ -329,57 +403,64 @@ fb_metrics_process(const fb_metrics_t *m, const fb_stats_snap_t *s,
         rl.rlim_cur = 0;
     }
 
-    return fb_buf_printf(b,
-        "# HELP process_cpu_seconds_total Total user and system CPU time "
-        "spent in seconds.\n"
-        "# TYPE process_cpu_seconds_total counter\n"
-        "process_cpu_seconds_total %.6f\n"
-        "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
-        "# TYPE process_resident_memory_bytes gauge\n"
-        "process_resident_memory_bytes %" PRIu64 "\n"
-        "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
-        "# TYPE process_virtual_memory_bytes gauge\n"
-        "process_virtual_memory_bytes %" PRIu64 "\n"
-        "# HELP process_start_time_seconds Start time of the process since "
-        "unix epoch in seconds.\n"
-        "# TYPE process_start_time_seconds gauge\n"
-        "process_start_time_seconds %.3f\n"
-        "# HELP process_open_fds Number of open file descriptors.\n"
-        "# TYPE process_open_fds gauge\n"
-        "process_open_fds %" PRIu64 "\n"
-        "# HELP process_max_fds Maximum number of open file descriptors.\n"
-        "# TYPE process_max_fds gauge\n"
-        "process_max_fds %" PRIu64 "\n"
-        "# HELP fastbank_worker_threads Worker threads configured.\n"
-        "# TYPE fastbank_worker_threads gauge\n"
-        "fastbank_worker_threads %zu\n"
-        "# HELP fastbank_worker_threads_busy Worker threads serving a "
-        "request (this scrape included).\n"
-        "# TYPE fastbank_worker_threads_busy gauge\n"
-        "fastbank_worker_threads_busy %" PRIu64 "\n",
-        cpu, rss * (uint64_t) page, vsz * (uint64_t) page, m->start_time,
-        fb_open_fds(), (uint64_t) rl.rlim_cur, m->nthreads, s->busy);
+    if (page < 0) {
+        page = 0;
+    }
+
+    v[FB_METRIC_accounts_active] = accounts;
+    v[FB_METRIC_worker_threads] = m->nthreads;
+    v[FB_METRIC_cpu] = (uint64_t) ru.ru_utime.tv_sec * 1000000
+                       + (uint64_t) ru.ru_utime.tv_usec
+                       + (uint64_t) ru.ru_stime.tv_sec * 1000000
+                       + (uint64_t) ru.ru_stime.tv_usec;
+    v[FB_METRIC_rss] = rss * (uint64_t) page;
+    v[FB_METRIC_vsize] = vsz * (uint64_t) page;
+    v[FB_METRIC_start_time] = (uint64_t) (m->start_time * 1e6 + 0.5);
+    v[FB_METRIC_open_fds] = fb_open_fds();
+    v[FB_METRIC_max_fds] = (uint64_t) rl.rlim_cur;
 }
 
 
 int
 fb_metrics_format(const fb_metrics_t *m, uint64_t accounts, fb_buf_t *b)
 {
-    int               rc;
-    fb_stats_snap_t  *snap;
+    int                     rc = FB_OK;
+    size_t                  k;
+    uint64_t                v[FB_METRIC_COUNT];
+    fb_stats_snap_t        *snap;
+    const fb_metric_def_t  *d;
+    static const char      *types[] = { "counter", "gauge", "histogram" };
 
-    /* About 8 KiB: too much for a stack we do not size ourselves. */
+    /* About 12 KiB: too much for a stack we do not size ourselves. */
     snap = malloc(sizeof(*snap));
     if (snap == NULL) {
         return FB_ERROR;
     }
 
     fb_metrics_merge(m, snap);
+    fb_scrape_values(m, accounts, v);
 
-    rc = fb_metrics_requests(snap, b)
-         | fb_metrics_durations(snap, b)
-         | fb_metrics_banking(snap, accounts, b)
-         | fb_metrics_process(m, snap, b);
+    for (k = 0; k < FB_METRIC_COUNT; k++) {
+        d = &fb_metric_defs[k];
+
+#ifdef FB_NO_METRICS
+        if (d->per_thread) {
+            continue;
+        }
+#endif
+
+        /* One HELP and one TYPE per name, before its samples. */
+        rc |= fb_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n",
+                            d->name, d->help, d->name, types[d->type]);
+
+        if (d->per_thread) {
+            rc |= fb_print_field(b, (fb_metric_e) k, snap);
+        } else {
+            rc |= fb_buf_printf(b, "%s ", d->name);
+            rc |= fb_print_decimal(b, v[k], d->decimals);
+            rc |= fb_buf_append(b, "\n", 1);
+        }
+    }
 
     free(snap);
     return rc == FB_OK ? FB_OK : FB_ERROR;

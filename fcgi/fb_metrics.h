@@ -1,14 +1,22 @@
 /*
  * fb_metrics.h: per-thread counters, merged only when /metrics is scraped.
  *
- * Each worker owns one fb_stats_t, cache-line aligned and written only by
- * that worker: no lock and no shared atomic read-modify-write on the
- * request path (fb_atomic_u64_add_single_writer is a relaxed load and
+ * Each worker owns one fb_stats_t, aligned to FB_STATS_ALIGN and written
+ * only by that worker: no lock and no shared atomic read-modify-write on
+ * the request path (fb_atomic_u64_add_single_writer is a relaxed load and
  * store).  A scrape sums every worker's counters into a snapshot and
- * formats Prometheus text exposition 0.0.4.
+ * formats Prometheus text exposition 0.0.4.  doc/metrics.txt has the
+ * design and how its cost is measured.
  *
- * FB_STATS_FIELDS is the one list of counters: it generates the struct,
- * the merge and the table of metric names and kinds, so they cannot drift.
+ * FB_STATS_FIELDS is the one list of per-thread metrics: it generates the
+ * struct, the merge and the table of metric names, types and help texts,
+ * so they cannot drift.  FB_SCRAPE_METRICS lists the metrics read when a
+ * scrape happens (the store, the process, the pool size); they feed the
+ * same table.
+ *
+ * ./configure --disable-metrics compiles the recording calls out (they
+ * become empty inline functions and the request clock is not read); the
+ * exposition then has only the scrape-time metrics.
  */
 
 #ifndef FB_METRICS_H_INCLUDED
@@ -18,6 +26,17 @@
 #include "fb_atomic.h"
 #include "fb_buf.h"
 #include "fb_route.h"
+
+#ifndef FB_NO_METRICS
+#include <time.h>
+#endif
+
+/*
+ * Two cache lines: besides keeping workers off each other's lines, this
+ * keeps them off the pair of lines the L2 spatial prefetcher fetches
+ * together on x86.
+ */
+#define FB_STATS_ALIGN  128
 
 /* Statuses the backend answers, one counter slot each; the rest: other. */
 #define FB_STATUSES(X)                                                     \
@@ -31,23 +50,37 @@ typedef enum {
     FB_STATUS_COUNT
 } fb_status_e;
 
-/* Request duration buckets, upper bounds in nanoseconds and as printed. */
+/*
+ * Histogram upper bounds, increasing, in the unit the value is recorded
+ * in; the exposition prints bound / 10^decimals (see FB_STATS_FIELDS)
+ * with %g, as Go's client libraries print le.  Request durations are
+ * recorded in nanoseconds: a request the backend answers from memory
+ * takes some microseconds, so the buckets start at 10 us and go up to 5 s
+ * for a stalled disk or an overloaded host.
+ */
 #define FB_DURATION_BUCKETS(X)                                             \
-    X(25000, "2.5e-05") X(50000, "5e-05") X(100000, "0.0001")              \
-    X(250000, "0.00025") X(500000, "0.0005") X(1000000, "0.001")           \
-    X(2500000, "0.0025") X(5000000, "0.005") X(10000000, "0.01")           \
-    X(25000000, "0.025") X(50000000, "0.05") X(100000000, "0.1")           \
-    X(250000000, "0.25") X(500000000, "0.5") X(1000000000, "1")            \
-    X(2500000000, "2.5") X(5000000000, "5")
+    X(10000) X(25000) X(50000) X(100000) X(250000) X(500000)               \
+    X(1000000) X(2500000) X(5000000) X(10000000) X(25000000)               \
+    X(50000000) X(100000000) X(250000000) X(500000000) X(1000000000)       \
+    X(2500000000) X(5000000000)
 
-/* Transfer amount buckets, in centavos (the contract's maximum is last). */
+/* Transfer amounts in centavos; the contract's maximum is the last. */
 #define FB_AMOUNT_BUCKETS(X)                                               \
-    X(100, "100") X(1000, "1000") X(10000, "10000") X(100000, "100000")    \
-    X(500000, "500000") X(1000000, "1e+06")
+    X(100) X(1000) X(10000) X(100000) X(500000) X(1000000)
 
-#define FB_COUNT_ONE(a, b)  + 1
-#define FB_DURATION_NBUCKETS  (0 FB_DURATION_BUCKETS(FB_COUNT_ONE))
-#define FB_AMOUNT_NBUCKETS    (0 FB_AMOUNT_BUCKETS(FB_COUNT_ONE))
+/* For counters and gauges. */
+#define FB_NO_BUCKETS(X)
+
+#define FB_COUNT_ONE(a)  + 1
+#define FB_NBUCKETS(buckets)  (0 buckets(FB_COUNT_ONE))
+
+/*
+ * Slots one series takes: a counter or gauge one; a histogram one per
+ * bucket (not cumulative: the scrape accumulates them), one for +Inf and
+ * one for the sum.
+ */
+#define FB_SERIES_SLOTS(buckets)                                           \
+    (FB_NBUCKETS(buckets) == 0 ? 1 : FB_NBUCKETS(buckets) + 2)
 
 typedef enum {
     FB_STAT_OP_DEPOSIT = 0,
@@ -56,34 +89,104 @@ typedef enum {
     FB_STAT_OP_COUNT
 } fb_stat_op_e;
 
+/* Series per route and method. */
 #define FB_RM  (FB_ROUTE_COUNT * FB_METHOD_COUNT)
 
+typedef enum {
+    FB_METRIC_COUNTER = 0,
+    FB_METRIC_GAUGE,
+    FB_METRIC_HISTOGRAM
+} fb_metric_type_e;
+
 /*
- * name, number of slots.  Histogram slots are per bucket and not
- * cumulative (the last slot is +Inf); the scrape accumulates them.
+ * The per-thread metrics:
+ *   field, name, type, series, buckets, decimals, help.
+ * decimals: the value is recorded in units of 10^-decimals of what the
+ * exposition shows (nanoseconds for seconds: 9).
+ * Series are laid out as fb_series_labels() in fb_metrics.c expects:
+ *   requests:    (route * FB_METHOD_COUNT + method) * FB_STATUS_COUNT
+ *                + status
+ *   duration:    route * FB_METHOD_COUNT + method
+ *   operations:  op * 2 + (0 success, 1 error)
  */
 #define FB_STATS_FIELDS(X)                                                 \
-    X(requests,          FB_RM * FB_STATUS_COUNT)                          \
-    X(duration_bucket,   FB_RM * (FB_DURATION_NBUCKETS + 1))               \
-    X(duration_sum_ns,   FB_RM)                                            \
-    X(operations,        FB_STAT_OP_COUNT * 2)                             \
-    X(accounts_created,  1)                                                \
-    X(transfer_bucket,   FB_AMOUNT_NBUCKETS + 1)                           \
-    X(transfer_sum,      1)
+    X(requests, "http_requests_total", FB_METRIC_COUNTER,                  \
+      FB_RM * FB_STATUS_COUNT, FB_NO_BUCKETS, 0,                           \
+      "HTTP requests answered by the backend, by route template.")         \
+    X(duration, "http_request_duration_seconds", FB_METRIC_HISTOGRAM,      \
+      FB_RM, FB_DURATION_BUCKETS, 9,                                       \
+      "Time from a request's arrival at the backend to its reply.")        \
+    X(operations, "banking_operations_total", FB_METRIC_COUNTER,           \
+      FB_STAT_OP_COUNT * 2, FB_NO_BUCKETS, 0,                              \
+      "Deposits, withdrawals and transfers, by outcome.")                  \
+    X(accounts_created, "accounts_created_total", FB_METRIC_COUNTER,       \
+      1, FB_NO_BUCKETS, 0,                                                 \
+      "Accounts created since the process started.")                       \
+    X(transfer, "transfer_amount_centavos", FB_METRIC_HISTOGRAM,           \
+      1, FB_AMOUNT_BUCKETS, 0,                                             \
+      "Amounts of successful transfers.")                                  \
+    X(busy, "fastbank_worker_threads_busy", FB_METRIC_GAUGE,               \
+      1, FB_NO_BUCKETS, 0,                                                 \
+      "Worker threads serving a request (this scrape included).")
+
+/*
+ * Metrics read at scrape time: field, name, type, decimals, help.  Their
+ * values are unsigned integers in units of 10^-decimals.
+ */
+#define FB_SCRAPE_METRICS(X)                                               \
+    X(accounts_active, "accounts_active", FB_METRIC_GAUGE, 0,              \
+      "Accounts that exist.")                                              \
+    X(worker_threads, "fastbank_worker_threads", FB_METRIC_GAUGE, 0,       \
+      "Worker threads configured.")                                        \
+    X(cpu, "process_cpu_seconds_total", FB_METRIC_COUNTER, 6,              \
+      "Total user and system CPU time spent in seconds.")                  \
+    X(rss, "process_resident_memory_bytes", FB_METRIC_GAUGE, 0,            \
+      "Resident memory size in bytes.")                                    \
+    X(vsize, "process_virtual_memory_bytes", FB_METRIC_GAUGE, 0,           \
+      "Virtual memory size in bytes.")                                     \
+    X(start_time, "process_start_time_seconds", FB_METRIC_GAUGE, 6,        \
+      "Start time of the process since unix epoch in seconds.")            \
+    X(open_fds, "process_open_fds", FB_METRIC_GAUGE, 0,                    \
+      "Number of open file descriptors.")                                  \
+    X(max_fds, "process_max_fds", FB_METRIC_GAUGE, 0,                      \
+      "Maximum number of open file descriptors.")
+
+/* Every metric the exposition has, in its order. */
+typedef enum {
+#define FB_METRIC_ENUM(field, name, type, ...)  FB_METRIC_##field,
+    FB_STATS_FIELDS(FB_METRIC_ENUM)
+    FB_SCRAPE_METRICS(FB_METRIC_ENUM)
+#undef FB_METRIC_ENUM
+    FB_METRIC_COUNT
+} fb_metric_e;
 
 typedef struct {
-#define FB_STATS_STRUCT(name, n)  fb_atomic_u64_t  name[n];
+    const char        *name;
+    fb_metric_type_e   type;
+    const char        *help;
+    unsigned           decimals;
+    unsigned           per_thread:1;   /* from FB_STATS_FIELDS */
+} fb_metric_def_t;
+
+/* The definitions, indexed by fb_metric_e. */
+extern const fb_metric_def_t  fb_metric_defs[FB_METRIC_COUNT];
+
+#define FB_STATS_SLOTS(series, buckets)                                    \
+    ((series) * FB_SERIES_SLOTS(buckets))
+
+typedef struct {
+#define FB_STATS_STRUCT(field, name, type, series, buckets, ...)           \
+    fb_atomic_u64_t  field[FB_STATS_SLOTS(series, buckets)];
     FB_STATS_FIELDS(FB_STATS_STRUCT)
 #undef FB_STATS_STRUCT
-    fb_atomic_u64_t  busy;      /* 1 while the worker serves a request */
-} __attribute__((aligned(64))) fb_stats_t;
+} __attribute__((aligned(FB_STATS_ALIGN))) fb_stats_t;
 
 /* The merged snapshot: plain integers, on the scraper's side only. */
 typedef struct {
-#define FB_SNAP_STRUCT(name, n)  uint64_t  name[n];
+#define FB_SNAP_STRUCT(field, name, type, series, buckets, ...)            \
+    uint64_t  field[FB_STATS_SLOTS(series, buckets)];
     FB_STATS_FIELDS(FB_SNAP_STRUCT)
 #undef FB_SNAP_STRUCT
-    uint64_t  busy;
 } fb_stats_snap_t;
 
 /* Every worker's stats; set once at start-up, before the workers run. */
@@ -93,15 +196,64 @@ typedef struct {
     double       start_time;    /* unix seconds */
 } fb_metrics_t;
 
+/* Allocates n zeroed, aligned fb_stats_t; free() them.  NULL: no memory. */
+fb_stats_t *fb_stats_alloc(size_t n);
+
 fb_status_e fb_status_index(int status);
 
-/* The request path: one call per request, one per banking operation. */
+/*
+ * The request path: one call per request, one per banking operation, two
+ * for the busy flag.  With --disable-metrics these are empty and
+ * fb_stats_clock() reads no clock.
+ */
+#ifndef FB_NO_METRICS
+
 void fb_stats_request(fb_stats_t *st, fb_route_e route, fb_method_e method,
     int status, uint64_t duration_ns);
 void fb_stats_operation(fb_stats_t *st, fb_stat_op_e op, int ok,
     int64_t amount);
 void fb_stats_account_created(fb_stats_t *st);
 void fb_stats_set_busy(fb_stats_t *st, int busy);
+
+static inline uint64_t
+fb_stats_clock(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+#else
+
+static inline void
+fb_stats_request(fb_stats_t *st, fb_route_e route, fb_method_e method,
+    int status, uint64_t duration_ns)
+{
+}
+
+static inline void
+fb_stats_operation(fb_stats_t *st, fb_stat_op_e op, int ok, int64_t amount)
+{
+}
+
+static inline void
+fb_stats_account_created(fb_stats_t *st)
+{
+}
+
+static inline void
+fb_stats_set_busy(fb_stats_t *st, int busy)
+{
+}
+
+static inline uint64_t
+fb_stats_clock(void)
+{
+    return 0;
+}
+
+#endif
 
 void fb_metrics_merge(const fb_metrics_t *m, fb_stats_snap_t *snap);
 

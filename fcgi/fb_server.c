@@ -65,7 +65,7 @@ struct fb_server_s {
     fb_atomic_u64_t    stopping;
     fb_atomic_u64_t    emfile_logged;  /* time of the last EMFILE record */
     fb_metrics_t       metrics;
-    fb_stats_t        *stats;      /* one per worker, cache-line aligned */
+    fb_stats_t        *stats;      /* one per worker, FB_STATS_ALIGN apart */
     fb_worker_t       *workers;
 };
 
@@ -98,16 +98,6 @@ fb_server_block_signals(void)
 }
 
 
-static uint64_t
-fb_now_ns(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
-}
-
-
 static int
 fb_stopping(fb_server_t *srv)
 {
@@ -136,14 +126,11 @@ fb_server_new(const fb_server_conf_t *conf, fb_listen_t *l, fb_store_t *store)
     srv->epfd = -1;
     srv->stopfd = -1;
 
-    if (posix_memalign((void **) &srv->stats, 64, n * sizeof(fb_stats_t))
-        != 0)
-    {
-        srv->stats = NULL;
+    srv->stats = fb_stats_alloc(n);
+    if (srv->stats == NULL) {
         fb_log(FB_LOG_ERR, 0, "posix_memalign() failed");
         goto failed;
     }
-    memset(srv->stats, 0, n * sizeof(fb_stats_t));
 
     clock_gettime(CLOCK_REALTIME, &ts);
     srv->metrics.threads = srv->stats;
@@ -389,7 +376,7 @@ fb_serve(fb_worker_t *w, int fd)
     fb_request_t   req;
     fb_stats_t    *st = w->ctx.stats;
 
-    start = fb_now_ns();
+    start = fb_stats_clock();
 
     if (fb_fcgx_begin(&w->req, fd) != FB_OK) {
         return;
@@ -411,7 +398,7 @@ fb_serve(fb_worker_t *w, int fd)
     fd = fb_fcgx_end(&w->req, &keep);
 
     fb_stats_request(st, route, req.method, w->ctx.reply.status,
-                     fb_now_ns() - start);
+                     fb_stats_clock() - start);
     fb_stats_set_busy(st, 0);
 
     if (fd < 0) {
