@@ -350,7 +350,7 @@ trap 'stop_reason="signal SIGHUP"' HUP
 # script, which then stops nginx before the backend.
 rm -f "$sock"
 (cd "$dir" && exec setsid "$backend" --listen "unix:$sock" \
-    ${threads:+--threads "$threads"} "${extra[@]}") </dev/null &
+    ${threads:+--threads "$threads"} "${extra[@]}") </dev/null >&2 &
 backend_pid=$!
 printf '%s\n' "$backend_pid" >"$dir/fastbank.pid"
 
@@ -370,7 +370,7 @@ until [ -S "$sock" ]; do
     sleep 0.05
 done
 
-setsid "$nginx_bin" -p "$dir/" -c "$dir/nginx.conf" -e stderr </dev/null &
+setsid "$nginx_bin" -p "$dir/" -c "$dir/nginx.conf" -e stderr </dev/null >&2 &
 nginx_pid=$!
 
 # probe: 0 if GET /healthz through nginx answers 200.
