@@ -59,6 +59,29 @@ fb_atomic_fetch_add(fb_atomic_i64_t *a, int64_t d)
     return (int64_t) AO_fetch_and_add_full(&a->v, (AO_t) d);
 }
 
+/* Counters with one writer (metrics): no lock prefix on the write path. */
+typedef struct {
+    volatile AO_t  v;
+} fb_atomic_u64_t;
+
+static inline uint64_t
+fb_atomic_u64_load(const fb_atomic_u64_t *a)
+{
+    return (uint64_t) AO_load((volatile AO_t *) &a->v);
+}
+
+static inline void
+fb_atomic_u64_add_single_writer(fb_atomic_u64_t *a, uint64_t d)
+{
+    AO_store(&a->v, AO_load(&a->v) + (AO_t) d);
+}
+
+static inline void
+fb_atomic_u64_store(fb_atomic_u64_t *a, uint64_t v)
+{
+    AO_store(&a->v, (AO_t) v);
+}
+
 #else
 
 #include <stdatomic.h>
@@ -97,6 +120,33 @@ static inline int64_t
 fb_atomic_fetch_add(fb_atomic_i64_t *a, int64_t d)
 {
     return atomic_fetch_add_explicit(&a->v, d, memory_order_seq_cst);
+}
+
+/* Counters with one writer (metrics): relaxed load and store, so the write
+ * path has no lock prefix; readers on other threads see some recent value. */
+typedef struct {
+    _Atomic uint64_t  v;
+} fb_atomic_u64_t;
+
+static inline uint64_t
+fb_atomic_u64_load(const fb_atomic_u64_t *a)
+{
+    return atomic_load_explicit((_Atomic uint64_t *) &a->v,
+                                memory_order_relaxed);
+}
+
+static inline void
+fb_atomic_u64_add_single_writer(fb_atomic_u64_t *a, uint64_t d)
+{
+    atomic_store_explicit(&a->v,
+        atomic_load_explicit(&a->v, memory_order_relaxed) + d,
+        memory_order_relaxed);
+}
+
+static inline void
+fb_atomic_u64_store(fb_atomic_u64_t *a, uint64_t v)
+{
+    atomic_store_explicit(&a->v, v, memory_order_relaxed);
 }
 
 #endif

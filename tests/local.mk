@@ -22,4 +22,7 @@ endif
 
 include tests/store.mk
 include tests/json.mk
+include tests/http.mk
 include tests/integration.mk
+
+include tests/metrics.mk

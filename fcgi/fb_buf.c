@@ -1,0 +1,111 @@
+/*
+ * fb_buf.c: growable byte buffers.
+ */
+
+#include "fb_core.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fb_buf.h"
+#include "fb_log.h"
+
+
+int
+fb_buf_init(fb_buf_t *b, size_t cap)
+{
+    b->len = 0;
+    b->cap = cap;
+    b->data = malloc(cap);
+
+    if (b->data == NULL) {
+        fb_log(FB_LOG_ERR, 0, "malloc(%zu) failed", cap);
+        b->cap = 0;
+        return FB_ERROR;
+    }
+
+    return FB_OK;
+}
+
+
+void
+fb_buf_free(fb_buf_t *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+
+int
+fb_buf_reserve(fb_buf_t *b, size_t n)
+{
+    char    *p;
+    size_t   cap;
+
+    if (b->cap - b->len >= n) {
+        return FB_OK;
+    }
+
+    cap = b->cap ? b->cap : 256;
+    while (cap - b->len < n) {
+        if (cap > SIZE_MAX / 2) {
+            return FB_ERROR;
+        }
+        cap *= 2;
+    }
+
+    p = realloc(b->data, cap);
+    if (p == NULL) {
+        fb_log(FB_LOG_ERR, 0, "realloc(%zu) failed", cap);
+        return FB_ERROR;
+    }
+
+    b->data = p;
+    b->cap = cap;
+    return FB_OK;
+}
+
+
+int
+fb_buf_append(fb_buf_t *b, const char *p, size_t n)
+{
+    if (fb_buf_reserve(b, n) != FB_OK) {
+        return FB_ERROR;
+    }
+
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return FB_OK;
+}
+
+
+int
+fb_buf_printf(fb_buf_t *b, const char *fmt, ...)
+{
+    int      n;
+    va_list  ap;
+
+    for ( ;; ) {
+        va_start(ap, fmt);
+        n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+
+        if (n < 0) {
+            return FB_ERROR;
+        }
+
+        if ((size_t) n < b->cap - b->len) {
+            b->len += (size_t) n;
+            return FB_OK;
+        }
+
+        /* Room for the text and vsnprintf's NUL, then format again. */
+        if (fb_buf_reserve(b, (size_t) n + 1) != FB_OK) {
+            return FB_ERROR;
+        }
+    }
+}

@@ -1,0 +1,46 @@
+/*
+ * fb_fcgx.h: libfcgi, driven one connection at a time.
+ *
+ * libfcgi's FCGX_Accept_r accepts a connection and then keeps the thread
+ * on it for as long as nginx keeps it open, so with upstream keepalive
+ * every idle kept connection pins a thread.  fastbank instead keeps idle
+ * connections in an epoll set and hands a readable one to any free worker,
+ * which reads one request from it with libfcgi and gives it back.  This
+ * file is the only one that touches the two FCGX_Request members below
+ * libfcgi's "don't use" line (ipcFd, keepConnection); configure checks
+ * that they exist and tests/test-fcgx.c checks the behaviour relied on.
+ */
+
+#ifndef FB_FCGX_H_INCLUDED
+#define FB_FCGX_H_INCLUDED
+
+#include "fb_core.h"
+
+#include <fcgiapp.h>
+
+/* FCGX_Init(): once, before any request. */
+int fb_fcgx_init(void);
+
+/* Prepares a worker's request; it never accepts connections itself. */
+void fb_fcgx_request_init(FCGX_Request *r);
+
+/*
+ * Reads the next request's parameters from the connection fd.  FB_OK: the
+ * request is ready (params in r->envp, body in r->in).  FB_DECLINED: the
+ * peer closed the connection or broke the protocol, and libfcgi has
+ * closed fd: the caller must not touch that descriptor number again.
+ */
+int fb_fcgx_begin(FCGX_Request *r, int fd);
+
+/*
+ * Finishes the request (flushes the reply) and takes the connection back
+ * from libfcgi without letting it close it.  Returns the descriptor, or
+ * -1 if libfcgi closed it after an I/O error.  *keep says whether nginx
+ * asked to keep the connection open (FCGI_KEEP_CONN).
+ */
+int fb_fcgx_end(FCGX_Request *r, int *keep);
+
+/* Makes the current request's connection close after its reply. */
+void fb_fcgx_close_after(FCGX_Request *r);
+
+#endif /* FB_FCGX_H_INCLUDED */

@@ -1,0 +1,445 @@
+/*
+ * fb_handler.c: the endpoints of the contract (../shared/spec/api.md).
+ *
+ * Order of checks, for every endpoint: route and method, path id, body
+ * size, JSON shape and field types, then the store (amount, self transfer,
+ * existence, funds).  Every reply is written with snprintf into the
+ * worker's reply buffer; nothing is allocated per request here.
+ */
+
+#include "fb_core.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fb_handler.h"
+#include "fb_log.h"
+#include "fb_owner.h"
+
+static void fb_handle_create(fb_handler_ctx_t *ctx, const fb_request_t *req);
+static void fb_handle_get(fb_handler_ctx_t *ctx, int64_t id);
+static int64_t fb_handle_move(fb_handler_ctx_t *ctx, const fb_request_t *req,
+    fb_route_e route, int64_t id);
+static int64_t fb_handle_transfer(fb_handler_ctx_t *ctx,
+    const fb_request_t *req);
+static void fb_handle_healthz(fb_handler_ctx_t *ctx);
+static void fb_handle_metrics(fb_handler_ctx_t *ctx);
+
+
+int
+fb_handler_ctx_init(fb_handler_ctx_t *ctx, fb_store_t *store,
+    const fb_metrics_t *metrics, fb_stats_t *stats)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->store = store;
+    ctx->metrics = metrics;
+    ctx->stats = stats;
+
+    ctx->json = fb_json_new();
+    if (ctx->json == NULL) {
+        fb_log(FB_LOG_ERR, 0, "fb_json_new() failed");
+        return FB_ERROR;
+    }
+
+    if (fb_reply_init(&ctx->reply) != FB_OK) {
+        fb_json_free(ctx->json);
+        ctx->json = NULL;
+        return FB_ERROR;
+    }
+
+    return FB_OK;
+}
+
+
+void
+fb_handler_ctx_free(fb_handler_ctx_t *ctx)
+{
+    if (ctx->json != NULL) {
+        fb_json_free(ctx->json);
+        ctx->json = NULL;
+    }
+
+    fb_reply_free(&ctx->reply);
+}
+
+
+static void
+fb_internal_error(fb_handler_ctx_t *ctx)
+{
+    /* The buffer could not grow: the fixed message still fits. */
+    ctx->reply.buf.len = FB_REPLY_HEADROOM;
+    if (fb_reply_error(&ctx->reply, FB_ERR_INTERNAL, "internal error")
+        != FB_OK)
+    {
+        ctx->reply.status = 500;
+    }
+}
+
+
+static void
+fb_error(fb_handler_ctx_t *ctx, fb_err_e err, const char *message)
+{
+    if (fb_reply_error(&ctx->reply, err, message) != FB_OK) {
+        fb_internal_error(ctx);
+    }
+}
+
+
+static const char *
+fb_store_message(fb_store_rc_e rc)
+{
+    switch (rc) {
+    case FB_STORE_NOT_FOUND:
+        return "account not found";
+    case FB_STORE_INSUFFICIENT_FUNDS:
+        return "insufficient funds";
+    case FB_STORE_INVALID_AMOUNT:
+        return "amount must be an integer from 1 to 1000000 centavos";
+    case FB_STORE_SELF_TRANSFER:
+        return "cannot transfer to the same account";
+    case FB_STORE_OVERFLOW:
+        return "the balance cannot take this amount";
+    case FB_STORE_FULL:
+        return "no more accounts can be created";
+    case FB_STORE_LOG_FAILED:
+        return "the operation cannot be recorded now; nothing was changed";
+    default:
+        return "internal error";
+    }
+}
+
+
+static void
+fb_store_error(fb_handler_ctx_t *ctx, fb_store_rc_e rc)
+{
+    if (rc == FB_STORE_NOMEM) {
+        fb_log(FB_LOG_ERR, 0, "the store could not allocate memory");
+    }
+
+    fb_error(ctx, fb_http_store_error(rc), fb_store_message(rc));
+}
+
+
+/* Parses the body as one JSON object; on failure the reply says why. */
+static int
+fb_parse_body(fb_handler_ctx_t *ctx, const fb_request_t *req)
+{
+    if (fb_json_parse(ctx->json, req->body, req->body_len) != FB_JSON_OK) {
+        fb_error(ctx, FB_ERR_VALIDATION,
+                 "the request body must be one JSON object");
+        return FB_DECLINED;
+    }
+
+    return FB_OK;
+}
+
+
+/*
+ * Reads an integer field.  Anything but a JSON integer that fits in int64
+ * is a validation error: never coerced, never saturated.
+ */
+static int
+fb_int_field(fb_handler_ctx_t *ctx, const char *key, int64_t *v)
+{
+    char  msg[96];
+
+    switch (fb_json_get_int64(ctx->json, key, v)) {
+    case FB_JSON_OK:
+        return FB_OK;
+    case FB_JSON_MISSING:
+        snprintf(msg, sizeof(msg), "field '%s' is required", key);
+        break;
+    case FB_JSON_RANGE:
+        snprintf(msg, sizeof(msg), "field '%s' does not fit in 64 bits", key);
+        break;
+    default:
+        snprintf(msg, sizeof(msg), "field '%s' must be an integer", key);
+        break;
+    }
+
+    fb_error(ctx, FB_ERR_VALIDATION, msg);
+    return FB_DECLINED;
+}
+
+
+/* Account ids in a body: positive integers, as in a path. */
+static int
+fb_id_field(fb_handler_ctx_t *ctx, const char *key, int64_t *id)
+{
+    char  msg[96];
+
+    if (fb_int_field(ctx, key, id) != FB_OK) {
+        return FB_DECLINED;
+    }
+
+    if (*id < 1) {
+        snprintf(msg, sizeof(msg), "field '%s' must be a positive account id",
+                 key);
+        fb_error(ctx, FB_ERR_VALIDATION, msg);
+        return FB_DECLINED;
+    }
+
+    return FB_OK;
+}
+
+
+static int
+fb_reply_account(fb_handler_ctx_t *ctx, const fb_account_t *a)
+{
+    size_t      n;
+    fb_buf_t   *b = &ctx->reply.buf;
+
+    if (fb_buf_printf(b, "{\"id\":%" PRId64 ",\"owner\":\"", a->id) != FB_OK
+        || fb_buf_reserve(b, a->owner_len * 6 + 64) != FB_OK)
+    {
+        return FB_ERROR;
+    }
+
+    n = fb_json_escape(b->data + b->len, b->cap - b->len, a->owner,
+                       a->owner_len);
+    if (n == (size_t) -1) {
+        return FB_ERROR;
+    }
+    b->len += n;
+
+    return fb_buf_printf(b, "\",\"balance\":%" PRId64 "}", a->balance);
+}
+
+
+fb_route_e
+fb_handle(fb_handler_ctx_t *ctx, const fb_request_t *req)
+{
+    char           msg[64];
+    int64_t        amount = 0;
+    fb_route_e     route;
+    fb_match_t     m;
+    fb_stat_op_e   op;
+
+    fb_reply_reset(&ctx->reply);
+
+    switch (fb_route_match(req->method, req->uri, req->uri_len, &m)) {
+    case FB_MATCH_OK:
+        break;
+
+    case FB_MATCH_NOT_FOUND:
+        fb_error(ctx, FB_ERR_NOT_FOUND, "no such route");
+        return FB_ROUTE_NONE;
+
+    case FB_MATCH_METHOD:
+        snprintf(msg, sizeof(msg), "method not allowed; allowed: %s",
+                 m.route->allow);
+        fb_error(ctx, FB_ERR_METHOD_NOT_ALLOWED, msg);
+        ctx->reply.allow = m.route->allow;
+        return m.route->id;
+
+    case FB_MATCH_BAD_ID:
+        fb_error(ctx, FB_ERR_VALIDATION,
+                 "the account id in the path must be a positive integer");
+        goto done;
+    }
+
+    if (req->body_too_large) {
+        fb_error(ctx, FB_ERR_PAYLOAD_TOO_LARGE, "request body too large");
+        goto done;
+    }
+
+    switch (m.route->id) {
+    case FB_ROUTE_ACCOUNTS:
+        fb_handle_create(ctx, req);
+        break;
+    case FB_ROUTE_ACCOUNT:
+    case FB_ROUTE_BALANCE:
+        fb_handle_get(ctx, m.id);
+        break;
+    case FB_ROUTE_DEPOSIT:
+    case FB_ROUTE_WITHDRAW:
+        amount = fb_handle_move(ctx, req, m.route->id, m.id);
+        break;
+    case FB_ROUTE_TRANSFER:
+        amount = fb_handle_transfer(ctx, req);
+        break;
+    case FB_ROUTE_HEALTHZ:
+        fb_handle_healthz(ctx);
+        break;
+    case FB_ROUTE_METRICS:
+        fb_handle_metrics(ctx);
+        break;
+    default:
+        fb_internal_error(ctx);
+        break;
+    }
+
+done:
+
+    route = m.route->id;
+
+    if (ctx->stats != NULL
+        && (route == FB_ROUTE_DEPOSIT || route == FB_ROUTE_WITHDRAW
+            || route == FB_ROUTE_TRANSFER))
+    {
+        op = route == FB_ROUTE_DEPOSIT ? FB_STAT_OP_DEPOSIT
+             : route == FB_ROUTE_WITHDRAW ? FB_STAT_OP_WITHDRAW
+             : FB_STAT_OP_TRANSFER;
+        fb_stats_operation(ctx->stats, op, ctx->reply.status == 200, amount);
+    }
+
+    return route;
+}
+
+
+static void
+fb_handle_create(fb_handler_ctx_t *ctx, const fb_request_t *req)
+{
+    const char     *why;
+    fb_str_t        raw, owner;
+    fb_account_t    a;
+    fb_store_rc_e   rc;
+
+    if (fb_parse_body(ctx, req) != FB_OK) {
+        return;
+    }
+
+    switch (fb_json_get_string(ctx->json, "owner", &raw)) {
+    case FB_JSON_OK:
+        break;
+    case FB_JSON_MISSING:
+        fb_error(ctx, FB_ERR_VALIDATION, "field 'owner' is required");
+        return;
+    default:
+        fb_error(ctx, FB_ERR_VALIDATION, "field 'owner' must be a string");
+        return;
+    }
+
+    if (fb_owner_check(raw.data, raw.len, &owner, &why) != FB_OK) {
+        fb_error(ctx, FB_ERR_VALIDATION, why);
+        return;
+    }
+
+    rc = fb_store_create(ctx->store, owner.data, owner.len, &a);
+    if (rc != FB_STORE_OK) {
+        fb_store_error(ctx, rc);
+        return;
+    }
+
+    if (ctx->stats != NULL) {
+        fb_stats_account_created(ctx->stats);
+    }
+
+    ctx->reply.status = 201;
+    ctx->reply.location = a.id;
+
+    if (fb_reply_account(ctx, &a) != FB_OK) {
+        fb_internal_error(ctx);
+    }
+}
+
+
+static void
+fb_handle_get(fb_handler_ctx_t *ctx, int64_t id)
+{
+    fb_account_t    a;
+    fb_store_rc_e   rc;
+
+    rc = fb_store_get(ctx->store, id, &a);
+    if (rc != FB_STORE_OK) {
+        fb_store_error(ctx, rc);
+        return;
+    }
+
+    if (fb_reply_account(ctx, &a) != FB_OK) {
+        fb_internal_error(ctx);
+    }
+}
+
+
+/* Deposit or withdraw.  Returns the amount, for the metrics. */
+static int64_t
+fb_handle_move(fb_handler_ctx_t *ctx, const fb_request_t *req,
+    fb_route_e route, int64_t id)
+{
+    int64_t         amount, balance;
+    fb_store_rc_e   rc;
+
+    if (fb_parse_body(ctx, req) != FB_OK
+        || fb_int_field(ctx, "amount", &amount) != FB_OK)
+    {
+        return 0;
+    }
+
+    rc = route == FB_ROUTE_DEPOSIT
+         ? fb_store_deposit(ctx->store, id, amount, &balance)
+         : fb_store_withdraw(ctx->store, id, amount, &balance);
+
+    if (rc != FB_STORE_OK) {
+        fb_store_error(ctx, rc);
+        return amount;
+    }
+
+    if (fb_buf_printf(&ctx->reply.buf,
+                      "{\"id\":%" PRId64 ",\"balance\":%" PRId64 "}",
+                      id, balance) != FB_OK)
+    {
+        fb_internal_error(ctx);
+    }
+
+    return amount;
+}
+
+
+static int64_t
+fb_handle_transfer(fb_handler_ctx_t *ctx, const fb_request_t *req)
+{
+    int64_t         from, to, amount, from_balance, to_balance;
+    fb_store_rc_e   rc;
+
+    if (fb_parse_body(ctx, req) != FB_OK
+        || fb_id_field(ctx, "from", &from) != FB_OK
+        || fb_id_field(ctx, "to", &to) != FB_OK
+        || fb_int_field(ctx, "amount", &amount) != FB_OK)
+    {
+        return 0;
+    }
+
+    rc = fb_store_transfer(ctx->store, from, to, amount, &from_balance,
+                           &to_balance);
+    if (rc != FB_STORE_OK) {
+        fb_store_error(ctx, rc);
+        return amount;
+    }
+
+    if (fb_buf_printf(&ctx->reply.buf,
+                      "{\"from_id\":%" PRId64 ",\"to_id\":%" PRId64
+                      ",\"from_balance\":%" PRId64 ",\"to_balance\":%" PRId64
+                      ",\"transferred\":%" PRId64 "}",
+                      from, to, from_balance, to_balance, amount) != FB_OK)
+    {
+        fb_internal_error(ctx);
+    }
+
+    return amount;
+}
+
+
+static void
+fb_handle_healthz(fb_handler_ctx_t *ctx)
+{
+    if (fb_buf_append(&ctx->reply.buf, "{\"status\":\"ok\"}", 15) != FB_OK) {
+        fb_internal_error(ctx);
+    }
+}
+
+
+static void
+fb_handle_metrics(fb_handler_ctx_t *ctx)
+{
+    if (ctx->metrics == NULL
+        || fb_metrics_format(ctx->metrics, fb_store_count(ctx->store),
+                             &ctx->reply.buf) != FB_OK)
+    {
+        fb_internal_error(ctx);
+        return;
+    }
+
+    ctx->reply.type = FB_TYPE_PROMETHEUS;
+}

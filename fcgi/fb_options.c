@@ -1,0 +1,231 @@
+/*
+ * fb_options.c: parsing and checking the command line.
+ */
+
+#include "fb_core.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fb_listen.h"
+#include "fb_log.h"
+#include "fb_options.h"
+#include "fb_store.h"
+
+enum {
+    FB_OPT_MAX_BODY = 256,
+    FB_OPT_MAX_ACCOUNTS,
+    FB_OPT_STRIPES,
+    FB_OPT_LOG_LEVEL
+};
+
+static const struct option  fb_long_options[] = {
+    { "listen",        required_argument, NULL, 'l' },
+    { "socket-mode",   required_argument, NULL, 'm' },
+    { "threads",       required_argument, NULL, 't' },
+    { "backlog",       required_argument, NULL, 'b' },
+    { "max-body",      required_argument, NULL, FB_OPT_MAX_BODY },
+    { "max-accounts",  required_argument, NULL, FB_OPT_MAX_ACCOUNTS },
+    { "stripes",       required_argument, NULL, FB_OPT_STRIPES },
+    { "log-level",     required_argument, NULL, FB_OPT_LOG_LEVEL },
+    { "help",          no_argument,       NULL, 'h' },
+    { "version",       no_argument,       NULL, 'V' },
+    { NULL, 0, NULL, 0 }
+};
+
+
+void
+fb_conf_default(fb_conf_t *c)
+{
+    c->listen = FB_DEFAULT_LISTEN;
+    c->socket_mode = 0660;
+    c->threads = FB_DEFAULT_THREADS;
+    c->backlog = FB_DEFAULT_BACKLOG;
+    c->max_body = FB_DEFAULT_MAX_BODY;
+    c->max_accounts = FB_STORE_MAX_ACCOUNTS_DEFAULT;
+    c->stripes = FB_STORE_STRIPES_DEFAULT;
+    c->log_level = FB_LOG_WARN;
+}
+
+
+void
+fb_options_usage(FILE *out)
+{
+    fprintf(out,
+"Usage: fastbank [OPTION]...\n"
+"The fastbank account service: a FastCGI backend for nginx.\n"
+"\n"
+"  -l, --listen ADDR        where nginx connects (default %s):\n"
+"                             unix:/path          a unix socket\n"
+"                             127.0.0.1:9000      a TCP address; [::1]:9000\n"
+"                                                 for IPv6; 0.0.0.0:9000\n"
+"                                                 listens on all interfaces\n"
+"                             fd:0                a listening socket inherited\n"
+"                                                 on a descriptor (spawn-fcgi,\n"
+"                                                 systemd StandardInput=socket)\n"
+"  -m, --socket-mode MODE   permissions of a unix socket, octal (default 0660)\n"
+"  -t, --threads N          worker threads, 1 to %d (default %d)\n"
+"  -b, --backlog N          listen backlog (default %d)\n"
+"      --max-body BYTES     largest request body accepted (default %d);\n"
+"                           larger ones are answered 413\n"
+"      --max-accounts N     accounts that may be created (default %llu)\n"
+"      --stripes N          account lock stripes, a power of two\n"
+"                           (default %d)\n"
+"      --log-level LEVEL    error, warn, info or debug (default warn)\n"
+"  -h, --help               print this help and exit\n"
+"  -V, --version            print the version and exit\n"
+"\n"
+"SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0.\n"
+"See fastbank(8).\n",
+        FB_DEFAULT_LISTEN, FB_MAX_THREADS, FB_DEFAULT_THREADS,
+        FB_DEFAULT_BACKLOG, FB_DEFAULT_MAX_BODY,
+        (unsigned long long) FB_STORE_MAX_ACCOUNTS_DEFAULT,
+        FB_STORE_STRIPES_DEFAULT);
+}
+
+
+/* A whole decimal number in [min, max], or FB_DECLINED. */
+static int
+fb_parse_number(const char *s, unsigned long long min, unsigned long long max,
+    int base, unsigned long long *out)
+{
+    char                *end;
+    unsigned long long   v;
+
+    if (*s == '\0' || *s == '-' || *s == '+' || *s == ' ') {
+        return FB_DECLINED;
+    }
+
+    errno = 0;
+    v = strtoull(s, &end, base);
+    if (errno != 0 || *end != '\0' || v < min || v > max) {
+        return FB_DECLINED;
+    }
+
+    *out = v;
+    return FB_OK;
+}
+
+
+fb_options_rc_e
+fb_options_parse(fb_conf_t *c, int argc, char **argv, FILE *out, FILE *err)
+{
+    int                  opt, level;
+    const char          *why;
+    unsigned long long   v;
+
+    /* GNU getopt: 0 restarts scanning, so the parser can run again. */
+    optind = 0;
+    opterr = 0;
+
+    while ((opt = getopt_long(argc, argv, ":l:m:t:b:hV", fb_long_options,
+                              NULL)) != -1)
+    {
+        switch (opt) {
+        case 'l':
+            if (fb_listen_check(optarg, &why) != FB_OK) {
+                fprintf(err, "fastbank: --listen \"%s\": %s\n", optarg, why);
+                return FB_OPTIONS_ERROR;
+            }
+            c->listen = optarg;
+            break;
+
+        case 'm':
+            if (fb_parse_number(optarg, 0, 0777, 8, &v) != FB_OK) {
+                fprintf(err, "fastbank: --socket-mode \"%s\": expected "
+                        "octal permissions such as 0660\n", optarg);
+                return FB_OPTIONS_ERROR;
+            }
+            c->socket_mode = (unsigned) v;
+            break;
+
+        case 't':
+            if (fb_parse_number(optarg, 1, FB_MAX_THREADS, 10, &v) != FB_OK) {
+                fprintf(err, "fastbank: --threads \"%s\": expected 1 to %d\n",
+                        optarg, FB_MAX_THREADS);
+                return FB_OPTIONS_ERROR;
+            }
+            c->threads = (int) v;
+            break;
+
+        case 'b':
+            if (fb_parse_number(optarg, 1, 65535, 10, &v) != FB_OK) {
+                fprintf(err, "fastbank: --backlog \"%s\": expected 1 to "
+                        "65535\n", optarg);
+                return FB_OPTIONS_ERROR;
+            }
+            c->backlog = (int) v;
+            break;
+
+        case FB_OPT_MAX_BODY:
+            if (fb_parse_number(optarg, 1, FB_MAX_MAX_BODY, 10, &v) != FB_OK)
+            {
+                fprintf(err, "fastbank: --max-body \"%s\": expected 1 to %d "
+                        "bytes\n", optarg, FB_MAX_MAX_BODY);
+                return FB_OPTIONS_ERROR;
+            }
+            c->max_body = (size_t) v;
+            break;
+
+        case FB_OPT_MAX_ACCOUNTS:
+            if (fb_parse_number(optarg, 1, (unsigned long long) INT64_MAX, 10,
+                                &v) != FB_OK)
+            {
+                fprintf(err, "fastbank: --max-accounts \"%s\": expected a "
+                        "positive number\n", optarg);
+                return FB_OPTIONS_ERROR;
+            }
+            c->max_accounts = v;
+            break;
+
+        case FB_OPT_STRIPES:
+            if (fb_parse_number(optarg, 1, 1u << 20, 10, &v) != FB_OK
+                || (v & (v - 1)) != 0)
+            {
+                fprintf(err, "fastbank: --stripes \"%s\": expected a power "
+                        "of two from 1 to %u\n", optarg, 1u << 20);
+                return FB_OPTIONS_ERROR;
+            }
+            c->stripes = (size_t) v;
+            break;
+
+        case FB_OPT_LOG_LEVEL:
+            level = fb_log_parse_level(optarg);
+            if (level < 0) {
+                fprintf(err, "fastbank: --log-level \"%s\": expected error, "
+                        "warn, info or debug\n", optarg);
+                return FB_OPTIONS_ERROR;
+            }
+            c->log_level = level;
+            break;
+
+        case 'h':
+            fb_options_usage(out);
+            return FB_OPTIONS_EXIT;
+
+        case 'V':
+            fprintf(out, "fastbank %s\n", PACKAGE_VERSION);
+            return FB_OPTIONS_EXIT;
+
+        case ':':
+            fprintf(err, "fastbank: option %s needs a value\n",
+                    argv[optind - 1]);
+            return FB_OPTIONS_ERROR;
+
+        default:
+            fprintf(err, "fastbank: unknown option %s (see fastbank "
+                    "--help)\n", argv[optind - 1]);
+            return FB_OPTIONS_ERROR;
+        }
+    }
+
+    if (optind < argc) {
+        fprintf(err, "fastbank: unexpected argument \"%s\" (see fastbank "
+                "--help)\n", argv[optind]);
+        return FB_OPTIONS_ERROR;
+    }
+
+    return FB_OPTIONS_RUN;
+}

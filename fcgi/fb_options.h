@@ -1,0 +1,44 @@
+/*
+ * fb_options.h: the command line.  Every option is checked at start-up,
+ * and a bad value stops the process with a message that names the option.
+ */
+
+#ifndef FB_OPTIONS_H_INCLUDED
+#define FB_OPTIONS_H_INCLUDED
+
+#include "fb_core.h"
+
+#include <stdio.h>
+
+#define FB_DEFAULT_LISTEN    "unix:/run/fastbank/fastbank.sock"
+#define FB_DEFAULT_THREADS   16
+#define FB_MAX_THREADS       1024
+#define FB_DEFAULT_BACKLOG   1024
+#define FB_DEFAULT_MAX_BODY  4096
+#define FB_MAX_MAX_BODY      (1024 * 1024)
+
+typedef struct {
+    const char  *listen;
+    unsigned     socket_mode;
+    int          threads;
+    int          backlog;
+    size_t       max_body;
+    uint64_t     max_accounts;
+    size_t       stripes;
+    int          log_level;
+} fb_conf_t;
+
+typedef enum {
+    FB_OPTIONS_RUN = 0,    /* start the service */
+    FB_OPTIONS_EXIT,       /* --help or --version printed: exit 0 */
+    FB_OPTIONS_ERROR       /* the reason went to err: exit 2 */
+} fb_options_rc_e;
+
+void fb_conf_default(fb_conf_t *c);
+
+fb_options_rc_e fb_options_parse(fb_conf_t *c, int argc, char **argv,
+    FILE *out, FILE *err);
+
+void fb_options_usage(FILE *out);
+
+#endif /* FB_OPTIONS_H_INCLUDED */

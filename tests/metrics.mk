@@ -1,0 +1,1 @@
+# Metrics tests: exposition format, exact counts, promtool, a real Prometheus.

@@ -1,0 +1,290 @@
+/*
+ * test-fcgx.c: what fcgi/fb_fcgx.c relies on in libfcgi, checked against
+ * the installed libfcgi over a socketpair with hand-made FastCGI records:
+ * a handed-in connection is read, not accepted; FCGI_KEEP_CONN is
+ * reported; the connection comes back open whether or not nginx asked to
+ * keep it; and a closed or broken connection is closed by libfcgi and
+ * reported, without blocking in accept().
+ */
+
+#include "fb_core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "fb_fcgx.h"
+
+#define T_BEGIN_REQUEST  1
+#define T_END_REQUEST    3
+#define T_PARAMS         4
+#define T_STDIN          5
+#define T_STDOUT         6
+
+static size_t
+record(unsigned char *p, int type, const void *data, size_t len)
+{
+    p[0] = 1;
+    p[1] = (unsigned char) type;
+    p[2] = 0;
+    p[3] = 1;                        /* request id 1 */
+    p[4] = (unsigned char) (len >> 8);
+    p[5] = (unsigned char) len;
+    p[6] = 0;
+    p[7] = 0;
+    memcpy(p + 8, data, len);
+    return 8 + len;
+}
+
+
+static size_t
+param(unsigned char *p, const char *name, const char *value)
+{
+    size_t  n = strlen(name), v = strlen(value);
+
+    p[0] = (unsigned char) n;
+    p[1] = (unsigned char) v;
+    memcpy(p + 2, name, n);
+    memcpy(p + 2 + n, value, v);
+    return 2 + n + v;
+}
+
+
+/* Writes one whole request, as nginx does. */
+static void
+send_request(int fd, int keep, const char *uri, const char *body)
+{
+    size_t         n = 0, pn = 0;
+    unsigned char  buf[1024], params[256];
+    unsigned char  begin[8] = { 0, 1, (unsigned char) (keep ? 1 : 0) };
+
+    n += record(buf + n, T_BEGIN_REQUEST, begin, sizeof(begin));
+    pn += param(params + pn, "REQUEST_METHOD", "POST");
+    pn += param(params + pn, "REQUEST_URI", uri);
+    n += record(buf + n, T_PARAMS, params, pn);
+    n += record(buf + n, T_PARAMS, "", 0);
+    if (*body != '\0') {
+        n += record(buf + n, T_STDIN, body, strlen(body));
+    }
+    n += record(buf + n, T_STDIN, "", 0);
+
+    CU_ASSERT_EQUAL_FATAL(write(fd, buf, n), (ssize_t) n);
+}
+
+
+static int
+read_full(int fd, unsigned char *p, size_t n)
+{
+    ssize_t  r;
+
+    while (n > 0) {
+        r = read(fd, p, n);
+        if (r <= 0) {
+            return -1;
+        }
+        p += r;
+        n -= (size_t) r;
+    }
+
+    return 0;
+}
+
+
+/* Reads records up to END_REQUEST; returns the STDOUT bytes. */
+static size_t
+read_reply(int fd, char *out, size_t cap)
+{
+    size_t         len = 0, clen, plen;
+    unsigned char  h[8], body[65536 + 256];
+
+    for ( ;; ) {
+        if (read_full(fd, h, 8) != 0) {
+            CU_FAIL("connection closed before END_REQUEST");
+            return len;
+        }
+        clen = (size_t) h[4] << 8 | h[5];
+        plen = h[6];
+        if (read_full(fd, body, clen + plen) != 0) {
+            CU_FAIL("short record");
+            return len;
+        }
+        if (h[1] == T_STDOUT && len + clen < cap) {
+            memcpy(out + len, body, clen);
+            len += clen;
+        }
+        if (h[1] == T_END_REQUEST) {
+            out[len] = '\0';
+            return len;
+        }
+    }
+}
+
+
+static int
+fd_open(int fd)
+{
+    return fcntl(fd, F_GETFD) != -1 || errno != EBADF;
+}
+
+
+/* Serves one request on fd: echoes the URI and body; returns the fd. */
+static int
+serve_one(FCGX_Request *r, int fd, int *keep)
+{
+    int          n;
+    char         body[256], reply[512];
+    const char  *uri;
+
+    CU_ASSERT_EQUAL_FATAL(fb_fcgx_begin(r, fd), FB_OK);
+
+    uri = FCGX_GetParam("REQUEST_URI", r->envp);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(uri);
+
+    n = 0;
+    while (n < (int) sizeof(body) - 1) {
+        int got = FCGX_GetStr(body + n, (int) sizeof(body) - 1 - n, r->in);
+        if (got <= 0) {
+            break;
+        }
+        n += got;
+    }
+    body[n] = '\0';
+
+    n = snprintf(reply, sizeof(reply), "Status: 200 OK\r\n\r\n%s|%s", uri,
+                 body);
+    CU_ASSERT_EQUAL(FCGX_PutStr(reply, n, r->out), n);
+
+    return fb_fcgx_end(r, keep);
+}
+
+
+static void
+test_keep_conn_requests_on_one_connection(void)
+{
+    int           sv[2], fd, keep, i;
+    char          out[1024];
+    FCGX_Request  r;
+
+    CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    fb_fcgx_request_init(&r);
+
+    for (i = 0; i < 3; i++) {
+        send_request(sv[0], 1, "/accounts/1", "{\"amount\":5}");
+        fd = serve_one(&r, sv[1], &keep);
+        CU_ASSERT_EQUAL(fd, sv[1]);
+        CU_ASSERT_EQUAL(keep, 1);
+        read_reply(sv[0], out, sizeof(out));
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "/accounts/1|{\"amount\":5}"));
+    }
+
+    /* Without FCGI_KEEP_CONN the connection still comes back, open. */
+    send_request(sv[0], 0, "/healthz", "");
+    fd = serve_one(&r, sv[1], &keep);
+    CU_ASSERT_EQUAL(fd, sv[1]);
+    CU_ASSERT_EQUAL(keep, 0);
+    CU_ASSERT_TRUE(fd_open(sv[1]));
+    read_reply(sv[0], out, sizeof(out));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "/healthz|"));
+
+    close(sv[0]);
+    close(sv[1]);
+}
+
+
+static void
+test_peer_close_is_reported_and_closed(void)
+{
+    int           sv[2];
+    FCGX_Request  r;
+
+    CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    fb_fcgx_request_init(&r);
+
+    close(sv[0]);
+    CU_ASSERT_EQUAL(fb_fcgx_begin(&r, sv[1]), FB_DECLINED);
+    CU_ASSERT_EQUAL(r.ipcFd, -1);
+    CU_ASSERT_FALSE(fd_open(sv[1]));
+}
+
+
+static void
+test_protocol_error_is_reported_and_closed(void)
+{
+    int           sv[2];
+    FCGX_Request  r;
+    const char    junk[] = "GET / HTTP/1.1\r\n\r\n";
+
+    CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    fb_fcgx_request_init(&r);
+
+    CU_ASSERT_EQUAL_FATAL(write(sv[0], junk, sizeof(junk) - 1),
+                          (ssize_t) sizeof(junk) - 1);
+    /* Closing our end first spares libfcgi's lingering close its wait. */
+    close(sv[0]);
+
+    CU_ASSERT_EQUAL(fb_fcgx_begin(&r, sv[1]), FB_DECLINED);
+    CU_ASSERT_FALSE(fd_open(sv[1]));
+}
+
+
+static void
+test_close_after(void)
+{
+    int           sv[2], fd, keep;
+    char          out[256];
+    FCGX_Request  r;
+
+    CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    fb_fcgx_request_init(&r);
+
+    send_request(sv[0], 1, "/x", "");
+    CU_ASSERT_EQUAL_FATAL(fb_fcgx_begin(&r, sv[1]), FB_OK);
+    fb_fcgx_close_after(&r);
+    CU_ASSERT_EQUAL(FCGX_PutStr("Status: 200 OK\r\n\r\n", 18, r.out), 18);
+    fd = fb_fcgx_end(&r, &keep);
+
+    /* The caller is told not to keep it, and closes it itself. */
+    CU_ASSERT_EQUAL(fd, sv[1]);
+    CU_ASSERT_EQUAL(keep, 0);
+    read_reply(sv[0], out, sizeof(out));
+    close(sv[1]);
+    close(sv[0]);
+}
+
+
+int
+main(void)
+{
+    unsigned    failed;
+    CU_pSuite   s;
+
+    if (fb_fcgx_init() != FB_OK || CU_initialize_registry() != CUE_SUCCESS) {
+        return 1;
+    }
+
+    s = CU_add_suite("fcgx", NULL, NULL);
+    if (s == NULL
+        || !CU_add_test(s, "keep-conn requests on one connection",
+                        test_keep_conn_requests_on_one_connection)
+        || !CU_add_test(s, "peer close is reported and closed",
+                        test_peer_close_is_reported_and_closed)
+        || !CU_add_test(s, "protocol error is reported and closed",
+                        test_protocol_error_is_reported_and_closed)
+        || !CU_add_test(s, "close after", test_close_after))
+    {
+        CU_cleanup_registry();
+        return 1;
+    }
+
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    CU_cleanup_registry();
+
+    return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,405 @@
+/*
+ * test-handler.c: every endpoint through fb_handle(), without sockets:
+ * exact statuses, error codes and bodies, the rendered CGI headers, and
+ * that a failed request changes nothing.
+ */
+
+#include "fb_core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "fb_handler.h"
+
+static fb_store_t        *store;
+static fb_stats_t        *stats;
+static fb_metrics_t       metrics;
+static fb_handler_ctx_t   ctx;
+static char               body[8192];
+static int                status;
+
+
+static int
+setup(void)
+{
+    fb_store_conf_t  sc = { 0, 0, NULL, NULL };
+
+    store = fb_store_new(&sc);
+    if (store == NULL || posix_memalign((void **) &stats, 64, sizeof(*stats))) {
+        return 1;
+    }
+    memset(stats, 0, sizeof(*stats));
+    metrics.threads = stats;
+    metrics.nthreads = 1;
+    metrics.start_time = 1.0;
+
+    return fb_handler_ctx_init(&ctx, store, &metrics, stats) == FB_OK ? 0 : 1;
+}
+
+
+static int
+teardown(void)
+{
+    fb_handler_ctx_free(&ctx);
+    fb_store_free(store);
+    free(stats);
+    return 0;
+}
+
+
+/* Sends one request; leaves the status in status and the body in body. */
+static fb_route_e
+req(const char *method, const char *uri, const char *b)
+{
+    size_t        n;
+    fb_route_e    route;
+    fb_request_t  r;
+
+    memset(&r, 0, sizeof(r));
+    r.method = fb_method_parse(method, strlen(method));
+    r.uri = uri;
+    r.uri_len = strlen(uri);
+    r.body = b != NULL ? b : "";
+    r.body_len = b != NULL ? strlen(b) : 0;
+
+    route = fb_handle(&ctx, &r);
+
+    status = ctx.reply.status;
+    n = fb_reply_body_len(&ctx.reply);
+    if (n >= sizeof(body)) {
+        n = sizeof(body) - 1;
+    }
+    memcpy(body, fb_reply_body(&ctx.reply), n);
+    body[n] = '\0';
+
+    return route;
+}
+
+
+static void
+expect(int st, const char *text)
+{
+    CU_ASSERT_EQUAL(status, st);
+    CU_ASSERT_STRING_EQUAL(body, text);
+    if (status != st || strcmp(body, text) != 0) {
+        fprintf(stderr, "\n  expected %d %s\n  got      %d %s\n", st, text,
+                status, body);
+    }
+}
+
+
+/* An error reply: status and code exact, some message present. */
+static void
+expect_error(int st, const char *code)
+{
+    char  want[96];
+
+    snprintf(want, sizeof(want), "{\"code\":\"%s\",\"message\":\"", code);
+    CU_ASSERT_EQUAL(status, st);
+    CU_ASSERT_EQUAL(strncmp(body, want, strlen(want)), 0);
+    CU_ASSERT_TRUE(strlen(body) > strlen(want) + 3);
+    if (status != st || strncmp(body, want, strlen(want)) != 0) {
+        fprintf(stderr, "\n  expected %d %s\n  got      %d %s\n", st, code,
+                status, body);
+    }
+}
+
+
+static int64_t
+balance(int64_t id)
+{
+    fb_account_t  a;
+
+    return fb_store_get(store, id, &a) == FB_STORE_OK ? a.balance : -1;
+}
+
+
+static void
+test_create_and_get(void)
+{
+    const char  *out;
+    size_t       len;
+    char         text[512];
+
+    req("POST", "/accounts", "{\"owner\": \"Alice\"}");
+    expect(201, "{\"id\":1,\"owner\":\"Alice\",\"balance\":0}");
+
+    CU_ASSERT_EQUAL_FATAL(fb_reply_render(&ctx.reply, &out, &len), FB_OK);
+    CU_ASSERT_TRUE_FATAL(len < sizeof(text));
+    memcpy(text, out, len);
+    text[len] = '\0';
+    CU_ASSERT_STRING_EQUAL(text,
+        "Status: 201 Created\r\n"
+        "Content-Type: application/json\r\n"
+        "Content-Length: 36\r\n"
+        "Location: /accounts/1\r\n"
+        "\r\n"
+        "{\"id\":1,\"owner\":\"Alice\",\"balance\":0}");
+
+    /* Trimmed, stored and echoed byte for byte; unknown fields ignored. */
+    req("POST", "/accounts",
+        "{\"owner\":\" \\tZo\\u00eb O'Brien\\r\\n\",\"balance\":500,\"x\":[1]}");
+    expect(201, "{\"id\":2,\"owner\":\"Zo\xc3\xab O'Brien\",\"balance\":0}");
+
+    req("GET", "/accounts/2", NULL);
+    expect(200, "{\"id\":2,\"owner\":\"Zo\xc3\xab O'Brien\",\"balance\":0}");
+    req("GET", "/accounts/2/balance", NULL);
+    expect(200, "{\"id\":2,\"owner\":\"Zo\xc3\xab O'Brien\",\"balance\":0}");
+    req("HEAD", "/accounts/1", NULL);
+    expect(200, "{\"id\":1,\"owner\":\"Alice\",\"balance\":0}");
+
+    req("GET", "/accounts/3", NULL);
+    expect_error(404, "ACCOUNT_NOT_FOUND");
+    req("GET", "/accounts/9223372036854775807", NULL);
+    expect_error(404, "ACCOUNT_NOT_FOUND");
+    req("GET", "/accounts/0", NULL);
+    expect_error(400, "VALIDATION_ERROR");
+    req("GET", "/accounts/%31", NULL);
+    expect_error(400, "VALIDATION_ERROR");
+    req("GET", "/accounts/99999999999999999999/balance", NULL);
+    expect_error(400, "VALIDATION_ERROR");
+}
+
+
+static void
+test_create_refused(void)
+{
+    size_t       i;
+    uint64_t     before = fb_store_count(store);
+    const char  *bodies[] = {
+        "", "[]", "\"Alice\"", "{}", "{\"Owner\":\"Alice\"}",
+        "{\"owner\":5}", "{\"owner\":null}", "{\"owner\":[\"Al\"]}",
+        "{\"owner\":\"A\"}", "{\"owner\":\"<script>\"}",
+        "{\"owner\":\"a;b\"}", "{\"owner\":\"tab\\tname\"}",
+        "{\"owner\":\"Bob\xf0\x9f\x98\x80\"}", "{\"owner\":\"Al\xff\"}",
+        "{\"owner\":\"\\ud800x\"}", "{\"owner\":\"Alice\"} x",
+        "{\"owner\":\"   \"}", "{'owner':'Alice'}"
+    };
+
+    for (i = 0; i < fb_nelems(bodies); i++) {
+        req("POST", "/accounts", bodies[i]);
+        expect_error(400, "VALIDATION_ERROR");
+    }
+
+    CU_ASSERT_EQUAL(fb_store_count(store), before);
+}
+
+
+static void
+test_deposit_withdraw(void)
+{
+    req("POST", "/accounts/1/deposit", "{\"amount\":10000}");
+    expect(200, "{\"id\":1,\"balance\":10000}");
+    req("POST", "/accounts/1/deposit", "{\"amount\":1}");
+    expect(200, "{\"id\":1,\"balance\":10001}");
+    req("POST", "/accounts/1/deposit", "{\"amount\":1000000}");
+    expect(200, "{\"id\":1,\"balance\":1010001}");
+    req("POST", "/accounts/1/withdraw", "{\"amount\":1}");
+    expect(200, "{\"id\":1,\"balance\":1010000}");
+    req("POST", "/accounts/1/withdraw", "{\"amount\":1000000}");
+    expect(200, "{\"id\":1,\"balance\":10000}");
+}
+
+
+static void
+test_move_refused(void)
+{
+    size_t   i;
+    int64_t  b1 = balance(1);
+    const struct { const char *uri, *body; int st; const char *code; } c[] = {
+        { "/accounts/1/deposit", "{\"amount\":0}", 400, "INVALID_AMOUNT" },
+        { "/accounts/1/deposit", "{\"amount\":-5}", 400, "INVALID_AMOUNT" },
+        { "/accounts/1/deposit", "{\"amount\":1000001}", 400,
+          "INVALID_AMOUNT" },
+        { "/accounts/1/withdraw", "{\"amount\":1000001}", 400,
+          "INVALID_AMOUNT" },
+        { "/accounts/1/deposit", "{\"amount\":10.5}", 400,
+          "VALIDATION_ERROR" },
+        { "/accounts/1/deposit", "{\"amount\":\"10\"}", 400,
+          "VALIDATION_ERROR" },
+        { "/accounts/1/deposit", "{\"amount\":true}", 400,
+          "VALIDATION_ERROR" },
+        { "/accounts/1/deposit", "{\"amount\":null}", 400,
+          "VALIDATION_ERROR" },
+        { "/accounts/1/deposit", "{\"amount\":99999999999999999999}", 400,
+          "VALIDATION_ERROR" },
+        { "/accounts/1/deposit", "{\"amount\":9223372036854775808}", 400,
+          "VALIDATION_ERROR" },
+        { "/accounts/1/deposit", "{\"Amount\":10}", 400,
+          "VALIDATION_ERROR" },
+        { "/accounts/1/deposit", "not json", 400, "VALIDATION_ERROR" },
+        { "/accounts/1/deposit", "", 400, "VALIDATION_ERROR" },
+        { "/accounts/1/withdraw", "{\"amount\":10001}", 400,
+          "INSUFFICIENT_FUNDS" },
+        { "/accounts/99/deposit", "{\"amount\":10}", 404,
+          "ACCOUNT_NOT_FOUND" },
+        { "/accounts/99/withdraw", "{\"amount\":10}", 404,
+          "ACCOUNT_NOT_FOUND" },
+        { "/accounts/x/withdraw", "{\"amount\":10}", 400,
+          "VALIDATION_ERROR" },
+    };
+
+    for (i = 0; i < fb_nelems(c); i++) {
+        req("POST", c[i].uri, c[i].body);
+        expect_error(c[i].st, c[i].code);
+        CU_ASSERT_EQUAL(balance(1), b1);
+    }
+
+    /* Withdrawing exactly the balance is allowed and leaves 0. */
+    req("POST", "/accounts/2/deposit", "{\"amount\":700}");
+    req("POST", "/accounts/2/withdraw", "{\"amount\":700}");
+    expect(200, "{\"id\":2,\"balance\":0}");
+}
+
+
+static void
+test_transfer(void)
+{
+    int64_t  b1 = balance(1), b2 = balance(2);
+    size_t   i;
+    const struct { const char *body; int st; const char *code; } bad[] = {
+        { "{\"from\":1,\"to\":1,\"amount\":5}", 400,
+          "SELF_TRANSFER_NOT_ALLOWED" },
+        { "{\"from\":1,\"to\":2,\"amount\":0}", 400, "INVALID_AMOUNT" },
+        { "{\"from\":1,\"to\":2,\"amount\":1000001}", 400, "INVALID_AMOUNT" },
+        { "{\"from\":1,\"to\":2,\"amount\":20000}", 400,
+          "INSUFFICIENT_FUNDS" },
+        { "{\"from\":1,\"to\":77,\"amount\":5}", 404, "ACCOUNT_NOT_FOUND" },
+        { "{\"from\":77,\"to\":1,\"amount\":5}", 404, "ACCOUNT_NOT_FOUND" },
+        { "{\"from\":0,\"to\":1,\"amount\":5}", 400, "VALIDATION_ERROR" },
+        { "{\"from\":1,\"to\":-2,\"amount\":5}", 400, "VALIDATION_ERROR" },
+        { "{\"from\":\"1\",\"to\":2,\"amount\":5}", 400, "VALIDATION_ERROR" },
+        { "{\"from\":1,\"to\":2}", 400, "VALIDATION_ERROR" },
+        { "{\"from\":1,\"amount\":5}", 400, "VALIDATION_ERROR" },
+        { "{\"to\":2,\"amount\":5}", 400, "VALIDATION_ERROR" },
+        { "{\"from\":1.0,\"to\":2,\"amount\":5}", 400, "VALIDATION_ERROR" },
+        { "[1,2,5]", 400, "VALIDATION_ERROR" },
+    };
+
+    req("POST", "/accounts/transfer", "{\"from\":1,\"to\":2,\"amount\":5000}");
+    expect(200, "{\"from_id\":1,\"to_id\":2,\"from_balance\":5000,"
+                "\"to_balance\":5000,\"transferred\":5000}");
+    CU_ASSERT_EQUAL(balance(1), b1 - 5000);
+    CU_ASSERT_EQUAL(balance(2), b2 + 5000);
+
+    b1 = balance(1);
+    b2 = balance(2);
+    for (i = 0; i < fb_nelems(bad); i++) {
+        req("POST", "/accounts/transfer", bad[i].body);
+        expect_error(bad[i].st, bad[i].code);
+        CU_ASSERT_EQUAL(balance(1), b1);
+        CU_ASSERT_EQUAL(balance(2), b2);
+    }
+}
+
+
+static void
+test_routes_and_limits(void)
+{
+    const char  *out;
+    size_t       len;
+
+    req("GET", "/nope", NULL);
+    expect_error(404, "NOT_FOUND");
+    CU_ASSERT_PTR_NULL(ctx.reply.allow);
+
+    req("DELETE", "/accounts/1", NULL);
+    expect_error(405, "METHOD_NOT_ALLOWED");
+    CU_ASSERT_STRING_EQUAL(ctx.reply.allow, "GET, HEAD");
+    CU_ASSERT_EQUAL_FATAL(fb_reply_render(&ctx.reply, &out, &len), FB_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nAllow: GET, HEAD\r\n"));
+
+    req("GET", "/accounts/transfer", NULL);
+    expect_error(405, "METHOD_NOT_ALLOWED");
+    CU_ASSERT_STRING_EQUAL(ctx.reply.allow, "POST");
+
+    req("GET", "/healthz", NULL);
+    expect(200, "{\"status\":\"ok\"}");
+}
+
+
+static void
+test_body_too_large(void)
+{
+    int64_t       b1 = balance(1);
+    fb_request_t  r;
+
+    memset(&r, 0, sizeof(r));
+    r.method = FB_METHOD_POST;
+    r.uri = "/accounts/1/deposit";
+    r.uri_len = strlen(r.uri);
+    r.body = "{\"amount\":5}";
+    r.body_len = strlen(r.body);
+    r.body_too_large = 1;
+
+    fb_handle(&ctx, &r);
+    CU_ASSERT_EQUAL(ctx.reply.status, 413);
+    CU_ASSERT_EQUAL(strncmp(fb_reply_body(&ctx.reply),
+                            "{\"code\":\"PAYLOAD_TOO_LARGE\"", 26), 0);
+    CU_ASSERT_EQUAL(balance(1), b1);
+}
+
+
+static void
+test_metrics_counts(void)
+{
+    uint64_t         ok, err;
+    fb_stats_snap_t  snap;
+
+    fb_metrics_merge(&metrics, &snap);
+    ok = snap.operations[FB_STAT_OP_TRANSFER * 2];
+    err = snap.operations[FB_STAT_OP_TRANSFER * 2 + 1];
+
+    req("POST", "/accounts/transfer", "{\"from\":1,\"to\":2,\"amount\":1}");
+    req("POST", "/accounts/transfer", "{\"from\":1,\"to\":1,\"amount\":1}");
+
+    fb_metrics_merge(&metrics, &snap);
+    CU_ASSERT_EQUAL(snap.operations[FB_STAT_OP_TRANSFER * 2], ok + 1);
+    CU_ASSERT_EQUAL(snap.operations[FB_STAT_OP_TRANSFER * 2 + 1], err + 1);
+    CU_ASSERT_EQUAL(snap.accounts_created[0], 2);
+
+    req("GET", "/metrics", NULL);
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(ctx.reply.type, FB_TYPE_PROMETHEUS);
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, "\naccounts_active 2\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(body,
+        "banking_operations_total{operation=\"transfer\",status=\"success\"}"));
+}
+
+
+int
+main(void)
+{
+    unsigned    failed;
+    CU_pSuite   s;
+
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        return 1;
+    }
+
+    /* Tests run in order and build on each other's accounts. */
+    s = CU_add_suite("handler", setup, teardown);
+    if (s == NULL
+        || !CU_add_test(s, "create and get", test_create_and_get)
+        || !CU_add_test(s, "create refused", test_create_refused)
+        || !CU_add_test(s, "deposit and withdraw", test_deposit_withdraw)
+        || !CU_add_test(s, "deposit and withdraw refused", test_move_refused)
+        || !CU_add_test(s, "transfer", test_transfer)
+        || !CU_add_test(s, "routes and limits", test_routes_and_limits)
+        || !CU_add_test(s, "body too large", test_body_too_large)
+        || !CU_add_test(s, "metrics counts", test_metrics_counts))
+    {
+        CU_cleanup_registry();
+        return 1;
+    }
+
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    CU_cleanup_registry();
+
+    return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,338 @@
+/*
+ * test-route.c: the route table, path ids, methods, and the command line.
+ */
+
+#include "fb_core.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "fb_options.h"
+#include "fb_route.h"
+
+static fb_match_rc_e
+match(const char *method, const char *uri, fb_match_t *m)
+{
+    return fb_route_match(fb_method_parse(method, strlen(method)), uri,
+                          strlen(uri), m);
+}
+
+
+static void
+test_route_templates_agree(void)
+{
+    int              r;
+    size_t           n, i;
+    char             joined[128];
+    const char      *tpl;
+    const fb_str_t  *seg;
+
+    for (r = 1; r < FB_ROUTE_COUNT; r++) {
+        tpl = fb_route_segments((fb_route_e) r, &n, &seg);
+        joined[0] = '\0';
+        for (i = 0; i < n; i++) {
+            strcat(joined, "/");
+            strncat(joined, seg[i].data, seg[i].len);
+        }
+        CU_ASSERT_STRING_EQUAL(joined, tpl);
+        CU_ASSERT_EQUAL(fb_route_get((fb_route_e) r)->id, r);
+    }
+}
+
+
+static void
+test_route_each_endpoint(void)
+{
+    fb_match_t  m;
+
+    CU_ASSERT_EQUAL(match("POST", "/accounts", &m), FB_MATCH_OK);
+    CU_ASSERT_EQUAL(m.route->id, FB_ROUTE_ACCOUNTS);
+
+    CU_ASSERT_EQUAL(match("POST", "/accounts/transfer", &m), FB_MATCH_OK);
+    CU_ASSERT_EQUAL(m.route->id, FB_ROUTE_TRANSFER);
+
+    CU_ASSERT_EQUAL(match("GET", "/accounts/42", &m), FB_MATCH_OK);
+    CU_ASSERT_EQUAL(m.route->id, FB_ROUTE_ACCOUNT);
+    CU_ASSERT_EQUAL(m.id, 42);
+
+    CU_ASSERT_EQUAL(match("HEAD", "/accounts/42", &m), FB_MATCH_OK);
+    CU_ASSERT_EQUAL(m.route->id, FB_ROUTE_ACCOUNT);
+
+    CU_ASSERT_EQUAL(match("GET", "/accounts/7/balance", &m), FB_MATCH_OK);
+    CU_ASSERT_EQUAL(m.route->id, FB_ROUTE_BALANCE);
+    CU_ASSERT_EQUAL(m.id, 7);
+
+    CU_ASSERT_EQUAL(match("POST", "/accounts/9/deposit", &m), FB_MATCH_OK);
+    CU_ASSERT_EQUAL(m.route->id, FB_ROUTE_DEPOSIT);
+    CU_ASSERT_EQUAL(m.id, 9);
+
+    CU_ASSERT_EQUAL(match("POST", "/accounts/10/withdraw", &m), FB_MATCH_OK);
+    CU_ASSERT_EQUAL(m.route->id, FB_ROUTE_WITHDRAW);
+    CU_ASSERT_EQUAL(m.id, 10);
+
+    CU_ASSERT_EQUAL(match("GET", "/healthz", &m), FB_MATCH_OK);
+    CU_ASSERT_EQUAL(m.route->id, FB_ROUTE_HEALTHZ);
+
+    CU_ASSERT_EQUAL(match("GET", "/metrics", &m), FB_MATCH_OK);
+    CU_ASSERT_EQUAL(m.route->id, FB_ROUTE_METRICS);
+}
+
+
+static void
+test_route_query_ignored(void)
+{
+    fb_match_t  m;
+
+    CU_ASSERT_EQUAL(match("GET", "/accounts/5?x=1", &m), FB_MATCH_OK);
+    CU_ASSERT_EQUAL(m.id, 5);
+    CU_ASSERT_EQUAL(match("GET", "/healthz?", &m), FB_MATCH_OK);
+    CU_ASSERT_EQUAL(match("GET", "/accounts/5/?x", &m), FB_MATCH_NOT_FOUND);
+}
+
+
+static void
+test_route_not_found(void)
+{
+    size_t       i;
+    fb_match_t   m;
+    const char  *paths[] = {
+        "", "/", "//", "/accounts/", "/accounts//deposit", "/accountsx",
+        "/Accounts", "/accounts/1/foo", "/accounts/1/deposit/x",
+        "/accounts/1/", "accounts", "/healthz/", "/metrics/x",
+        "/accounts/1/balance/", "/%61ccounts"
+    };
+
+    for (i = 0; i < fb_nelems(paths); i++) {
+        CU_ASSERT_EQUAL(match("GET", paths[i], &m), FB_MATCH_NOT_FOUND);
+        CU_ASSERT_PTR_NULL(m.route);
+    }
+}
+
+
+static void
+test_route_method_not_allowed(void)
+{
+    fb_match_t  m;
+
+    CU_ASSERT_EQUAL(match("DELETE", "/accounts/1", &m), FB_MATCH_METHOD);
+    CU_ASSERT_STRING_EQUAL(m.route->allow, "GET, HEAD");
+
+    CU_ASSERT_EQUAL(match("GET", "/accounts", &m), FB_MATCH_METHOD);
+    CU_ASSERT_STRING_EQUAL(m.route->allow, "POST");
+
+    /* The literal route wins over "{id}": GET is not allowed on it. */
+    CU_ASSERT_EQUAL(match("GET", "/accounts/transfer", &m), FB_MATCH_METHOD);
+    CU_ASSERT_EQUAL(m.route->id, FB_ROUTE_TRANSFER);
+    CU_ASSERT_STRING_EQUAL(m.route->allow, "POST");
+
+    CU_ASSERT_EQUAL(match("GET", "/accounts/1/deposit", &m), FB_MATCH_METHOD);
+    CU_ASSERT_EQUAL(match("PUT", "/healthz", &m), FB_MATCH_METHOD);
+    CU_ASSERT_EQUAL(match("POST", "/metrics", &m), FB_MATCH_METHOD);
+    CU_ASSERT_EQUAL(match("get", "/healthz", &m), FB_MATCH_METHOD);
+
+    /* The method is checked before the id. */
+    CU_ASSERT_EQUAL(match("POST", "/accounts/abc", &m), FB_MATCH_METHOD);
+}
+
+
+static void
+test_route_bad_ids(void)
+{
+    size_t       i;
+    fb_match_t   m;
+    const char  *paths[] = {
+        "/accounts/0", "/accounts/-1", "/accounts/+1", "/accounts/1.5",
+        "/accounts/abc", "/accounts/%31", "/accounts/%20", "/accounts/1%00",
+        "/accounts/ 1", "/accounts/1 ", "/accounts/0x10",
+        "/accounts/9223372036854775808", "/accounts/99999999999999999999",
+        "/accounts/18446744073709551617", "/accounts/00",
+        "/accounts/1e3/deposit", "/accounts/-0/balance"
+    };
+
+    for (i = 0; i < fb_nelems(paths); i++) {
+        fb_match_rc_e rc = match(strstr(paths[i], "deposit") ? "POST" : "GET",
+                                 paths[i], &m);
+        if (rc != FB_MATCH_BAD_ID) {
+            fprintf(stderr, "path %s: got %d\n", paths[i], (int) rc);
+        }
+        CU_ASSERT_EQUAL(rc, FB_MATCH_BAD_ID);
+    }
+}
+
+
+static void
+test_route_id_limits(void)
+{
+    int64_t  id;
+
+    CU_ASSERT_EQUAL(fb_route_parse_id("9223372036854775807", 19, &id), FB_OK);
+    CU_ASSERT_EQUAL(id, INT64_MAX);
+    CU_ASSERT_EQUAL(fb_route_parse_id("9223372036854775808", 19, &id),
+                    FB_DECLINED);
+    CU_ASSERT_EQUAL(fb_route_parse_id("1", 1, &id), FB_OK);
+    CU_ASSERT_EQUAL(id, 1);
+    CU_ASSERT_EQUAL(fb_route_parse_id("007", 3, &id), FB_OK);
+    CU_ASSERT_EQUAL(id, 7);
+    CU_ASSERT_EQUAL(fb_route_parse_id("", 0, &id), FB_DECLINED);
+    CU_ASSERT_EQUAL(fb_route_parse_id("0", 1, &id), FB_DECLINED);
+    /* Length-carrying: the digits after len are not read. */
+    CU_ASSERT_EQUAL(fb_route_parse_id("12x", 2, &id), FB_OK);
+    CU_ASSERT_EQUAL(id, 12);
+}
+
+
+static void
+test_methods(void)
+{
+    CU_ASSERT_EQUAL(fb_method_parse("GET", 3), FB_METHOD_GET);
+    CU_ASSERT_EQUAL(fb_method_parse("HEAD", 4), FB_METHOD_HEAD);
+    CU_ASSERT_EQUAL(fb_method_parse("POST", 4), FB_METHOD_POST);
+    CU_ASSERT_EQUAL(fb_method_parse("POSTX", 5), FB_METHOD_OTHER);
+    CU_ASSERT_EQUAL(fb_method_parse("GE", 2), FB_METHOD_OTHER);
+    CU_ASSERT_EQUAL(fb_method_parse("", 0), FB_METHOD_OTHER);
+    CU_ASSERT_STRING_EQUAL(fb_method_name(FB_METHOD_POST), "POST");
+}
+
+
+static fb_options_rc_e
+parse(fb_conf_t *c, const char *a1, const char *a2, char *errbuf, size_t n)
+{
+    char             *argv[4];
+    int               argc = 1;
+    FILE             *out, *err;
+    fb_options_rc_e   rc;
+
+    argv[0] = (char *) "fastbank";
+    if (a1 != NULL) {
+        argv[argc++] = (char *) a1;
+    }
+    if (a2 != NULL) {
+        argv[argc++] = (char *) a2;
+    }
+    argv[argc] = NULL;
+
+    memset(errbuf, 0, n);
+    out = fopen("/dev/null", "w");
+    err = fmemopen(errbuf, n - 1, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+
+    fb_conf_default(c);
+    rc = fb_options_parse(c, argc, argv, out, err);
+
+    fclose(out);
+    fclose(err);
+    return rc;
+}
+
+
+static void
+test_options(void)
+{
+    char       e[512];
+    fb_conf_t  c;
+
+    CU_ASSERT_EQUAL(parse(&c, NULL, NULL, e, sizeof(e)), FB_OPTIONS_RUN);
+    CU_ASSERT_STRING_EQUAL(c.listen, FB_DEFAULT_LISTEN);
+    CU_ASSERT_EQUAL(c.threads, FB_DEFAULT_THREADS);
+    CU_ASSERT_EQUAL(c.socket_mode, 0660);
+
+    CU_ASSERT_EQUAL(parse(&c, "--threads", "4", e, sizeof(e)),
+                    FB_OPTIONS_RUN);
+    CU_ASSERT_EQUAL(c.threads, 4);
+
+    CU_ASSERT_EQUAL(parse(&c, "--listen", "127.0.0.1:9000", e, sizeof(e)),
+                    FB_OPTIONS_RUN);
+    CU_ASSERT_EQUAL(parse(&c, "--listen", "[::1]:9000", e, sizeof(e)),
+                    FB_OPTIONS_RUN);
+    CU_ASSERT_EQUAL(parse(&c, "--listen", "fd:0", e, sizeof(e)),
+                    FB_OPTIONS_RUN);
+    CU_ASSERT_EQUAL(parse(&c, "--socket-mode", "0600", e, sizeof(e)),
+                    FB_OPTIONS_RUN);
+    CU_ASSERT_EQUAL(c.socket_mode, 0600);
+    CU_ASSERT_EQUAL(parse(&c, "--help", NULL, e, sizeof(e)), FB_OPTIONS_EXIT);
+    CU_ASSERT_EQUAL(parse(&c, "--version", NULL, e, sizeof(e)),
+                    FB_OPTIONS_EXIT);
+}
+
+
+static void
+test_options_refused(void)
+{
+    size_t      i;
+    char        e[512];
+    fb_conf_t   c;
+    const struct { const char *a, *b, *names; } bad[] = {
+        { "--threads", "0", "--threads" },
+        { "--threads", "1025", "--threads" },
+        { "--threads", "-4", "--threads" },
+        { "--threads", "4x", "--threads" },
+        { "--threads", "", "--threads" },
+        { "--listen", ":9000", "--listen" },
+        { "--listen", "9000", "--listen" },
+        { "--listen", "localhost:9000", "--listen" },
+        { "--listen", "127.0.0.1:0", "--listen" },
+        { "--listen", "127.0.0.1:65536", "--listen" },
+        { "--listen", "unix:", "--listen" },
+        { "--listen", "fd:x", "--listen" },
+        { "--socket-mode", "999", "--socket-mode" },
+        { "--backlog", "0", "--backlog" },
+        { "--max-body", "0", "--max-body" },
+        { "--max-body", "1048577", "--max-body" },
+        { "--stripes", "3", "--stripes" },
+        { "--stripes", "0", "--stripes" },
+        { "--max-accounts", "0", "--max-accounts" },
+        { "--log-level", "loud", "--log-level" },
+        { "--no-such-option", NULL, "--no-such-option" },
+        { "extra", NULL, "extra" },
+    };
+
+    for (i = 0; i < fb_nelems(bad); i++) {
+        CU_ASSERT_EQUAL(parse(&c, bad[i].a, bad[i].b, e, sizeof(e)),
+                        FB_OPTIONS_ERROR);
+        /* The message names the option. */
+        CU_ASSERT_PTR_NOT_NULL(strstr(e, bad[i].names));
+    }
+
+    CU_ASSERT_EQUAL(parse(&c, "--threads", NULL, e, sizeof(e)),
+                    FB_OPTIONS_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "--threads"));
+}
+
+
+int
+main(void)
+{
+    unsigned     failed;
+    CU_pSuite    s;
+
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        return 1;
+    }
+
+    s = CU_add_suite("route", NULL, NULL);
+    if (s == NULL
+        || !CU_add_test(s, "templates agree", test_route_templates_agree)
+        || !CU_add_test(s, "each endpoint", test_route_each_endpoint)
+        || !CU_add_test(s, "query ignored", test_route_query_ignored)
+        || !CU_add_test(s, "not found", test_route_not_found)
+        || !CU_add_test(s, "method not allowed", test_route_method_not_allowed)
+        || !CU_add_test(s, "bad ids", test_route_bad_ids)
+        || !CU_add_test(s, "id limits", test_route_id_limits)
+        || !CU_add_test(s, "methods", test_methods)
+        || !CU_add_test(s, "options", test_options)
+        || !CU_add_test(s, "options refused", test_options_refused))
+    {
+        CU_cleanup_registry();
+        return 1;
+    }
+
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    CU_cleanup_registry();
+
+    return failed == 0 ? 0 : 1;
+}
