@@ -395,11 +395,17 @@ fb_serve(fb_worker_t *w, int fd)
         fb_fcgx_close_after(&w->req);
     }
 
-    fd = fb_fcgx_end(&w->req, &keep);
-
+    /*
+     * Counted before FCGX_Finish_r flushes the reply, so that a client
+     * that has read a reply finds it in the next scrape, and finds this
+     * worker idle: the scraped values are exact, not "soon".  The duration
+     * thus ends when the reply is handed to libfcgi.
+     */
     fb_stats_request(st, route, req.method, w->ctx.reply.status,
                      fb_stats_clock() - start);
     fb_stats_set_busy(st, 0);
+
+    fd = fb_fcgx_end(&w->req, &keep);
 
     if (fd < 0) {
         return;
