@@ -4,14 +4,19 @@
  * route, method and status, a duration in every bucket and beyond the last,
  * every operation and outcome, a transfer amount in every bucket.  The
  * output is the widest the backend can produce; tests/test-promtool.sh
- * feeds it to promtool and tests/test-grafana.py reads the metric names
- * from it.
+ * feeds it to promtool.
+ *
+ * With --names, prints instead every sample name the backend defines, one
+ * a line (a histogram's with _bucket, _sum and _count), whether or not
+ * this build records them: tests/test-contrib.py checks the dashboard and
+ * the alerting rules against that list.
  */
 
 #include "fb_core.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fb_metrics.h"
 
@@ -32,14 +37,44 @@ static const int64_t  fb_sample_amounts[] = {
 };
 
 
+static int
+fb_sample_names(void)
+{
+    size_t                  k;
+    const fb_metric_def_t  *d;
+
+    for (k = 0; k < FB_METRIC_COUNT; k++) {
+        d = &fb_metric_defs[k];
+
+        if (d->type == FB_METRIC_HISTOGRAM) {
+            printf("%s_bucket\n%s_sum\n%s_count\n", d->name, d->name,
+                   d->name);
+        } else {
+            printf("%s\n", d->name);
+        }
+    }
+
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+
 int
-main(void)
+main(int argc, char **argv)
 {
     int            s, d, i;
     size_t         r, m, n = 0;
     fb_buf_t       b;
     fb_stats_t    *st;
     fb_metrics_t   metrics;
+
+    if (argc == 2 && strcmp(argv[1], "--names") == 0) {
+        return fb_sample_names();
+    }
+
+    if (argc != 1) {
+        fprintf(stderr, "usage: metrics-sample [--names]\n");
+        return 2;
+    }
 
     st = fb_stats_alloc(FB_SAMPLE_THREADS);
     if (st == NULL || fb_buf_init(&b, 4096) != FB_OK) {

@@ -21,3 +21,10 @@ tests_metrics_sample_LDADD = fcgi/libfbhttp.a store/libfbstore.a \
 
 TESTS += tests/test-promtool.sh
 EXTRA_DIST += tests/test-promtool.sh
+
+# The contrib/ files.
+fb_metrics_py_tests = \
+	tests/test-contrib.py
+
+TESTS += $(fb_metrics_py_tests)
+EXTRA_DIST += $(fb_metrics_py_tests) tests/fbmetrics.py

@@ -522,10 +522,26 @@ expect_banking(const fb_expo_t *e)
 static void
 test_empty(void)
 {
+    size_t        k;
     fb_expo_t     e;
     fb_metrics_t  m = new_metrics(2);
 
     if (scrape(&m, 0, &e) == 0) {
+        /* Every metric defined is exported, with its type. */
+        for (k = 0; k < FB_METRIC_COUNT; k++) {
+            static const char      *types[] = {
+                "counter", "gauge", "histogram"
+            };
+            const fb_expo_family_t  *f =
+                fb_expo_family(&e, fb_metric_defs[k].name);
+
+            CU_ASSERT_PTR_NOT_NULL(f);
+            if (f != NULL) {
+                CU_ASSERT_STRING_EQUAL(f->type,
+                                       types[fb_metric_defs[k].type]);
+            }
+        }
+
         /* Declared, with no series until a request is answered. */
         CU_ASSERT_PTR_NOT_NULL(fb_expo_family(&e, "http_requests_total"));
         CU_ASSERT_EQUAL(fb_expo_count(&e, "http_requests_total"), 0);
