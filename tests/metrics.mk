@@ -22,9 +22,10 @@ tests_metrics_sample_LDADD = fcgi/libfbhttp.a store/libfbstore.a \
 TESTS += tests/test-promtool.sh
 EXTRA_DIST += tests/test-promtool.sh
 
-# The contrib/ files.
+# The contrib/ files, and the metrics through nginx and a real Prometheus.
 fb_metrics_py_tests = \
-	tests/test-contrib.py
+	tests/test-contrib.py \
+	tests/test-metrics-e2e.py
 
 TESTS += $(fb_metrics_py_tests)
 EXTRA_DIST += $(fb_metrics_py_tests) tests/fbmetrics.py
