@@ -25,7 +25,8 @@ EXTRA_DIST += tests/test-promtool.sh
 # The contrib/ files, and the metrics through nginx and a real Prometheus.
 fb_metrics_py_tests = \
 	tests/test-contrib.py \
-	tests/test-metrics-e2e.py
+	tests/test-metrics-e2e.py \
+	tests/test-prometheus.py
 
 TESTS += $(fb_metrics_py_tests)
 EXTRA_DIST += $(fb_metrics_py_tests) tests/fbmetrics.py
