@@ -431,7 +431,7 @@ fb_metrics_format(const fb_metrics_t *m, uint64_t accounts, fb_buf_t *b)
     const fb_metric_def_t  *d;
     static const char      *types[] = { "counter", "gauge", "histogram" };
 
-    /* About 12 KiB: too much for a stack we do not size ourselves. */
+    /* About 8 KiB: too much for a stack we do not size ourselves. */
     snap = malloc(sizeof(*snap));
     if (snap == NULL) {
         return FB_ERROR;
