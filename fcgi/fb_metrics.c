@@ -23,6 +23,12 @@
 /* Sizes a label set can reach: see fb_series_labels(). */
 #define FB_LABELS_MAX  256
 
+#ifdef FB_NO_METRICS
+#define FB_RECORDING  0
+#else
+#define FB_RECORDING  1
+#endif
+
 /*
  * Each field's upper bounds, then UINT64_MAX for +Inf, which ends the
  * search for a bucket without a separate bound check.
@@ -443,18 +449,20 @@ fb_metrics_format(const fb_metrics_t *m, uint64_t accounts, fb_buf_t *b)
     for (k = 0; k < FB_METRIC_COUNT; k++) {
         d = &fb_metric_defs[k];
 
-#ifdef FB_NO_METRICS
-        if (d->per_thread) {
-            continue;
-        }
-#endif
-
         /* One HELP and one TYPE per name, before its samples. */
-        rc |= fb_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n",
-                            d->name, d->help, d->name, types[d->type]);
+        rc |= fb_buf_printf(b, "# HELP %s %s%s\n# TYPE %s %s\n",
+                            d->name, d->help,
+                            d->per_thread && !FB_RECORDING
+                            ? " Not recorded: built with --disable-metrics."
+                            : "",
+                            d->name, types[d->type]);
 
         if (d->per_thread) {
-            rc |= fb_print_field(b, (fb_metric_e) k, snap);
+            /* Compiled out: declared, but no sample rather than a zero
+             * that would pass for an idle server. */
+            if (FB_RECORDING) {
+                rc |= fb_print_field(b, (fb_metric_e) k, snap);
+            }
         } else {
             rc |= fb_buf_printf(b, "%s ", d->name);
             rc |= fb_print_decimal(b, v[k], d->decimals);

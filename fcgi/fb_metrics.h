@@ -16,7 +16,8 @@
  *
  * ./configure --disable-metrics compiles the recording calls out (they
  * become empty inline functions and the request clock is not read); the
- * exposition then has only the scrape-time metrics.
+ * exposition then has samples of the scrape-time metrics only, and
+ * declares the others (HELP, TYPE) without samples.
  */
 
 #ifndef FB_METRICS_H_INCLUDED

@@ -377,7 +377,10 @@ test_metrics_counts(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(body,
         "banking_operations_total{operation=\"transfer\",status=\"success\"}"));
 #else
-    CU_ASSERT_PTR_NULL(strstr(body, "banking_operations_total"));
+    /* Declared, with no sample. */
+    CU_ASSERT_PTR_NULL(strstr(body, "\nbanking_operations_total{"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(body,
+                                  "\n# TYPE banking_operations_total "));
 #endif
 }
 
