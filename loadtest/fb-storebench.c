@@ -11,8 +11,9 @@
  * are counted and printed anyway.
  *
  * Memory: for each count, a child process creates that many accounts with
- * owners of the given length and prints fb_store_memory() per account and
- * the growth of its resident set (/proc/self/statm) per account.
+ * owners of the given length and prints fb_store_memory() per account,
+ * the growth of its resident set (/proc/self/statm) per account, and how
+ * long one audit (which holds every stripe lock) takes at that size.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -337,11 +338,12 @@ rss_bytes(void)
 static int
 memory_one(long n, long owner_len)
 {
-    long         i, rss0, rss1;
-    char         owner[64];
-    double       t0, t1;
-    size_t       mem;
-    fb_store_t  *s;
+    long               i, rss0, rss1;
+    char               owner[64];
+    double             t0, t1, t2;
+    size_t             mem;
+    fb_store_t        *s;
+    fb_store_audit_t   au;
 
     s = fb_store_new(NULL);
     if (s == NULL) {
@@ -369,10 +371,19 @@ memory_one(long n, long owner_len)
     rss1 = rss_bytes();
     mem = fb_store_memory(s);
 
-    printf("%10ld %6ld %12zu %10.2f %14.2f %12.0f\n",
+    /* How long an audit holds every stripe at this size. */
+    fb_store_audit(s, &au);
+    t2 = now_seconds();
+    if (au.accounts != (uint64_t) n) {
+        fprintf(stderr, "fb-storebench: audit saw %" PRIu64 " accounts\n",
+                au.accounts);
+        return 1;
+    }
+
+    printf("%10ld %6ld %12zu %10.2f %14.2f %12.0f %9.1f\n",
            n, owner_len, mem, (double) mem / (double) n,
            (double) (rss1 - rss0) / (double) n,
-           (double) n / (t1 - t0));
+           (double) n / (t1 - t0), (t2 - t1) * 1e3);
     fflush(stdout);
 
     fb_store_free(s);
@@ -386,9 +397,9 @@ memory(const long *counts, int ncounts, long owner_len)
     int    i, status;
     pid_t  pid;
 
-    printf("%10s %6s %12s %10s %14s %12s\n",
+    printf("%10s %6s %12s %10s %14s %12s %9s\n",
            "accounts", "owner", "store bytes", "bytes/acct", "RSS bytes/acct",
-           "creates/s");
+           "creates/s", "audit ms");
     fflush(stdout);
 
     for (i = 0; i < ncounts; i++) {
