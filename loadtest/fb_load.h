@@ -94,7 +94,9 @@ typedef struct {
     unsigned                  audit:1;         /* read them back at the end */
     unsigned                  strict:1;
     unsigned                  quiet:1;
-    unsigned                  requests_set:1;  /* --requests was given */
+    /* where requests and duration were set: 0 default, 1 file, 2 CLI */
+    unsigned                  requests_level:2;
+    unsigned                  duration_level:2;
 } fb_load_conf_t;
 
 int fb_load_conf_parse(fb_load_conf_t *conf, int argc, char **argv);

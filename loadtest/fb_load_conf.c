@@ -114,7 +114,8 @@ fb_load_usage(FILE *f)
 "  -c, --connections N     concurrent connections [500]\n"
 "  -t, --threads N         event-loop threads [1]\n"
 "  -n, --requests N        requests to measure (k, m suffixes) [1000000]\n"
-"  -d, --duration SECONDS  measure for this long instead (with -n: first wins)\n"
+"  -d, --duration SECONDS  measure for this long instead of -n (given both\n"
+"                          at one level, the first reached ends the run)\n"
 "  -r, --rate R            fixed rate, requests/s over all connections;\n"
 "                          latency counts from the intended send time [0: off]\n"
 "  -w, --warmup SECONDS    run unmeasured first [0]\n"
@@ -524,6 +525,7 @@ fb_load_conf_set(fb_load_conf_t *conf, const char *name, const char *value,
 
         if (strcmp(name, "duration") == 0) {
             conf->duration = d;
+            conf->duration_level = where == NULL ? 2 : 1;
         } else if (strcmp(name, "timeout") == 0) {
             conf->timeout = d;
         } else if (strcmp(name, "warmup") == 0) {
@@ -604,7 +606,7 @@ fb_load_conf_set(fb_load_conf_t *conf, const char *name, const char *value,
         }
 
         conf->requests = (uint64_t) n;
-        conf->requests_set = 1;
+        conf->requests_level = where == NULL ? 2 : 1;
         return FB_OK;
     }
 
@@ -638,7 +640,12 @@ fb_load_conf_finish(fb_load_conf_t *conf)
         }
     }
 
-    if (conf->duration > 0 && !conf->requests_set) {
+    /*
+     * A duration set with more authority than the request count replaces
+     * it: "--scenario seed.conf --duration 30" runs for 30 s.  Set at the
+     * same level, both apply and the first reached ends the run.
+     */
+    if (conf->duration > 0 && conf->requests_level < conf->duration_level) {
         conf->requests = 0;
     }
 
