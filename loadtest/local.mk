@@ -18,6 +18,7 @@ loadtest_fb_echo_CPPFLAGS = $(AM_CPPFLAGS) $(FCGI_CFLAGS)
 loadtest_fb_echo_LDADD = $(FCGI_LIBS)
 
 EXTRA_DIST += \
+	loadtest/README \
 	loadtest/bench.sh \
 	loadtest/scenarios/seed.conf \
 	loadtest/scenarios/read-heavy.conf \
