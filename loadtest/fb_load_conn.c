@@ -84,6 +84,8 @@ static void *fb_load_worker_main(void *arg);
 static void fb_load_worker_loop(fb_load_worker_t *w);
 static int fb_load_wait(fb_load_worker_t *w, struct epoll_event *ev,
     uint64_t wait_ns);
+static void fb_load_dispatch(fb_load_worker_t *w, struct epoll_event *ev,
+    int n);
 static void fb_load_scan(fb_load_worker_t *w, uint64_t now);
 static void fb_load_progress(fb_load_run_t *run, uint64_t now);
 static void fb_load_rate_dispatch(fb_load_worker_t *w, uint64_t now);
@@ -402,11 +404,12 @@ fb_load_rate_mode(fb_load_run_t *run)
 static void *
 fb_load_worker_main(void *arg)
 {
-    int                i;
-    uint64_t           now;
-    sigset_t           set;
-    fb_load_conn_t    *c;
-    fb_load_worker_t  *w = arg;
+    int                 i, n;
+    uint64_t            now;
+    sigset_t            set;
+    fb_load_conn_t     *c;
+    fb_load_worker_t   *w = arg;
+    struct epoll_event  ev[FB_LOAD_EVENTS];
 
     if (w->id != 0) {
         /* Signals go to the main thread, which is worker 0. */
@@ -424,6 +427,16 @@ fb_load_worker_main(void *arg)
         fb_load_log_once(w->run, FB_LOAD_ONCE_SLACK,
                          "prctl(PR_SET_TIMERSLACK) failed: %s",
                          strerror(errno));
+    }
+
+    /*
+     * Connections kept from the last phase may have been closed by the
+     * server since: take in what happened to them before sending on them,
+     * or a request would be lost on a dead connection.
+     */
+    n = fb_load_wait(w, ev, 0);
+    if (n > 0) {
+        fb_load_dispatch(w, ev, n);
     }
 
     now = fb_load_now();
@@ -489,11 +502,10 @@ fb_load_rate_unsent(fb_load_worker_t *w)
 static void
 fb_load_worker_loop(fb_load_worker_t *w)
 {
-    int                 i, n;
+    int                 n;
     uint64_t            now, next_scan, wake;
     fb_load_run_t      *run = w->run;
     fb_load_phase_t    *phase = run->phase;
-    fb_load_conn_t     *c;
     struct epoll_event  ev[FB_LOAD_EVENTS];
 
     now = fb_load_now();
@@ -536,27 +548,7 @@ fb_load_worker_loop(fb_load_worker_t *w)
             n = 0;
         }
 
-        for (i = 0; i < n; i++) {
-            c = ev[i].data.ptr;
-            now = fb_load_now();
-
-            if (c->state == FB_LOAD_CONN_CONNECTING) {
-                fb_load_conn_connected(w, c, now);
-                continue;
-            }
-
-            if ((ev[i].events & EPOLLOUT)
-                && c->state == FB_LOAD_CONN_WRITING)
-            {
-                fb_load_conn_write(w, c, now);
-            }
-
-            if ((ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-                && c->state != FB_LOAD_CONN_CLOSED)
-            {
-                fb_load_conn_read(w, c, now);
-            }
-        }
+        fb_load_dispatch(w, ev, n);
 
         now = fb_load_now();
 
@@ -578,6 +570,35 @@ fb_load_worker_loop(fb_load_worker_t *w)
         if (now >= next_scan) {
             fb_load_scan(w, now);
             next_scan = now + FB_LOAD_SCAN_NS;
+        }
+    }
+}
+
+
+static void
+fb_load_dispatch(fb_load_worker_t *w, struct epoll_event *ev, int n)
+{
+    int              i;
+    uint64_t         now;
+    fb_load_conn_t  *c;
+
+    for (i = 0; i < n; i++) {
+        c = ev[i].data.ptr;
+        now = fb_load_now();
+
+        if (c->state == FB_LOAD_CONN_CONNECTING) {
+            fb_load_conn_connected(w, c, now);
+            continue;
+        }
+
+        if ((ev[i].events & EPOLLOUT) && c->state == FB_LOAD_CONN_WRITING) {
+            fb_load_conn_write(w, c, now);
+        }
+
+        if ((ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+            && c->state != FB_LOAD_CONN_CLOSED)
+        {
+            fb_load_conn_read(w, c, now);
         }
     }
 }
