@@ -23,3 +23,10 @@ EXTRA_DIST += \
 	loadtest/scenarios/seed.conf \
 	loadtest/scenarios/read-heavy.conf \
 	loadtest/scenarios/contention.conf
+
+# make bench [BENCH_FLAGS=--quick]: the references and fastbank, one run.
+# The fastbank rows need the backend built too (make, or ./dev.sh bench).
+bench: loadtest/fb-load loadtest/fb-echo
+	$(SHELL) $(top_srcdir)/loadtest/bench.sh $(abs_top_builddir) $(BENCH_FLAGS)
+
+.PHONY: bench
