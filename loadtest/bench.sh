@@ -342,6 +342,9 @@ run_case() {
             ;;
     esac
 
+    # Other work on the machine moves every figure: keep a record of it.
+    cut -d' ' -f1 /proc/loadavg >"$out/$server-$case.load"
+
     log "$server $case: fb-load ${args[*]}"
     "$fbload" "${args[@]}" >"$out/$server-$case.txt" 2>&1 || rc=$?
     echo "$rc" >"$out/$server-$case.rc"
@@ -378,6 +381,7 @@ wrk_field() {
     ' "$1"
 }
 
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 log "results in $out"
 log "fb-load per case: --duration $duration --warmup $warmup; servers: $servers; cases: $cases"
 
@@ -427,6 +431,8 @@ report() {
         "$(nproc)" "$(uname -sr)"
     printf 'fb-load: --duration %s --warmup %s (GET /accounts/1/balance, or the seed mix)\n' \
         "$duration" "$warmup"
+    printf 'load average (1, 5, 15 min): %s at the start, %s at the end\n' \
+        "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"
     printf 'x: ratio to nginx alone (the "nginx" row) in the same case\n\n'
     printf '%-8s %-9s %8s %5s %8s %6s %8s %6s %9s %6s %6s %5s %7s %6s %s\n' \
         case server req/s x p50-ms x p99-ms x max-ms x t/o 5xx cpu-us x notes
@@ -500,7 +506,8 @@ report | tee "$out/bench.txt"
             f=$out/$server-$case.json
             printf '%s\n    {"server": "%s", "case": "%s", ' "$sep" "$server" "$case"
             if [ -z "${note_of[$server]:-}" ] && [ -s "$f" ]; then
-                printf '"run": true, "exit_code": %s, "fb_load": ' "$(cat "$out/$server-$case.rc")"
+                printf '"run": true, "exit_code": %s, "loadavg_before": %s, "fb_load": ' \
+                    "$(cat "$out/$server-$case.rc")" "$(cat "$out/$server-$case.load")"
                 sed 's/^/    /' "$f" | sed '1s/^ *//'
                 printf '    }'
             else
