@@ -49,6 +49,8 @@ typedef struct {
 } fb_echo_worker_t;
 
 static void *fb_echo_worker(void *arg);
+static int fb_echo_number(const char *s, long min, long max, long *out,
+    int base);
 static void fb_echo_usage(FILE *f);
 
 

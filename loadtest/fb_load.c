@@ -53,6 +53,11 @@ static void fb_load_audit(fb_load_run_t *run, fb_load_stats_t *s,
 static int fb_load_alloc_accounts(fb_load_run_t *run);
 static void fb_load_free_accounts(fb_load_run_t *run);
 static double fb_load_cpu_self(void);
+static int fb_load_phase(fb_load_run_t *run, fb_load_phase_t *phase,
+    uint64_t requests, uint64_t *count, double *seconds);
+static int fb_load_main_run(fb_load_run_t *run, fb_load_summary_t *sum);
+static int fb_load_exit_code(fb_load_run_t *run, fb_load_stats_t *s,
+    fb_load_summary_t *sum);
 static void fb_load_on_signal(int signo);
 
 static fb_load_phase_t  fb_load_phase_create = {
@@ -503,7 +508,8 @@ fb_load_read_done(fb_load_worker_t *w, fb_load_req_t *req,
         return;
     }
 
-    fb_load_log_once(run, 0x100, "reading account %lld answered %d: %.*s",
+    fb_load_log_once(run, FB_LOAD_ONCE_READ,
+                     "reading account %lld answered %d: %.*s",
                      (long long) run->ids[req->a], resp->status,
                      (int) (resp->body_len > 200 ? 200 : resp->body_len),
                      resp->body);
@@ -514,7 +520,8 @@ static void
 fb_load_read_fail(fb_load_worker_t *w, fb_load_req_t *req,
     fb_load_fail_e why)
 {
-    fb_load_log_once(w->run, 0x200, "reading account %lld: %s",
+    fb_load_log_once(w->run, FB_LOAD_ONCE_READ_FAIL,
+                     "reading account %lld: %s",
                      (long long) w->run->ids[req->a], fb_load_fail_names[why]);
 }
 

@@ -307,6 +307,16 @@ struct fb_load_run_s {
     unsigned             procs_sampled:1;
 };
 
+/* One-time messages: bits of fb_load_run_t.logged. */
+#define FB_LOAD_ONCE_CONNECT   0x01
+#define FB_LOAD_ONCE_LOST      0x02
+#define FB_LOAD_ONCE_PROTOCOL  0x04
+#define FB_LOAD_ONCE_NODELAY   0x08
+#define FB_LOAD_ONCE_TIMEOUT   0x10
+#define FB_LOAD_ONCE_SLACK     0x20
+#define FB_LOAD_ONCE_READ      0x40
+#define FB_LOAD_ONCE_READ_FAIL 0x80
+
 /* Values of fb_load_run_t.stopped_by. */
 #define FB_LOAD_STOP_NONE        0
 #define FB_LOAD_STOP_REQUESTS    1

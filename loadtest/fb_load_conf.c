@@ -68,6 +68,9 @@ static const fb_load_opt_t  fb_load_opts[] = {
 #define FB_LOAD_EXIT_OK  1
 
 
+static void fb_load_conf_defaults(fb_load_conf_t *conf);
+static int fb_load_bad(const char *where, const char *name,
+    const char *value, const char *why);
 static int fb_load_conf_set(fb_load_conf_t *conf, const char *name,
     const char *value, const char *where);
 static int fb_load_conf_file(fb_load_conf_t *conf, const char *path);

@@ -29,13 +29,6 @@
 #define FB_LOAD_BACKOFF_MIN    10            /* ms */
 #define FB_LOAD_BACKOFF_MAX    500
 
-/* One-time messages (fb_load_run_t.logged bits). */
-#define FB_LOAD_ONCE_CONNECT   0x01
-#define FB_LOAD_ONCE_LOST      0x02
-#define FB_LOAD_ONCE_PROTOCOL  0x04
-#define FB_LOAD_ONCE_NODELAY   0x08
-#define FB_LOAD_ONCE_TIMEOUT   0x10
-#define FB_LOAD_ONCE_SLACK     0x20
 
 typedef enum {
     FB_LOAD_CONN_CLOSED = 0,                /* no socket; see retry_at */
@@ -80,6 +73,9 @@ volatile sig_atomic_t  fb_load_interrupted;
 static atomic_int  fb_load_no_pwait2;
 
 
+static uint64_t fb_load_splitmix(uint64_t *x);
+static const char *fb_load_json_value(const char *p, size_t n,
+    const char *key);
 static void *fb_load_worker_main(void *arg);
 static void fb_load_worker_loop(fb_load_worker_t *w);
 static int fb_load_wait(fb_load_worker_t *w, struct epoll_event *ev,

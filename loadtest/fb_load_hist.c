@@ -14,6 +14,9 @@
 
 #define FB_LOAD_HIST_SUB    (1U << FB_LOAD_HIST_SUB_BITS)
 
+static unsigned fb_load_hist_index(uint64_t v);
+static uint64_t fb_load_hist_high(unsigned i);
+
 
 static unsigned
 fb_load_hist_index(uint64_t v)

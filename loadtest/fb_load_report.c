@@ -8,6 +8,17 @@
 
 #include <string.h>
 
+static double fb_load_server_cpu(fb_load_run_t *run, long *peak_kb);
+static double fb_load_us(uint64_t ns);
+static double fb_load_ms(uint64_t ns);
+static void fb_load_table_row(FILE *f, const char *name, fb_load_hist_t *h,
+    uint64_t *other);
+static void fb_load_table_latency(FILE *f, fb_load_stats_t *s);
+static void fb_load_json_string(FILE *f, const char *s);
+static void fb_load_json_latency(FILE *f, fb_load_hist_t *h);
+static void fb_load_json_summary(FILE *f, fb_load_run_t *run,
+    fb_load_stats_t *s, fb_load_summary_t *sum);
+
 static const char  *fb_load_op_names[] = {
     "deposit", "withdraw", "transfer", "balance", "get", "all"
 };
