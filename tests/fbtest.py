@@ -544,6 +544,10 @@ class Stack:
                     pass
         if self.proc.stdout:
             self.proc.stdout.close()
+        reports = [line for line in self.log().splitlines()
+                   if re.search(r"Sanitizer|runtime error:", line)]
+        check(not reports, "%s: no sanitizer report in the backend's output"
+              % self.name, "\n".join(reports[:20]))
         self.proc = None
         if self in Stack.running:
             Stack.running.remove(self)
