@@ -238,9 +238,12 @@ def test_mixed_load():
         L.set(aid, final[aid])
 
 
+def test_final_state():
+    L.verify("the whole run")
+
+
 fbtest.run(test_transfers_one_way, test_withdrawals, test_both_directions,
-           test_mixed_load)
-L.verify("the whole run")
+           test_mixed_load, test_final_state)
 main.close()
 rc = stack.stop()
 check(rc == 0, "fb-run.sh stopped cleanly (exit status %r)" % rc)

@@ -205,11 +205,14 @@ async def load(accounts, per_client, interval):
 
 
 def run_phase(name, accounts, per_client, interval):
+    load_before = os.getloadavg()[0]
     latencies, statuses, errors, deposited, connect_times, elapsed = \
         asyncio.run(load(accounts, per_client, interval))
     total = CLIENTS * per_client
-    note("%s: %d requests from %d connections in %.1f s; statuses %r"
-         % (name, len(latencies), CLIENTS, elapsed, statuses))
+    note("%s: %d requests from %d connections in %.1f s; statuses %r; "
+         "load average %.1f before, %.1f after"
+         % (name, len(latencies), CLIENTS, elapsed, statuses, load_before,
+            os.getloadavg()[0]))
     if latencies:
         lat = sorted(latencies)
         note("%s: latency p50 %.1f ms, p99 %.1f ms, max %.1f ms; slowest "
@@ -280,8 +283,11 @@ def test_500_connections():
           % (n, KEEPALIVE_CACHE))
 
 
-fbtest.run(test_one_connection, test_500_connections)
-L.verify("the whole run")
+def test_final_state():
+    L.verify("the whole run")
+
+
+fbtest.run(test_one_connection, test_500_connections, test_final_state)
 main.close()
 rc = stack.stop()
 check(rc == 0, "fb-run.sh stopped cleanly (exit status %r)" % rc)
