@@ -122,7 +122,7 @@ for f in nginx.pid fastbank.pid; do
     if [ -s "$dir/$f" ]; then
         pid=$(cat "$dir/$f")
         if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null \
-           && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir"; then
+           && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$dir"; then
             die "already running in $dir ($f: pid $pid)"
         fi
         rm -f "$dir/$f"

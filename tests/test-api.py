@@ -9,6 +9,7 @@ known account's owner and balance, and that no account was created.
 import os
 import sys
 
+sys.dont_write_bytecode = True     # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fbtest  # noqa: E402
