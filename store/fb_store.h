@@ -103,7 +103,12 @@ typedef struct fb_store_s  fb_store_t;
 fb_store_t *fb_store_new(const fb_store_conf_t *conf);
 void fb_store_free(fb_store_t *s);
 
-/* owner: 1..FB_OWNER_MAX_BYTES bytes, already validated by the caller. */
+/*
+ * owner: 1..FB_OWNER_MAX_BYTES bytes, already validated by the caller; a
+ * NULL or out-of-range owner is a caller bug, refused as FB_STORE_NOMEM
+ * (errno EINVAL) with nothing stored.  Here and below, the out-parameters
+ * may be NULL and are written only on FB_STORE_OK.
+ */
 fb_store_rc_e fb_store_create(fb_store_t *s, const char *owner,
     size_t owner_len, fb_account_t *out);
 
