@@ -35,6 +35,26 @@
 #include "fb_log.h"
 #include "fb_server.h"
 
+/*
+ * ThreadSanitizer (GCC 12's libtsan) takes EPOLL_CTL_ADD as a release of
+ * the epoll descriptor and epoll_wait() as an acquire, but not
+ * EPOLL_CTL_MOD, so it misses that re-arming an EPOLLONESHOT descriptor
+ * orders everything the re-arming worker did with it before everything
+ * the next worker that receives it does, and reports the next worker's
+ * close() as racing the previous worker's epoll_ctl().  These two
+ * annotations tell it what the kernel guarantees; other builds compile
+ * them out.
+ */
+#if defined(__SANITIZE_THREAD__)
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define fb_tsan_release(addr)  __tsan_release(addr)
+#define fb_tsan_acquire(addr)  __tsan_acquire(addr)
+#else
+#define fb_tsan_release(addr)
+#define fb_tsan_acquire(addr)
+#endif
+
 /* Connections taken per wake-up of the listening socket. */
 #define FB_ACCEPT_BATCH  64
 
@@ -251,6 +271,8 @@ fb_rearm(fb_server_t *srv, int fd)
     ev.events = EPOLLIN | EPOLLONESHOT;
     ev.data.fd = fd;
 
+    fb_tsan_release(&srv->epfd);
+
     if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, fd, &ev) != 0) {
         fb_log(FB_LOG_ERR, errno, "epoll_ctl(MOD, %d) failed", fd);
         return FB_ERROR;
@@ -437,6 +459,8 @@ fb_worker_main(void *arg)
 
     while (!stop) {
         n = epoll_wait(srv->epfd, ev, srv->conf.events, -1);
+
+        fb_tsan_acquire(&srv->epfd);
 
         if (n < 0) {
             if (errno == EINTR) {
