@@ -90,6 +90,7 @@ main(int argc, char **argv)
     }
 
     vconf.threads = conf.threads;
+    vconf.events = FB_EVENTS_DEFAULT;
     vconf.max_body = conf.max_body;
 
     srv = fb_server_new(&vconf, &ls, store);

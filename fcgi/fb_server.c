@@ -35,6 +35,31 @@
 #include "fb_log.h"
 #include "fb_server.h"
 
+/*
+ * ThreadSanitizer (GCC 12's libtsan) takes EPOLL_CTL_ADD as a release of
+ * the epoll descriptor and epoll_wait() as an acquire, but not
+ * EPOLL_CTL_MOD: it does not know that re-arming an EPOLLONESHOT
+ * descriptor orders everything the re-arming worker did with it before
+ * everything the next worker to receive it does, and reports the next
+ * worker's close() as racing the epoll_ctl().  In that build the re-arm
+ * says so with a release, and bypasses the epoll_ctl() interceptor, whose
+ * access to the descriptor would come after the release; the acquire
+ * follows every epoll_wait().  Other builds compile all this out.
+ */
+#if defined(__SANITIZE_THREAD__)
+#include <sys/syscall.h>
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define fb_tsan_acquire(addr)  __tsan_acquire(addr)
+#define fb_epoll_rearm(srv, fd, ev)                                        \
+    (__tsan_release(&(srv)->epfd),                                         \
+     (int) syscall(SYS_epoll_ctl, (srv)->epfd, EPOLL_CTL_MOD, fd, ev))
+#else
+#define fb_tsan_acquire(addr)
+#define fb_epoll_rearm(srv, fd, ev)                                        \
+    epoll_ctl((srv)->epfd, EPOLL_CTL_MOD, fd, ev)
+#endif
+
 /* Connections taken per wake-up of the listening socket. */
 #define FB_ACCEPT_BATCH  64
 
@@ -121,6 +146,9 @@ fb_server_new(const fb_server_conf_t *conf, fb_listen_t *l, fb_store_t *store)
     }
 
     srv->conf = *conf;
+    if (srv->conf.events < 1 || srv->conf.events > FB_EVENTS_MAX) {
+        srv->conf.events = FB_EVENTS_DEFAULT;
+    }
     srv->listen = l;
     srv->store = store;
     srv->epfd = -1;
@@ -235,7 +263,7 @@ fb_rearm(fb_server_t *srv, int fd)
     ev.events = EPOLLIN | EPOLLONESHOT;
     ev.data.fd = fd;
 
-    if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, fd, &ev) != 0) {
+    if (fb_epoll_rearm(srv, fd, &ev) != 0) {
         fb_log(FB_LOG_ERR, errno, "epoll_ctl(MOD, %d) failed", fd);
         return FB_ERROR;
     }
@@ -420,13 +448,15 @@ fb_serve(fb_worker_t *w, int fd)
 static void *
 fb_worker_main(void *arg)
 {
-    int                 n;
+    int                 i, n, stop = 0;
     fb_worker_t        *w = arg;
     fb_server_t        *srv = w->srv;
-    struct epoll_event  ev;
+    struct epoll_event  ev[FB_EVENTS_MAX];
 
-    for ( ;; ) {
-        n = epoll_wait(srv->epfd, &ev, 1, -1);
+    while (!stop) {
+        n = epoll_wait(srv->epfd, ev, srv->conf.events, -1);
+
+        fb_tsan_acquire(&srv->epfd);
 
         if (n < 0) {
             if (errno == EINTR) {
@@ -438,20 +468,19 @@ fb_worker_main(void *arg)
             break;
         }
 
-        if (n == 0) {
-            continue;
+        /*
+         * Every descriptor delivered here is ours alone until re-armed
+         * (EPOLLONESHOT), so each one is served before waiting again.
+         */
+        for (i = 0; i < n; i++) {
+            if (ev[i].data.fd == srv->stopfd) {
+                stop = 1;
+            } else if (ev[i].data.fd == srv->listen->fd) {
+                fb_accept(srv);
+            } else {
+                fb_serve(w, ev[i].data.fd);
+            }
         }
-
-        if (ev.data.fd == srv->stopfd) {
-            break;
-        }
-
-        if (ev.data.fd == srv->listen->fd) {
-            fb_accept(srv);
-            continue;
-        }
-
-        fb_serve(w, ev.data.fd);
     }
 
     return NULL;

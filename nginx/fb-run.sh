@@ -32,8 +32,9 @@
 #   fastbank serving on http://127.0.0.1:PORT (nginx pid N, backend pid M)
 # and stays in the foreground.  SIGINT, SIGTERM, SIGHUP or the end of the
 # lifetime stop nginx (gracefully) and then the backend, each by its pid, and
-# the script exits 0.  If either process dies on its own, the script stops
-# the other one and exits 1.  Each process's exit status is reported on
+# the script exits 0, or 1 if either of them exited with a non-zero status
+# (a sanitizer's report at exit, for one).  If either process dies on its
+# own, the script stops the other one and exits 1.  Each process's exit status is reported on
 # stderr as "fb-run.sh: <name> (pid N) exited with status S".
 set -euo pipefail
 
@@ -121,7 +122,7 @@ for f in nginx.pid fastbank.pid; do
     if [ -s "$dir/$f" ]; then
         pid=$(cat "$dir/$f")
         if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null \
-           && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir"; then
+           && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$dir"; then
             die "already running in $dir ($f: pid $pid)"
         fi
         rm -f "$dir/$f"
@@ -261,10 +262,14 @@ alive() {
     [ -n "$1" ] && kill -0 "$1" 2>/dev/null
 }
 
-# reap NAME PID: wait for PID and report its exit status.
+# reap NAME PID: wait for PID and report its exit status.  A non-zero
+# status (a crash, or a sanitizer's report at exit) makes this script's own
+# exit status non-zero.
+child_failed=no
 reap() {
     local name=$1 pid=$2 rc=0
     wait "$pid" 2>/dev/null || rc=$?
+    [ "$rc" -eq 0 ] || child_failed=yes
     if [ "$rc" -gt 128 ]; then
         say "$name (pid $pid) exited on signal $((rc - 128))"
     else
@@ -427,4 +432,5 @@ done
 
 say "stopping on $stop_reason"
 stop_all
+[ "$child_failed" = no ] || exit 1
 exit 0

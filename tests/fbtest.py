@@ -227,8 +227,13 @@ def encode_body(body):
 
 class Client:
     """One keep-alive HTTP/1.1 connection to nginx (http.client).  A closed
-    connection is reopened for the next request; a request is never sent
-    twice."""
+    connection is reopened for the next request.  A connection idle for
+    longer than IDLE_REOPEN is reopened before use, so that nginx's
+    keepalive_timeout (75 s) never closes it under a request; a GET or HEAD
+    that finds a kept connection closed anyway is sent again on a new one.
+    Any other request is never sent twice."""
+
+    IDLE_REOPEN = 30
 
     def __init__(self, port, source=None, timeout=None):
         self.port = port
@@ -236,8 +241,13 @@ class Client:
         self.timeout = timeout or REQUEST_TIMEOUT
         self.conn = None
         self.connects = 0
+        self.fresh = False
+        self.last_used = 0.0
 
     def _connection(self):
+        if self.conn is not None \
+                and time.monotonic() - self.last_used > self.IDLE_REOPEN:
+            self.close()
         if self.conn is None:
             src = (self.source, 0) if self.source else None
             self.conn = http.client.HTTPConnection(
@@ -245,6 +255,7 @@ class Client:
                 source_address=src)
             self.conn.connect()
             self.connects += 1
+            self.fresh = True
         return self.conn
 
     def request(self, method, path, body=None, headers=None, chunks=None):
@@ -252,20 +263,31 @@ class Client:
         chunked instead of body."""
         data = encode_body(body)
         hdrs = dict(headers or {})
-        conn = self._connection()
-        try:
-            if chunks is not None:
-                data = b"".join(chunks)
-                hdrs["Transfer-Encoding"] = "chunked"
-                conn.request(method, path, body=iter(chunks), headers=hdrs,
-                             encode_chunked=True)
-            else:
-                conn.request(method, path, body=data, headers=hdrs)
-            r = conn.getresponse()
-            payload = r.read()
-        except Exception:
-            self.close()
-            raise
+        for attempt in (1, 2):
+            conn = self._connection()
+            reused = not self.fresh
+            self.fresh = False
+            try:
+                if chunks is not None:
+                    data = b"".join(chunks)
+                    hdrs["Transfer-Encoding"] = "chunked"
+                    conn.request(method, path, body=iter(chunks), headers=hdrs,
+                                 encode_chunked=True)
+                else:
+                    conn.request(method, path, body=data, headers=hdrs)
+                r = conn.getresponse()
+                payload = r.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError,
+                    BrokenPipeError):
+                self.close()
+                if attempt == 1 and reused and method in ("GET", "HEAD"):
+                    continue
+                raise
+            except Exception:
+                self.close()
+                raise
+        self.last_used = time.monotonic()
         resp = Response(method, path, data, r.status, r.reason,
                         r.getheaders(), payload)
         if r.will_close:
@@ -544,6 +566,10 @@ class Stack:
                     pass
         if self.proc.stdout:
             self.proc.stdout.close()
+        reports = [line for line in self.log().splitlines()
+                   if re.search(r"Sanitizer|runtime error:", line)]
+        check(not reports, "%s: no sanitizer report in the backend's output"
+              % self.name, "\n".join(reports[:20]))
         self.proc = None
         if self in Stack.running:
             Stack.running.remove(self)

@@ -9,6 +9,7 @@ known account's owner and balance, and that no account was created.
 import os
 import sys
 
+sys.dont_write_bytecode = True     # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fbtest  # noqa: E402
@@ -614,12 +615,15 @@ def test_rate_limit():
     s3.stop()
 
 
+def test_final_state():
+    L.verify("the whole run")
+
+
 fbtest.run(test_create_and_read, test_owners_accepted, test_owners_refused,
            test_bodies_refused, test_ids, test_deposit, test_withdraw,
            test_transfer, test_methods, test_not_found, test_head,
            test_healthz_metrics, test_body_limit_nginx,
-           test_body_limit_backend, test_rate_limit)
-L.verify("the whole run")
+           test_body_limit_backend, test_rate_limit, test_final_state)
 c.close()
 rc = stack.stop()
 check(rc == 0, "fb-run.sh stopped cleanly (exit status %r)" % rc)

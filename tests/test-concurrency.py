@@ -17,6 +17,7 @@ import random
 import sys
 import threading
 
+sys.dont_write_bytecode = True     # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fbtest  # noqa: E402
@@ -238,9 +239,12 @@ def test_mixed_load():
         L.set(aid, final[aid])
 
 
+def test_final_state():
+    L.verify("the whole run")
+
+
 fbtest.run(test_transfers_one_way, test_withdrawals, test_both_directions,
-           test_mixed_load)
-L.verify("the whole run")
+           test_mixed_load, test_final_state)
 main.close()
 rc = stack.stop()
 check(rc == 0, "fb-run.sh stopped cleanly (exit status %r)" % rc)

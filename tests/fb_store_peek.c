@@ -1,0 +1,138 @@
+/*
+ * fb_store_peek.c: store/fb_store.c compiled with test-only doors (see
+ * fb_store_peek.h).  The store's allocation calls are routed through
+ * counters that can be told to fail, as SQLite and nghttp2 do; the code
+ * under test is otherwise the library's, byte for byte.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "fb_store_peek.h"
+
+
+static long  fb_peek_nallocs;
+static long  fb_peek_fail_at = -1;
+static int   fb_peek_persist;
+
+
+static int fb_peek_failing(void);
+static void *fb_peek_malloc(size_t size);
+static void *fb_peek_calloc(size_t n, size_t size);
+static int fb_peek_posix_memalign(void **p, size_t align, size_t size);
+static int fb_peek_mutex_init(pthread_mutex_t *m,
+    const pthread_mutexattr_t *attr);
+
+
+#define malloc              fb_peek_malloc
+#define calloc              fb_peek_calloc
+#define posix_memalign      fb_peek_posix_memalign
+#define pthread_mutex_init  fb_peek_mutex_init
+
+#include "fb_store.c"
+
+#undef malloc
+#undef calloc
+#undef posix_memalign
+#undef pthread_mutex_init
+
+
+int
+fb_peek_set_balance(fb_store_t *s, int64_t id, int64_t balance)
+{
+    fb_slot_t        *slot;
+    pthread_mutex_t  *m;
+
+    slot = fb_store_slot(s, id);
+    if (slot == NULL) {
+        return -1;
+    }
+
+    m = fb_store_stripe(s, id);
+    pthread_mutex_lock(m);
+    fb_atomic_store_release(&slot->balance, balance);
+    pthread_mutex_unlock(m);
+
+    return 0;
+}
+
+
+void
+fb_peek_fail_alloc(long n, int persist)
+{
+    fb_peek_fail_at = n < 0 ? -1 : fb_peek_nallocs + n;
+    fb_peek_persist = persist;
+}
+
+
+long
+fb_peek_allocs(void)
+{
+    return fb_peek_nallocs;
+}
+
+
+static int
+fb_peek_failing(void)
+{
+    long  n;
+
+    n = fb_peek_nallocs++;
+
+    if (fb_peek_fail_at < 0) {
+        return 0;
+    }
+
+    return n == fb_peek_fail_at || (fb_peek_persist && n > fb_peek_fail_at);
+}
+
+
+static void *
+fb_peek_malloc(size_t size)
+{
+    if (fb_peek_failing()) {
+        errno = ENOMEM;
+        return NULL;
+    }
+
+    return malloc(size);
+}
+
+
+static void *
+fb_peek_calloc(size_t n, size_t size)
+{
+    if (fb_peek_failing()) {
+        errno = ENOMEM;
+        return NULL;
+    }
+
+    return calloc(n, size);
+}
+
+
+static int
+fb_peek_posix_memalign(void **p, size_t align, size_t size)
+{
+    if (fb_peek_failing()) {
+        return ENOMEM;
+    }
+
+    return posix_memalign(p, align, size);
+}
+
+
+static int
+fb_peek_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
+{
+    if (fb_peek_failing()) {
+        return ENOMEM;
+    }
+
+    return pthread_mutex_init(m, attr);
+}

@@ -1,0 +1,1360 @@
+/*
+ * test-store.c: unit tests of the account store: every operation and every
+ * result code at its boundaries, the log hook, the audit, configuration
+ * and allocation failures.
+ *
+ * Balances near INT64_MAX cannot be reached through 1,000,000-centavo
+ * deposits in test time, and allocation failures cannot be caused from
+ * outside, so the store under test is store/fb_store.c compiled by
+ * tests/fb_store_peek.c, which adds fb_peek_set_balance() and failing
+ * allocations and nothing else.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <CUnit/Basic.h>
+
+#include "fb_store.h"
+#include "fb_store_peek.h"
+
+
+#define CHUNK_SLOTS   65536
+#define SLOT_BYTES    24
+#define MAX_LOG       64
+
+
+/* What the log hook saw: each call, and the store as it was then. */
+typedef struct {
+    fb_op_t        op;
+    char           owner[FB_OWNER_MAX_BYTES + 1];
+    int            refused;         /* the hook returned non-zero */
+    uint64_t       count_then;      /* fb_store_count() during the call */
+    int            get_rc_then;     /* fb_store_get(op.id) during the call */
+    int64_t        balance_then;
+    int64_t        to_balance_then;
+} log_entry_t;
+
+typedef struct {
+    fb_store_t    *store;           /* set after fb_store_new */
+    int            fail_next;       /* refuse the next call */
+    int            fail_always;
+    size_t         n;
+    log_entry_t    e[MAX_LOG];
+} log_rec_t;
+
+
+#ifdef __SANITIZE_THREAD__
+/*
+ * ThreadSanitizer's deadlock detector stops the process ("CHECK failed:
+ * sanitizer_deadlock_detector.h") when one thread holds more than 64
+ * mutexes, and fb_store_audit holds every stripe (1,024 by default).
+ * Race detection is unaffected; deadlocks are caught by the watchdogs.
+ */
+const char *__tsan_default_options(void);
+
+const char *
+__tsan_default_options(void)
+{
+    return "detect_deadlocks=0";
+}
+#endif
+
+
+static int log_hook(void *ctx, const fb_op_t *op);
+static fb_store_t *new_store(size_t stripes, uint64_t max, log_rec_t *rec);
+static int64_t make_account(fb_store_t *s, const char *owner);
+static void fund(fb_store_t *s, int64_t id, int64_t total);
+static int64_t balance_of(fb_store_t *s, int64_t id);
+
+
+/*
+ * The hook records each call.  fb_store_get and fb_store_count take no
+ * lock, so calling them here is safe, and shows what readers could see
+ * while the hook ran: the state before the operation (write-ahead).
+ */
+static int
+log_hook(void *ctx, const fb_op_t *op)
+{
+    log_rec_t     *rec = ctx;
+    log_entry_t   *e;
+    fb_account_t   a;
+
+    if (rec->n == MAX_LOG) {
+        return 1;
+    }
+
+    e = &rec->e[rec->n++];
+    memset(e, 0, sizeof(*e));
+    e->op = *op;
+
+    if (op->owner != NULL) {
+        memcpy(e->owner, op->owner, op->owner_len);
+        e->op.owner = e->owner;
+    }
+
+    e->count_then = fb_store_count(rec->store);
+    e->get_rc_then = fb_store_get(rec->store, op->id, &a);
+    e->balance_then = e->get_rc_then == FB_STORE_OK ? a.balance : -1;
+
+    if (op->type == FB_OP_TRANSFER
+        && fb_store_get(rec->store, op->to_id, &a) == FB_STORE_OK)
+    {
+        e->to_balance_then = a.balance;
+    }
+
+    if (rec->fail_always || rec->fail_next) {
+        rec->fail_next = 0;
+        e->refused = 1;
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static fb_store_t *
+new_store(size_t stripes, uint64_t max, log_rec_t *rec)
+{
+    fb_store_t       *s;
+    fb_store_conf_t   conf;
+
+    memset(&conf, 0, sizeof(conf));
+    conf.stripes = stripes;
+    conf.max_accounts = max;
+
+    if (rec != NULL) {
+        memset(rec, 0, sizeof(*rec));
+        conf.log = log_hook;
+        conf.log_ctx = rec;
+    }
+
+    s = fb_store_new(&conf);
+
+    if (rec != NULL) {
+        rec->store = s;
+    }
+
+    return s;
+}
+
+
+static int64_t
+make_account(fb_store_t *s, const char *owner)
+{
+    fb_account_t  a;
+
+    if (fb_store_create(s, owner, strlen(owner), &a) != FB_STORE_OK) {
+        return -1;
+    }
+
+    return a.id;
+}
+
+
+static void
+fund(fb_store_t *s, int64_t id, int64_t total)
+{
+    int64_t  step;
+
+    while (total > 0) {
+        step = total < FB_AMOUNT_MAX ? total : FB_AMOUNT_MAX;
+        CU_ASSERT_EQUAL_FATAL(fb_store_deposit(s, id, step, NULL),
+                              FB_STORE_OK);
+        total -= step;
+    }
+}
+
+
+static int64_t
+balance_of(fb_store_t *s, int64_t id)
+{
+    fb_account_t  a;
+
+    if (fb_store_get(s, id, &a) != FB_STORE_OK) {
+        return -1;
+    }
+
+    return a.balance;
+}
+
+
+/* ---- configuration ---- */
+
+
+static void
+test_config_defaults(void)
+{
+    fb_store_t       *s;
+    fb_store_conf_t   conf;
+
+    s = fb_store_new(NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(fb_store_count(s), 0);
+    CU_ASSERT(fb_store_memory(s) >= FB_STORE_STRIPES_DEFAULT * 40);
+    CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
+    fb_store_free(s);
+
+    memset(&conf, 0, sizeof(conf));
+    s = fb_store_new(&conf);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(make_account(s, "Bob"), 1);
+    fb_store_free(s);
+
+    fb_store_free(NULL);
+}
+
+
+static void
+test_config_stripes(void)
+{
+    size_t       i;
+    fb_store_t  *s;
+
+    static const size_t  bad[] = {
+        3, 5, 6, 7, 1000, 1023, 1025, (size_t) 1 << 17, ((size_t) 1 << 16) + 1,
+        SIZE_MAX, SIZE_MAX / 2 + 1
+    };
+    static const size_t  good[] = { 1, 2, 4, 1024, (size_t) 1 << 16 };
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        errno = 0;
+        s = new_store(bad[i], 0, NULL);
+        CU_ASSERT_PTR_NULL(s);
+        CU_ASSERT_EQUAL(errno, EINVAL);
+        fb_store_free(s);
+    }
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        s = new_store(good[i], 0, NULL);
+        CU_ASSERT_PTR_NOT_NULL(s);
+        if (s != NULL) {
+            CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
+            CU_ASSERT_EQUAL(fb_store_deposit(s, 1, 5, NULL), FB_STORE_OK);
+        }
+        fb_store_free(s);
+    }
+}
+
+
+static void
+test_config_max_accounts(void)
+{
+    fb_store_t  *s;
+
+    errno = 0;
+    s = new_store(0, ((uint64_t) 1 << 32) + 1, NULL);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT_EQUAL(errno, EINVAL);
+    fb_store_free(s);
+
+    errno = 0;
+    s = new_store(0, UINT64_MAX, NULL);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT_EQUAL(errno, EINVAL);
+    fb_store_free(s);
+
+    s = new_store(0, (uint64_t) 1 << 32, NULL);
+    CU_ASSERT_PTR_NOT_NULL(s);
+    fb_store_free(s);
+
+    s = new_store(0, 1, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
+    fb_store_free(s);
+}
+
+
+/* ---- create ---- */
+
+
+static void
+test_create_dense_ids(void)
+{
+    int64_t        i;
+    fb_store_t    *s;
+    fb_account_t   a;
+
+    s = new_store(4, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+
+    for (i = 1; i <= 100; i++) {
+        memset(&a, 0xff, sizeof(a));
+        CU_ASSERT_EQUAL_FATAL(fb_store_create(s, "Ana", 3, &a), FB_STORE_OK);
+        CU_ASSERT_EQUAL(a.id, i);
+        CU_ASSERT_EQUAL(a.balance, 0);
+        CU_ASSERT_EQUAL(fb_store_count(s), (uint64_t) i);
+    }
+
+    /* out may be NULL. */
+    CU_ASSERT_EQUAL(fb_store_create(s, "Ana", 3, NULL), FB_STORE_OK);
+    CU_ASSERT_EQUAL(fb_store_count(s), 101);
+    CU_ASSERT_EQUAL(fb_store_get(s, 101, NULL), FB_STORE_OK);
+
+    fb_store_free(s);
+}
+
+
+static void
+test_create_owner_bytes(void)
+{
+    size_t         i;
+    char           buf[FB_OWNER_MAX_BYTES];
+    char           big[FB_OWNER_MAX_BYTES];
+    fb_store_t    *s;
+    fb_account_t   a, g;
+
+    static const struct {
+        const char  *p;
+        size_t       len;
+    } owners[] = {
+        { "Alice", 5 },
+        { "N\xc3\xad" "colas", 8 },
+        { "Zo\xc3\xab O'Brien", 12 },
+        { "\xe6\x9d\x8e\xe5\xb0\x8f\xe9\xbe\x99", 9 },
+        { "007", 3 },
+        { "x", 1 },
+        { "a\0b", 3 },               /* counted, not NUL-terminated */
+        { "trailing  ", 10 },
+    };
+
+    s = new_store(0, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+
+    for (i = 0; i < sizeof(owners) / sizeof(owners[0]); i++) {
+        memcpy(buf, owners[i].p, owners[i].len);
+        CU_ASSERT_EQUAL_FATAL(fb_store_create(s, buf, owners[i].len, &a),
+                              FB_STORE_OK);
+
+        /* The store keeps its own copy. */
+        memset(buf, '#', sizeof(buf));
+
+        CU_ASSERT_EQUAL_FATAL(fb_store_get(s, a.id, &g), FB_STORE_OK);
+        CU_ASSERT_EQUAL(g.owner_len, owners[i].len);
+        CU_ASSERT(memcmp(g.owner, owners[i].p, owners[i].len) == 0);
+        CU_ASSERT_EQUAL(g.owner[g.owner_len], '\0');
+        CU_ASSERT_PTR_EQUAL(g.owner, a.owner);
+        CU_ASSERT_EQUAL(a.owner_len, owners[i].len);
+    }
+
+    /* The longest owner, every byte value but NUL. */
+    for (i = 0; i < sizeof(big); i++) {
+        big[i] = (char) (1 + i % 255);
+    }
+    CU_ASSERT_EQUAL_FATAL(fb_store_create(s, big, sizeof(big), &a),
+                          FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_store_get(s, a.id, &g), FB_STORE_OK);
+    CU_ASSERT_EQUAL(g.owner_len, FB_OWNER_MAX_BYTES);
+    CU_ASSERT(memcmp(g.owner, big, sizeof(big)) == 0);
+    CU_ASSERT_EQUAL(g.owner[FB_OWNER_MAX_BYTES], '\0');
+
+    fb_store_free(s);
+}
+
+
+static void
+test_create_bad_owner(void)
+{
+    char         big[FB_OWNER_MAX_BYTES + 1];
+    fb_store_t  *s;
+
+    memset(big, 'a', sizeof(big));
+
+    s = new_store(0, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+
+    CU_ASSERT_EQUAL(fb_store_create(s, NULL, 5, NULL), FB_STORE_NOMEM);
+    CU_ASSERT_EQUAL(fb_store_create(s, "Alice", 0, NULL), FB_STORE_NOMEM);
+    CU_ASSERT_EQUAL(fb_store_create(s, big, sizeof(big), NULL),
+                    FB_STORE_NOMEM);
+    CU_ASSERT_EQUAL(fb_store_count(s), 0);
+    CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
+
+    fb_store_free(s);
+}
+
+
+static void
+test_create_time(void)
+{
+    time_t         t0, t1;
+    fb_store_t    *s;
+    fb_account_t   a, g;
+
+    s = new_store(0, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+
+    t0 = time(NULL);
+    CU_ASSERT_EQUAL_FATAL(fb_store_create(s, "Alice", 5, &a), FB_STORE_OK);
+    t1 = time(NULL);
+
+    CU_ASSERT(a.created >= t0 && a.created <= t1);
+    CU_ASSERT_EQUAL_FATAL(fb_store_get(s, 1, &g), FB_STORE_OK);
+    CU_ASSERT_EQUAL(g.created, a.created);
+
+    fb_store_free(s);
+}
+
+
+static void
+test_create_full(void)
+{
+    fb_store_t  *s;
+    log_rec_t   *rec;
+
+    rec = malloc(sizeof(*rec));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
+
+    s = new_store(0, 3, rec);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+
+    CU_ASSERT_EQUAL(make_account(s, "A1"), 1);
+    CU_ASSERT_EQUAL(make_account(s, "A2"), 2);
+    CU_ASSERT_EQUAL(make_account(s, "A3"), 3);
+    CU_ASSERT_EQUAL(fb_store_create(s, "A4", 2, NULL), FB_STORE_FULL);
+    CU_ASSERT_EQUAL(fb_store_create(s, "A4", 2, NULL), FB_STORE_FULL);
+    CU_ASSERT_EQUAL(fb_store_count(s), 3);
+    CU_ASSERT_EQUAL(fb_store_get(s, 4, NULL), FB_STORE_NOT_FOUND);
+    CU_ASSERT_EQUAL(rec->n, 3);
+
+    /* A full store still serves the accounts it has. */
+    CU_ASSERT_EQUAL(fb_store_deposit(s, 3, 10, NULL), FB_STORE_OK);
+
+    fb_store_free(s);
+    free(rec);
+}
+
+
+/* Ids 65,536 and 65,537 sit on either side of the first chunk boundary. */
+static void
+test_create_chunk_boundary(void)
+{
+    char           owner[32];
+    size_t         m0, m1;
+    int64_t        i;
+    fb_store_t    *s;
+    fb_account_t   a;
+
+    s = new_store(0, CHUNK_SLOTS + 2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+
+    m0 = fb_store_memory(s);
+    CU_ASSERT_EQUAL(make_account(s, "o1"), 1);
+    m1 = fb_store_memory(s);
+    CU_ASSERT(m1 - m0 >= (size_t) CHUNK_SLOTS * SLOT_BYTES);
+
+    for (i = 2; i <= CHUNK_SLOTS; i++) {
+        snprintf(owner, sizeof(owner), "o%" PRId64, i);
+        CU_ASSERT_EQUAL_FATAL(make_account(s, owner), i);
+    }
+
+    /* Short owners: the first arena block holds them all. */
+    CU_ASSERT_EQUAL(fb_store_memory(s), m1);
+
+    CU_ASSERT_EQUAL(make_account(s, "o65537"), CHUNK_SLOTS + 1);
+    CU_ASSERT_EQUAL(fb_store_memory(s) - m1,
+                    (size_t) CHUNK_SLOTS * SLOT_BYTES);
+    CU_ASSERT_EQUAL(make_account(s, "o65538"), CHUNK_SLOTS + 2);
+    CU_ASSERT_EQUAL(fb_store_create(s, "o65539", 6, NULL), FB_STORE_FULL);
+
+    for (i = CHUNK_SLOTS - 2; i <= CHUNK_SLOTS + 2; i++) {
+        CU_ASSERT_EQUAL(fb_store_deposit(s, i, i, NULL), FB_STORE_OK);
+    }
+
+    for (i = 1; i <= CHUNK_SLOTS + 2; i++) {
+        snprintf(owner, sizeof(owner), "o%" PRId64, i);
+        if (fb_store_get(s, i, &a) != FB_STORE_OK
+            || a.owner_len != strlen(owner)
+            || memcmp(a.owner, owner, a.owner_len) != 0
+            || a.balance != (i >= CHUNK_SLOTS - 2 ? i : 0))
+        {
+            CU_FAIL("account across the chunk boundary is wrong");
+            break;
+        }
+    }
+
+    fb_store_free(s);
+}
+
+
+/* Owners of the largest size cross arena blocks; none is damaged. */
+static void
+test_create_arena_blocks(void)
+{
+    char           owner[FB_OWNER_MAX_BYTES];
+    size_t         m0;
+    int64_t        i, n;
+    fb_store_t    *s;
+    fb_account_t   a;
+
+    s = new_store(0, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+
+    n = 3 * ((1 << 20) / (FB_OWNER_MAX_BYTES + 1)) + 7;
+    m0 = fb_store_memory(s);
+
+    for (i = 1; i <= n; i++) {
+        memset(owner, 'a' + (int) (i % 26), sizeof(owner));
+        snprintf(owner, 16, "%" PRId64, i);
+        CU_ASSERT_EQUAL_FATAL(fb_store_create(s, owner, sizeof(owner), NULL),
+                              FB_STORE_OK);
+    }
+
+    /* Four 1 MiB blocks and one chunk. */
+    CU_ASSERT_EQUAL(fb_store_memory(s) - m0,
+                    4 * ((size_t) 1 << 20) + (size_t) CHUNK_SLOTS * SLOT_BYTES);
+
+    for (i = 1; i <= n; i++) {
+        memset(owner, 'a' + (int) (i % 26), sizeof(owner));
+        snprintf(owner, 16, "%" PRId64, i);
+        if (fb_store_get(s, i, &a) != FB_STORE_OK
+            || a.owner_len != sizeof(owner)
+            || memcmp(a.owner, owner, sizeof(owner)) != 0
+            || a.owner[sizeof(owner)] != '\0')
+        {
+            CU_FAIL("owner damaged across arena blocks");
+            break;
+        }
+    }
+
+    fb_store_free(s);
+}
+
+
+/* ---- get, and ids that name no account ---- */
+
+
+static void
+test_get_missing_ids(void)
+{
+    size_t         i;
+    int64_t        b1, b2;
+    fb_store_t    *s;
+    fb_account_t   a;
+
+    static const int64_t  ids[] = {
+        0, -1, -2, INT64_MIN, INT64_MIN + 1, 3, 4, 1000, INT64_MAX,
+        INT64_MAX - 1,
+        ((int64_t) 1 << 32) + 1,     /* 1 if truncated to 32 bits */
+        ((int64_t) 1 << 32) + 2,
+        -((int64_t) 1 << 32) + 1,
+        ((int64_t) 1 << 16) + 1      /* a chunk that does not exist */
+    };
+
+    s = new_store(0, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(fb_store_get(s, 1, &a), FB_STORE_NOT_FOUND);
+    CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
+    CU_ASSERT_EQUAL(make_account(s, "Bob"), 2);
+    fund(s, 1, 100);
+    fund(s, 2, 100);
+
+    for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        CU_ASSERT_EQUAL(fb_store_get(s, ids[i], &a), FB_STORE_NOT_FOUND);
+        CU_ASSERT_EQUAL(fb_store_get(s, ids[i], NULL), FB_STORE_NOT_FOUND);
+        CU_ASSERT_EQUAL(fb_store_deposit(s, ids[i], 5, &b1),
+                        FB_STORE_NOT_FOUND);
+        CU_ASSERT_EQUAL(fb_store_withdraw(s, ids[i], 5, &b1),
+                        FB_STORE_NOT_FOUND);
+        CU_ASSERT_EQUAL(fb_store_transfer(s, 1, ids[i], 5, &b1, &b2),
+                        FB_STORE_NOT_FOUND);
+        CU_ASSERT_EQUAL(fb_store_transfer(s, ids[i], 1, 5, &b1, &b2),
+                        FB_STORE_NOT_FOUND);
+    }
+
+    CU_ASSERT_EQUAL(balance_of(s, 1), 100);
+    CU_ASSERT_EQUAL(balance_of(s, 2), 100);
+    CU_ASSERT_EQUAL(fb_store_count(s), 2);
+
+    CU_ASSERT_EQUAL_FATAL(fb_store_get(s, 2, &a), FB_STORE_OK);
+    CU_ASSERT_EQUAL(a.id, 2);
+    CU_ASSERT_EQUAL(a.balance, 100);
+    CU_ASSERT_EQUAL(a.owner_len, 3);
+    CU_ASSERT(memcmp(a.owner, "Bob", 3) == 0);
+
+    fb_store_free(s);
+}
+
+
+/* ---- amounts, for all three operations ---- */
+
+
+static const int64_t  bad_amounts[] = {
+    0, -1, -1000000, FB_AMOUNT_MAX + 1, INT64_MIN, INT64_MIN + 1,
+    INT64_MAX, (int64_t) 1 << 32, -((int64_t) 1 << 32) + 1
+};
+
+
+static void
+test_amount_bounds(void)
+{
+    size_t       i;
+    int64_t      b, b2;
+    fb_store_t  *s;
+
+    s = new_store(0, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
+    CU_ASSERT_EQUAL(make_account(s, "Bob"), 2);
+    fund(s, 1, 5000000);
+
+    for (i = 0; i < sizeof(bad_amounts) / sizeof(bad_amounts[0]); i++) {
+        b = b2 = 42;
+        CU_ASSERT_EQUAL(fb_store_deposit(s, 1, bad_amounts[i], &b),
+                        FB_STORE_INVALID_AMOUNT);
+        CU_ASSERT_EQUAL(fb_store_withdraw(s, 1, bad_amounts[i], &b),
+                        FB_STORE_INVALID_AMOUNT);
+        CU_ASSERT_EQUAL(fb_store_transfer(s, 1, 2, bad_amounts[i], &b, &b2),
+                        FB_STORE_INVALID_AMOUNT);
+
+        /* The amount is checked first: before self transfer and ids. */
+        CU_ASSERT_EQUAL(fb_store_deposit(s, 99, bad_amounts[i], &b),
+                        FB_STORE_INVALID_AMOUNT);
+        CU_ASSERT_EQUAL(fb_store_withdraw(s, 0, bad_amounts[i], &b),
+                        FB_STORE_INVALID_AMOUNT);
+        CU_ASSERT_EQUAL(fb_store_transfer(s, 1, 1, bad_amounts[i], &b, &b2),
+                        FB_STORE_INVALID_AMOUNT);
+        CU_ASSERT_EQUAL(fb_store_transfer(s, 98, 99, bad_amounts[i], &b,
+                                          &b2),
+                        FB_STORE_INVALID_AMOUNT);
+
+        /* Out-parameters are written only on success. */
+        CU_ASSERT_EQUAL(b, 42);
+        CU_ASSERT_EQUAL(b2, 42);
+    }
+
+    CU_ASSERT_EQUAL(balance_of(s, 1), 5000000);
+    CU_ASSERT_EQUAL(balance_of(s, 2), 0);
+
+    /* 1 and 1,000,000 are accepted by all three. */
+    CU_ASSERT_EQUAL(fb_store_deposit(s, 2, 1, &b), FB_STORE_OK);
+    CU_ASSERT_EQUAL(b, 1);
+    CU_ASSERT_EQUAL(fb_store_deposit(s, 2, FB_AMOUNT_MAX, &b), FB_STORE_OK);
+    CU_ASSERT_EQUAL(b, 1000001);
+    CU_ASSERT_EQUAL(fb_store_withdraw(s, 2, 1, &b), FB_STORE_OK);
+    CU_ASSERT_EQUAL(b, 1000000);
+    CU_ASSERT_EQUAL(fb_store_withdraw(s, 2, FB_AMOUNT_MAX, &b), FB_STORE_OK);
+    CU_ASSERT_EQUAL(b, 0);
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 1, 2, 1, &b, &b2), FB_STORE_OK);
+    CU_ASSERT_EQUAL(b, 4999999);
+    CU_ASSERT_EQUAL(b2, 1);
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 1, 2, FB_AMOUNT_MAX, &b, &b2),
+                    FB_STORE_OK);
+    CU_ASSERT_EQUAL(b, 3999999);
+    CU_ASSERT_EQUAL(b2, 1000001);
+    CU_ASSERT_EQUAL(balance_of(s, 1), 3999999);
+    CU_ASSERT_EQUAL(balance_of(s, 2), 1000001);
+
+    fb_store_free(s);
+}
+
+
+/* ---- deposit ---- */
+
+
+static void
+test_deposit(void)
+{
+    int64_t      b;
+    fb_store_t  *s;
+
+    s = new_store(0, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
+    CU_ASSERT_EQUAL(make_account(s, "Bob"), 2);
+
+    CU_ASSERT_EQUAL(fb_store_deposit(s, 1, 10000, &b), FB_STORE_OK);
+    CU_ASSERT_EQUAL(b, 10000);
+    CU_ASSERT_EQUAL(fb_store_deposit(s, 1, 15000, &b), FB_STORE_OK);
+    CU_ASSERT_EQUAL(b, 25000);
+    CU_ASSERT_EQUAL(fb_store_deposit(s, 1, 5, NULL), FB_STORE_OK);
+    CU_ASSERT_EQUAL(balance_of(s, 1), 25005);
+    CU_ASSERT_EQUAL(balance_of(s, 2), 0);
+
+    fb_store_free(s);
+}
+
+
+static void
+test_deposit_overflow(void)
+{
+    int64_t      b;
+    fb_store_t  *s;
+
+    s = new_store(0, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
+
+    /* Up to INT64_MAX exactly. */
+    CU_ASSERT_EQUAL(fb_peek_set_balance(s, 1, INT64_MAX - FB_AMOUNT_MAX), 0);
+    CU_ASSERT_EQUAL(fb_store_deposit(s, 1, FB_AMOUNT_MAX, &b), FB_STORE_OK);
+    CU_ASSERT_EQUAL(b, INT64_MAX);
+
+    /* One more centavo would pass it; the check must not wrap either. */
+    b = 42;
+    CU_ASSERT_EQUAL(fb_store_deposit(s, 1, 1, &b), FB_STORE_OVERFLOW);
+    CU_ASSERT_EQUAL(fb_store_deposit(s, 1, FB_AMOUNT_MAX, &b),
+                    FB_STORE_OVERFLOW);
+    CU_ASSERT_EQUAL(b, 42);
+    CU_ASSERT_EQUAL(balance_of(s, 1), INT64_MAX);
+
+    CU_ASSERT_EQUAL(fb_peek_set_balance(s, 1, INT64_MAX - 1), 0);
+    CU_ASSERT_EQUAL(fb_store_deposit(s, 1, 2, &b), FB_STORE_OVERFLOW);
+    CU_ASSERT_EQUAL(balance_of(s, 1), INT64_MAX - 1);
+    CU_ASSERT_EQUAL(fb_store_deposit(s, 1, 1, &b), FB_STORE_OK);
+    CU_ASSERT_EQUAL(b, INT64_MAX);
+
+    CU_ASSERT_EQUAL(fb_peek_set_balance(s, 1, INT64_MAX - FB_AMOUNT_MAX + 1),
+                    0);
+    CU_ASSERT_EQUAL(fb_store_deposit(s, 1, FB_AMOUNT_MAX, &b),
+                    FB_STORE_OVERFLOW);
+    CU_ASSERT_EQUAL(fb_store_deposit(s, 1, FB_AMOUNT_MAX - 1, &b),
+                    FB_STORE_OK);
+    CU_ASSERT_EQUAL(b, INT64_MAX);
+
+    /* A withdraw from there works normally. */
+    CU_ASSERT_EQUAL(fb_store_withdraw(s, 1, FB_AMOUNT_MAX, &b), FB_STORE_OK);
+    CU_ASSERT_EQUAL(b, INT64_MAX - FB_AMOUNT_MAX);
+
+    fb_store_free(s);
+}
+
+
+/* ---- withdraw ---- */
+
+
+static void
+test_withdraw(void)
+{
+    int64_t      b;
+    fb_store_t  *s;
+
+    s = new_store(0, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
+
+    /* From an empty account. */
+    b = 42;
+    CU_ASSERT_EQUAL(fb_store_withdraw(s, 1, 1, &b),
+                    FB_STORE_INSUFFICIENT_FUNDS);
+    CU_ASSERT_EQUAL(b, 42);
+    CU_ASSERT_EQUAL(balance_of(s, 1), 0);
+
+    fund(s, 1, 1500000);
+
+    /* One centavo more than the balance. */
+    CU_ASSERT_EQUAL(fb_store_withdraw(s, 1, 1000000, &b), FB_STORE_OK);
+    CU_ASSERT_EQUAL(b, 500000);
+    CU_ASSERT_EQUAL(fb_store_withdraw(s, 1, 500001, &b),
+                    FB_STORE_INSUFFICIENT_FUNDS);
+    CU_ASSERT_EQUAL(balance_of(s, 1), 500000);
+
+    /* Exactly the balance. */
+    CU_ASSERT_EQUAL(fb_store_withdraw(s, 1, 500000, &b), FB_STORE_OK);
+    CU_ASSERT_EQUAL(b, 0);
+    CU_ASSERT_EQUAL(fb_store_withdraw(s, 1, 1, &b),
+                    FB_STORE_INSUFFICIENT_FUNDS);
+    CU_ASSERT_EQUAL(balance_of(s, 1), 0);
+
+    fb_store_free(s);
+}
+
+
+/* ---- transfer ---- */
+
+
+static void
+test_transfer(void)
+{
+    int64_t      fb, tb;
+    fb_store_t  *s;
+
+    s = new_store(0, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
+    CU_ASSERT_EQUAL(make_account(s, "Bob"), 2);
+    fund(s, 1, 20000);
+
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 1, 2, 5000, &fb, &tb), FB_STORE_OK);
+    CU_ASSERT_EQUAL(fb, 15000);
+    CU_ASSERT_EQUAL(tb, 5000);
+
+    /* Insufficient funds: one centavo more than the payer has. */
+    fb = tb = 42;
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 1, 2, 15001, &fb, &tb),
+                    FB_STORE_INSUFFICIENT_FUNDS);
+    CU_ASSERT_EQUAL(fb, 42);
+    CU_ASSERT_EQUAL(tb, 42);
+    CU_ASSERT_EQUAL(balance_of(s, 1), 15000);
+    CU_ASSERT_EQUAL(balance_of(s, 2), 5000);
+
+    /* Exactly the payer's balance. */
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 1, 2, 15000, &fb, &tb), FB_STORE_OK);
+    CU_ASSERT_EQUAL(fb, 0);
+    CU_ASSERT_EQUAL(tb, 20000);
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 1, 2, 1, NULL, NULL),
+                    FB_STORE_INSUFFICIENT_FUNDS);
+
+    /* And back, with NULL out-parameters. */
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 2, 1, 7, NULL, NULL), FB_STORE_OK);
+    CU_ASSERT_EQUAL(balance_of(s, 1), 7);
+    CU_ASSERT_EQUAL(balance_of(s, 2), 19993);
+
+    fb_store_free(s);
+}
+
+
+static void
+test_transfer_self(void)
+{
+    int64_t      fb, tb;
+    fb_store_t  *s;
+
+    s = new_store(0, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
+    fund(s, 1, 100);
+
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 1, 1, 5, &fb, &tb),
+                    FB_STORE_SELF_TRANSFER);
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 1, 1, 1000, &fb, &tb),
+                    FB_STORE_SELF_TRANSFER);
+
+    /* Self transfer is reported before existence. */
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 99, 99, 5, &fb, &tb),
+                    FB_STORE_SELF_TRANSFER);
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 0, 0, 5, &fb, &tb),
+                    FB_STORE_SELF_TRANSFER);
+    CU_ASSERT_EQUAL(fb_store_transfer(s, -1, -1, 5, &fb, &tb),
+                    FB_STORE_SELF_TRANSFER);
+
+    CU_ASSERT_EQUAL(balance_of(s, 1), 100);
+
+    fb_store_free(s);
+}
+
+
+static void
+test_transfer_overflow(void)
+{
+    int64_t      fb, tb;
+    fb_store_t  *s;
+
+    s = new_store(0, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
+    CU_ASSERT_EQUAL(make_account(s, "Bob"), 2);
+    fund(s, 1, 100);
+
+    CU_ASSERT_EQUAL(fb_peek_set_balance(s, 2, INT64_MAX - 5), 0);
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 1, 2, 6, &fb, &tb),
+                    FB_STORE_OVERFLOW);
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 1, 2, FB_AMOUNT_MAX, &fb, &tb),
+                    FB_STORE_INSUFFICIENT_FUNDS);
+    CU_ASSERT_EQUAL(balance_of(s, 1), 100);
+    CU_ASSERT_EQUAL(balance_of(s, 2), INT64_MAX - 5);
+
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 1, 2, 5, &fb, &tb), FB_STORE_OK);
+    CU_ASSERT_EQUAL(fb, 95);
+    CU_ASSERT_EQUAL(tb, INT64_MAX);
+
+    /* Funds are checked before the payee's overflow. */
+    CU_ASSERT_EQUAL(fb_peek_set_balance(s, 1, 0), 0);
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 1, 2, 1, &fb, &tb),
+                    FB_STORE_INSUFFICIENT_FUNDS);
+
+    /* The payer at INT64_MAX can still pay out. */
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 2, 1, FB_AMOUNT_MAX, &fb, &tb),
+                    FB_STORE_OK);
+    CU_ASSERT_EQUAL(fb, INT64_MAX - FB_AMOUNT_MAX);
+    CU_ASSERT_EQUAL(tb, FB_AMOUNT_MAX);
+
+    fb_store_free(s);
+}
+
+
+/* Accounts sharing a stripe, and stripe order against id order. */
+static void
+test_transfer_stripes(void)
+{
+    size_t       k;
+    int64_t      i, fb, tb;
+    fb_store_t  *s;
+
+    static const size_t  stripes[] = { 1, 2, 4 };
+
+    for (k = 0; k < sizeof(stripes) / sizeof(stripes[0]); k++) {
+        s = new_store(stripes[k], 0, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+
+        for (i = 1; i <= 8; i++) {
+            CU_ASSERT_EQUAL_FATAL(make_account(s, "Ana"), i);
+            fund(s, i, 1000);
+        }
+
+        /* 1 and 5 share a stripe here; with 4 stripes, 4's stripe (0)
+         * comes before 3's (3). */
+        CU_ASSERT_EQUAL(fb_store_transfer(s, 1, 5, 10, &fb, &tb),
+                        FB_STORE_OK);
+        CU_ASSERT_EQUAL(fb, 990);
+        CU_ASSERT_EQUAL(tb, 1010);
+        CU_ASSERT_EQUAL(fb_store_transfer(s, 5, 1, 10, &fb, &tb),
+                        FB_STORE_OK);
+        CU_ASSERT_EQUAL(fb_store_transfer(s, 3, 4, 10, &fb, &tb),
+                        FB_STORE_OK);
+        CU_ASSERT_EQUAL(fb_store_transfer(s, 4, 3, 20, &fb, &tb),
+                        FB_STORE_OK);
+        CU_ASSERT_EQUAL(fb, 990);
+        CU_ASSERT_EQUAL(tb, 1010);
+        CU_ASSERT_EQUAL(fb_store_transfer(s, 8, 1, 1000, &fb, &tb),
+                        FB_STORE_OK);
+
+        CU_ASSERT_EQUAL(balance_of(s, 1), 2000);
+        CU_ASSERT_EQUAL(balance_of(s, 3), 1010);
+        CU_ASSERT_EQUAL(balance_of(s, 4), 990);
+        CU_ASSERT_EQUAL(balance_of(s, 5), 1000);
+        CU_ASSERT_EQUAL(balance_of(s, 8), 0);
+
+        fb_store_free(s);
+    }
+}
+
+
+/* ---- the log hook ---- */
+
+
+static void
+test_log_order(void)
+{
+    int64_t        b, b2;
+    fb_store_t    *s;
+    log_rec_t     *rec;
+    log_entry_t   *e;
+    fb_account_t   a;
+
+    rec = malloc(sizeof(*rec));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
+    s = new_store(0, 0, rec);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+
+    CU_ASSERT_EQUAL_FATAL(fb_store_create(s, "Alice", 5, &a), FB_STORE_OK);
+    CU_ASSERT_EQUAL(make_account(s, "Bob"), 2);
+    CU_ASSERT_EQUAL(fb_store_deposit(s, 1, 100, &b), FB_STORE_OK);
+    CU_ASSERT_EQUAL(fb_store_withdraw(s, 1, 30, &b), FB_STORE_OK);
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 1, 2, 20, &b, &b2), FB_STORE_OK);
+
+    /* Refused operations reach no log. */
+    CU_ASSERT_EQUAL(fb_store_withdraw(s, 2, 21, &b),
+                    FB_STORE_INSUFFICIENT_FUNDS);
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 2, 1, 21, &b, &b2),
+                    FB_STORE_INSUFFICIENT_FUNDS);
+    CU_ASSERT_EQUAL(fb_store_deposit(s, 1, 0, &b), FB_STORE_INVALID_AMOUNT);
+    CU_ASSERT_EQUAL(fb_store_deposit(s, 3, 1, &b), FB_STORE_NOT_FOUND);
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 1, 1, 1, &b, &b2),
+                    FB_STORE_SELF_TRANSFER);
+    CU_ASSERT_EQUAL(fb_peek_set_balance(s, 2, INT64_MAX), 0);
+    CU_ASSERT_EQUAL(fb_store_deposit(s, 2, 1, &b), FB_STORE_OVERFLOW);
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 1, 2, 1, &b, &b2),
+                    FB_STORE_OVERFLOW);
+
+    CU_ASSERT_EQUAL_FATAL(rec->n, 5);
+
+    e = &rec->e[0];
+    CU_ASSERT_EQUAL(e->op.type, FB_OP_CREATE);
+    CU_ASSERT_EQUAL(e->op.id, 1);
+    CU_ASSERT_EQUAL(e->op.created, a.created);
+    CU_ASSERT_EQUAL(e->op.owner_len, 5);
+    CU_ASSERT(memcmp(e->owner, "Alice", 5) == 0);
+    CU_ASSERT_EQUAL(e->op.balance, 0);
+    CU_ASSERT_EQUAL(e->count_then, 0);              /* not yet visible */
+    CU_ASSERT_EQUAL(e->get_rc_then, FB_STORE_NOT_FOUND);
+
+    e = &rec->e[1];
+    CU_ASSERT_EQUAL(e->op.type, FB_OP_CREATE);
+    CU_ASSERT_EQUAL(e->op.id, 2);
+    CU_ASSERT_EQUAL(e->op.owner_len, 3);
+    CU_ASSERT(memcmp(e->owner, "Bob", 3) == 0);
+    CU_ASSERT_EQUAL(e->count_then, 1);
+    CU_ASSERT_EQUAL(e->get_rc_then, FB_STORE_NOT_FOUND);
+
+    e = &rec->e[2];
+    CU_ASSERT_EQUAL(e->op.type, FB_OP_DEPOSIT);
+    CU_ASSERT_EQUAL(e->op.id, 1);
+    CU_ASSERT_EQUAL(e->op.amount, 100);
+    CU_ASSERT_EQUAL(e->op.balance, 100);
+    CU_ASSERT_PTR_NULL(e->op.owner);
+    CU_ASSERT_EQUAL(e->balance_then, 0);            /* write-ahead */
+
+    e = &rec->e[3];
+    CU_ASSERT_EQUAL(e->op.type, FB_OP_WITHDRAW);
+    CU_ASSERT_EQUAL(e->op.id, 1);
+    CU_ASSERT_EQUAL(e->op.amount, 30);
+    CU_ASSERT_EQUAL(e->op.balance, 70);
+    CU_ASSERT_EQUAL(e->balance_then, 100);
+
+    e = &rec->e[4];
+    CU_ASSERT_EQUAL(e->op.type, FB_OP_TRANSFER);
+    CU_ASSERT_EQUAL(e->op.id, 1);
+    CU_ASSERT_EQUAL(e->op.to_id, 2);
+    CU_ASSERT_EQUAL(e->op.amount, 20);
+    CU_ASSERT_EQUAL(e->op.balance, 50);
+    CU_ASSERT_EQUAL(e->op.to_balance, 20);
+    CU_ASSERT_EQUAL(e->balance_then, 70);
+    CU_ASSERT_EQUAL(e->to_balance_then, 0);
+
+    fb_store_free(s);
+    free(rec);
+}
+
+
+static void
+test_log_failure_changes_nothing(void)
+{
+    size_t              m;
+    int64_t             b, b2;
+    fb_store_t         *s;
+    log_rec_t          *rec;
+    fb_account_t        a;
+    fb_store_audit_t    au;
+
+    rec = malloc(sizeof(*rec));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
+    s = new_store(0, 0, rec);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+
+    /* A refused create: no account, no id consumed, no arena bytes. */
+    CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
+    m = fb_store_memory(s);
+    rec->fail_next = 1;
+    CU_ASSERT_EQUAL(fb_store_create(s, "Mallory", 7, &a),
+                    FB_STORE_LOG_FAILED);
+    CU_ASSERT_EQUAL(rec->n, 2);
+    CU_ASSERT(rec->e[1].refused);
+    CU_ASSERT_EQUAL(rec->e[1].op.id, 2);
+    CU_ASSERT_EQUAL_FATAL(fb_store_count(s), 1);
+    CU_ASSERT_EQUAL(fb_store_get(s, 2, NULL), FB_STORE_NOT_FOUND);
+    CU_ASSERT_EQUAL(fb_store_memory(s), m);
+
+    CU_ASSERT_EQUAL_FATAL(fb_store_create(s, "Bob", 3, &a), FB_STORE_OK);
+    CU_ASSERT_EQUAL(a.id, 2);
+    CU_ASSERT_EQUAL(rec->e[2].op.id, 2);
+    CU_ASSERT_EQUAL_FATAL(fb_store_get(s, 2, &a), FB_STORE_OK);
+    CU_ASSERT_EQUAL(a.owner_len, 3);
+    CU_ASSERT(memcmp(a.owner, "Bob", 4) == 0);
+    /* Alice's bytes, just before Bob's in the arena, are intact. */
+    CU_ASSERT_EQUAL_FATAL(fb_store_get(s, 1, &a), FB_STORE_OK);
+    CU_ASSERT(memcmp(a.owner, "Alice", 6) == 0);
+
+    fund(s, 1, 1000);
+    fund(s, 2, 500);
+
+    rec->fail_next = 1;
+    b = 42;
+    CU_ASSERT_EQUAL(fb_store_deposit(s, 1, 10, &b), FB_STORE_LOG_FAILED);
+    CU_ASSERT_EQUAL(b, 42);
+    CU_ASSERT_EQUAL(balance_of(s, 1), 1000);
+
+    rec->fail_next = 1;
+    CU_ASSERT_EQUAL(fb_store_withdraw(s, 1, 10, &b), FB_STORE_LOG_FAILED);
+    CU_ASSERT_EQUAL(b, 42);
+    CU_ASSERT_EQUAL(balance_of(s, 1), 1000);
+
+    rec->fail_next = 1;
+    b2 = 42;
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 1, 2, 10, &b, &b2),
+                    FB_STORE_LOG_FAILED);
+    CU_ASSERT_EQUAL(b, 42);
+    CU_ASSERT_EQUAL(b2, 42);
+    CU_ASSERT_EQUAL(balance_of(s, 1), 1000);
+    CU_ASSERT_EQUAL(balance_of(s, 2), 500);
+
+    /* A log that refuses everything leaves the store as it was. */
+    rec->fail_always = 1;
+    CU_ASSERT_EQUAL(fb_store_create(s, "Carol", 5, NULL),
+                    FB_STORE_LOG_FAILED);
+    CU_ASSERT_EQUAL(fb_store_create(s, "Carol", 5, NULL),
+                    FB_STORE_LOG_FAILED);
+    CU_ASSERT_EQUAL(fb_store_deposit(s, 2, 1, NULL), FB_STORE_LOG_FAILED);
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 2, 1, 1, NULL, NULL),
+                    FB_STORE_LOG_FAILED);
+
+    fb_store_audit(s, &au);
+    CU_ASSERT_EQUAL(au.accounts, 2);
+    CU_ASSERT_EQUAL(au.sum, 1500);
+    CU_ASSERT_EQUAL(fb_store_count(s), 2);
+
+    rec->fail_always = 0;
+    CU_ASSERT_EQUAL(make_account(s, "Carol"), 3);
+    CU_ASSERT_EQUAL(fb_store_deposit(s, 2, 1, &b), FB_STORE_OK);
+    CU_ASSERT_EQUAL(b, 501);
+
+    fb_store_free(s);
+    free(rec);
+}
+
+
+/* ---- audit ---- */
+
+
+static void
+test_audit(void)
+{
+    fb_store_t         *s;
+    fb_store_audit_t    au;
+
+    s = new_store(4, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+
+    memset(&au, 0xff, sizeof(au));
+    fb_store_audit(s, &au);
+    CU_ASSERT_EQUAL(au.accounts, 0);
+    CU_ASSERT_EQUAL(au.sum, 0);
+    CU_ASSERT_EQUAL(au.min_balance, 0);
+    CU_ASSERT_EQUAL(au.overflow, 0);
+
+    CU_ASSERT_EQUAL(make_account(s, "A"), 1);
+    CU_ASSERT_EQUAL(make_account(s, "B"), 2);
+    CU_ASSERT_EQUAL(make_account(s, "C"), 3);
+    fund(s, 1, 7);
+    fund(s, 2, 5);
+    fund(s, 3, 2000000);
+
+    fb_store_audit(s, &au);
+    CU_ASSERT_EQUAL(au.accounts, 3);
+    CU_ASSERT_EQUAL(au.sum, 2000012);
+    CU_ASSERT_EQUAL(au.min_balance, 5);
+    CU_ASSERT_EQUAL(au.overflow, 0);
+
+    CU_ASSERT_EQUAL(fb_store_transfer(s, 2, 1, 5, NULL, NULL), FB_STORE_OK);
+    CU_ASSERT_EQUAL(make_account(s, "D"), 4);
+    fb_store_audit(s, &au);
+    CU_ASSERT_EQUAL(au.accounts, 4);
+    CU_ASSERT_EQUAL(au.sum, 2000012);
+    CU_ASSERT_EQUAL(au.min_balance, 0);
+
+    /* A sum of exactly INT64_MAX fits; one more does not. */
+    CU_ASSERT_EQUAL(fb_peek_set_balance(s, 1, INT64_MAX - 2000000), 0);
+    fb_store_audit(s, &au);
+    CU_ASSERT_EQUAL(au.overflow, 0);
+    CU_ASSERT_EQUAL(au.sum, INT64_MAX);
+
+    CU_ASSERT_EQUAL(fb_store_deposit(s, 4, 1, NULL), FB_STORE_OK);
+    fb_store_audit(s, &au);
+    CU_ASSERT_EQUAL(au.overflow, 1);
+    CU_ASSERT_EQUAL(au.accounts, 4);
+    CU_ASSERT_EQUAL(au.min_balance, 0);
+
+    CU_ASSERT_EQUAL(fb_peek_set_balance(s, 2, INT64_MAX), 0);
+    CU_ASSERT_EQUAL(fb_peek_set_balance(s, 3, INT64_MAX), 0);
+    fb_store_audit(s, &au);
+    CU_ASSERT_EQUAL(au.overflow, 1);
+
+    fb_store_free(s);
+}
+
+
+/* ---- allocation failures ---- */
+
+
+/* Every allocation fb_store_new makes may fail: NULL, ENOMEM, no leak. */
+static void
+test_oom_new(void)
+{
+    long         k, before;
+    fb_store_t  *s;
+
+    for (k = 0; k < 100; k++) {
+        before = fb_peek_allocs();
+        fb_peek_fail_alloc(k, 0);
+        errno = 0;
+        s = new_store(8, 0, NULL);
+        fb_peek_fail_alloc(-1, 0);
+
+        if (s != NULL) {
+            /* k passed the last allocation: every one was tried. */
+            CU_ASSERT_EQUAL(fb_peek_allocs() - before, k);
+            CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
+            fb_store_free(s);
+            break;
+        }
+
+        CU_ASSERT_EQUAL(errno, ENOMEM);
+    }
+
+    /* The struct, the directory, the stripes, 8 + 1 mutexes. */
+    CU_ASSERT_EQUAL(k, 12);
+}
+
+
+static void
+test_oom_create(void)
+{
+    long         k;
+    int64_t      id;
+    size_t       m;
+    fb_store_t  *s;
+    log_rec_t   *rec;
+
+    rec = malloc(sizeof(*rec));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
+
+    /* The first create allocates the chunk and then an arena block. */
+    for (k = 0; k < 2; k++) {
+        s = new_store(0, 0, rec);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+
+        fb_peek_fail_alloc(k, 1);
+        CU_ASSERT_EQUAL(fb_store_create(s, "Alice", 5, NULL),
+                        FB_STORE_NOMEM);
+        CU_ASSERT_EQUAL(fb_store_create(s, "Alice", 5, NULL),
+                        FB_STORE_NOMEM);
+        fb_peek_fail_alloc(-1, 0);
+
+        CU_ASSERT_EQUAL(rec->n, 0);
+        CU_ASSERT_EQUAL(fb_store_count(s), 0);
+        CU_ASSERT_EQUAL(fb_store_get(s, 1, NULL), FB_STORE_NOT_FOUND);
+        CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
+        CU_ASSERT_EQUAL(make_account(s, "Bob"), 2);
+        CU_ASSERT_EQUAL(fb_store_deposit(s, 2, 3, NULL), FB_STORE_OK);
+
+        fb_store_free(s);
+    }
+
+    /* A new arena block when the first is full. */
+    s = new_store(0, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+
+    {
+        char  owner[FB_OWNER_MAX_BYTES];
+
+        memset(owner, 'z', sizeof(owner));
+        CU_ASSERT_EQUAL_FATAL(fb_store_create(s, owner, sizeof(owner), NULL),
+                              FB_STORE_OK);
+        id = 1;
+        do {
+            m = fb_store_memory(s);
+            fb_peek_fail_alloc(0, 0);
+            if (fb_store_create(s, owner, sizeof(owner), NULL)
+                != FB_STORE_OK)
+            {
+                break;
+            }
+            id++;
+        } while (id < 10000);
+        fb_peek_fail_alloc(-1, 0);
+
+        /* The create that needed a new block failed, and only that. */
+        CU_ASSERT_EQUAL(id, ((1 << 20) - 16) / (FB_OWNER_MAX_BYTES + 1));
+        CU_ASSERT_EQUAL(fb_store_count(s), (uint64_t) id);
+        CU_ASSERT_EQUAL(fb_store_memory(s), m);
+
+        CU_ASSERT_EQUAL(make_account(s, "Bob"), id + 1);
+    }
+
+    fb_store_free(s);
+    free(rec);
+}
+
+
+static void
+test_strerror(void)
+{
+    int          i, j;
+    const char  *msg[FB_STORE_LOG_FAILED + 1];
+
+    for (i = FB_STORE_OK; i <= FB_STORE_LOG_FAILED; i++) {
+        msg[i] = fb_store_strerror((fb_store_rc_e) i);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(msg[i]);
+        CU_ASSERT(strlen(msg[i]) > 0);
+
+        for (j = 0; j < i; j++) {
+            CU_ASSERT(strcmp(msg[i], msg[j]) != 0);
+        }
+    }
+
+    CU_ASSERT_PTR_NOT_NULL(fb_store_strerror((fb_store_rc_e) 1000));
+}
+
+
+typedef struct {
+    const char  *name;
+    CU_TestFunc  fn;
+} test_case_t;
+
+static const test_case_t  tests[] = {
+    { "config: defaults", test_config_defaults },
+    { "config: stripes", test_config_stripes },
+    { "config: max_accounts", test_config_max_accounts },
+    { "create: dense ids", test_create_dense_ids },
+    { "create: owner bytes", test_create_owner_bytes },
+    { "create: bad owner", test_create_bad_owner },
+    { "create: time", test_create_time },
+    { "create: full", test_create_full },
+    { "create: chunk boundary", test_create_chunk_boundary },
+    { "create: arena blocks", test_create_arena_blocks },
+    { "get: missing ids", test_get_missing_ids },
+    { "amounts: bounds", test_amount_bounds },
+    { "deposit", test_deposit },
+    { "deposit: overflow", test_deposit_overflow },
+    { "withdraw", test_withdraw },
+    { "transfer", test_transfer },
+    { "transfer: self", test_transfer_self },
+    { "transfer: overflow", test_transfer_overflow },
+    { "transfer: stripes", test_transfer_stripes },
+    { "log: order", test_log_order },
+    { "log: failure changes nothing", test_log_failure_changes_nothing },
+    { "audit", test_audit },
+    { "oom: new", test_oom_new },
+    { "oom: create", test_oom_create },
+    { "strerror", test_strerror },
+};
+
+
+int
+main(void)
+{
+    size_t        i;
+    unsigned      failed;
+    CU_pSuite     suite;
+
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        fprintf(stderr, "test-store: %s\n", CU_get_error_msg());
+        return 1;
+    }
+
+    suite = CU_add_suite("store", NULL, NULL);
+    if (suite == NULL) {
+        goto failed;
+    }
+
+    for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+        if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL) {
+            goto failed;
+        }
+    }
+
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    if (CU_basic_run_tests() != CUE_SUCCESS) {
+        goto failed;
+    }
+
+    failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures()
+             + CU_get_number_of_suites_failed();
+    CU_cleanup_registry();
+
+    return failed == 0 ? 0 : 1;
+
+failed:
+
+    fprintf(stderr, "test-store: %s\n", CU_get_error_msg());
+    CU_cleanup_registry();
+    return 1;
+}
