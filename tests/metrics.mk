@@ -13,8 +13,9 @@ tests_test_metrics_LDADD = $(fb_test_ldadd) -lm
 endif
 
 # The widest exposition the backend can write, for promtool and the
-# dashboard check.
-check_PROGRAMS += tests/metrics-sample
+# contrib/ checks.  Not a test itself, so not in check_PROGRAMS (which
+# tests/integration.mk takes for tests); built with everything else.
+noinst_PROGRAMS += tests/metrics-sample
 tests_metrics_sample_SOURCES = tests/metrics-sample.c
 tests_metrics_sample_LDADD = fcgi/libfbhttp.a store/libfbstore.a \
 	$(JSONC_LIBS) $(ATOMIC_OPS_LIBS)
@@ -30,3 +31,11 @@ fb_metrics_py_tests = \
 
 TESTS += $(fb_metrics_py_tests)
 EXTRA_DIST += $(fb_metrics_py_tests) tests/fbmetrics.py
+
+# test-keepalive times paced requests and runs after everything else
+# (tests/integration.mk); these start stacks and a Prometheus, so they go
+# before it too.  To run it alone, also set fb_keepalive_after_metrics=.
+fb_keepalive_after_metrics = tests/test-promtool.log \
+	tests/test-contrib.log tests/test-metrics-e2e.log \
+	tests/test-prometheus.log
+tests/test-keepalive.log: $(fb_keepalive_after_metrics)
