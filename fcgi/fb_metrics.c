@@ -3,9 +3,10 @@
  * the Prometheus text exposition (format 0.0.4).
  *
  * Every label value comes from a table compiled in (method names, route
- * templates, status codes, operation names), none of which holds '\\', '"'
- * or a newline, so label values are printed as they are;
- * tests/test-metrics.c checks that each of those tables stays so.
+ * templates, status codes, operation names), none of which holds a
+ * backslash, a double quote or a newline, so label values are printed as
+ * they are (no 0.0.4 escaping needed); tests/test-metrics.c checks that
+ * each of those tables stays so.
  */
 
 #include "fb_core.h"
