@@ -4,8 +4,8 @@
 #   ./dev.sh serve    install what is missing, build, and serve the API
 #                     through nginx on http://127.0.0.1:${PORT:-8080}
 #   ./dev.sh test     install what is missing, build, and run every test:
-#                     make check, make distcheck, and the ASan/UBSan and
-#                     TSan builds' make check
+#                     make check, a short make fuzz, make distcheck, and
+#                     the ASan/UBSan and TSan builds' make check
 #   ./dev.sh bench    install, build, and run the benchmarks (BENCHMARKS.md)
 #   ./dev.sh build    install and build only
 #
@@ -22,7 +22,8 @@ jobs=$(nproc 2>/dev/null || echo 2)
 build_pkgs=(build-essential autoconf automake pkg-config
             libfcgi-dev libjson-c-dev libatomic-ops-dev libcunit1-dev)
 serve_pkgs=(nginx curl)
-test_pkgs=(nginx python3 prometheus curl)
+test_pkgs=(nginx python3 prometheus curl systemd man-db strace
+           clang libclang-rt-14-dev)
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }
@@ -102,6 +103,9 @@ cmd_test() {
     build_tree build/release --enable-werror
     check_tree build/release
 
+    log "make fuzz (libFuzzer, each harness ${FUZZ_TIME:-20} s)"
+    make -s -C build/release fuzz FUZZ_TIME="${FUZZ_TIME:-20}"
+
     log "make distcheck"
     make -s -C build/release -j"$jobs" distcheck \
         DISTCHECK_CONFIGURE_FLAGS="--enable-werror --with-atomics=libatomic_ops" \
@@ -114,7 +118,7 @@ cmd_test() {
     build_tree build/tsan --enable-werror --enable-sanitizers=thread
     check_tree build/tsan
 
-    log "all tests passed: release, distcheck, address+undefined, thread"
+    log "all tests passed: release, fuzz, distcheck, address+undefined, thread"
 }
 
 cmd_serve() {

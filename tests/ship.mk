@@ -1,5 +1,6 @@
 # Shipping: the configuration file (CUnit), the systemd units, activation on
-# fd 0 without systemd, and the fuzzers (make fuzz; not part of make check).
+# fd 0 without systemd, overload and slow clients, and the fuzzers (make
+# fuzz; not part of make check).
 if HAVE_CUNIT
 check_PROGRAMS += tests/test-conffile
 TESTS += tests/test-conffile
@@ -11,7 +12,30 @@ endif
 
 fb_ship_tests = \
 	tests/test-systemd-units.sh \
-	tests/test-fd0.py
+	tests/test-fd0.py \
+	tests/test-limits.py
 
 TESTS += $(fb_ship_tests)
-EXTRA_DIST += $(fb_ship_tests)
+EXTRA_DIST += $(fb_ship_tests) \
+	tests/fuzz/README tests/fuzz/run.sh tests/fuzz/fb_fuzz.h \
+	tests/fuzz/fuzz-json.c tests/fuzz/fuzz-route.c \
+	tests/fuzz/fuzz-handler.c tests/fuzz/fuzz-conffile.c \
+	tests/fuzz/fastbank.dict tests/fuzz/conffile.dict tests/fuzz/corpus
+
+# make fuzz: build each libFuzzer harness with clang and run it for
+# FUZZ_TIME seconds after one pass over its seeds (tests/fuzz/README).
+# Not part of make check: ./dev.sh test runs it.
+FUZZ_TIME = 20
+fuzz: config.h
+	$(AM_V_at)CONFIG_H_DIR='$(abs_top_builddir)' \
+	JSONC_CFLAGS='$(JSONC_CFLAGS)' JSONC_LIBS='$(JSONC_LIBS)' \
+	ATOMIC_OPS_CFLAGS='$(ATOMIC_OPS_CFLAGS)' \
+	ATOMIC_OPS_LIBS='$(ATOMIC_OPS_LIBS)' \
+	$(SHELL) $(top_srcdir)/tests/fuzz/run.sh \
+	    --out '$(abs_top_builddir)/tests/fuzz' --time '$(FUZZ_TIME)'
+
+clean-local: fb-clean-fuzz
+fb-clean-fuzz:
+	-rm -rf tests/fuzz/obj tests/fuzz/bin tests/fuzz/work tests/fuzz/config
+
+.PHONY: fuzz fb-clean-fuzz

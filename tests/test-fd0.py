@@ -49,6 +49,9 @@ from fbtest import (BACKEND, FB_RUN, SANITIZER, Client, check,  # noqa: E402
                     wait_gone)
 
 HANG_BOUND = 10     # seconds a process may take to stop
+# timeout(1) wraps every process started here: a safety net, should this
+# script die without stopping them.
+SAFETY = ["timeout", "-k", "10", "1800" if SANITIZER else "600"]
 
 
 def find_tool(name, package):
@@ -91,8 +94,8 @@ class Activated:
         os.chmod(self.sock_path, 0o660)
         lsock.listen(128)
 
-        cmd = list(wrapper) + [BACKEND, "--listen", "fd:0",
-                               "--config", self.conf] + list(args)
+        cmd = SAFETY + list(wrapper) + [BACKEND, "--listen", "fd:0",
+                                        "--config", self.conf] + list(args)
         note("%s: %s" % (name, " ".join(cmd)))
         log = open(self.log_path, "w")
         self.backend = subprocess.Popen(cmd, stdin=lsock.fileno(),
@@ -104,11 +107,25 @@ class Activated:
 
         log = open(self.nginx_log, "w")
         self.nginx = subprocess.Popen(
-            [fbtest.find_nginx(), "-p", self.dir + "/", "-c",
-             self.nginx_conf, "-e", "stderr"],
+            SAFETY + [fbtest.find_nginx(), "-p", self.dir + "/", "-c",
+                      self.nginx_conf, "-e", "stderr"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             start_new_session=True)
         log.close()
+
+    def pid_of(self, proc, exe):
+        """The pid of the process running exe under proc (timeout, and
+        strace when wrapped), or None."""
+        todo = [proc.pid]
+        while todo:
+            p = todo.pop()
+            try:
+                if os.path.basename(os.readlink("/proc/%d/exe" % p)) == exe:
+                    return p
+            except OSError:
+                pass
+            todo.extend(children_of(p))
+        return None
 
     def wait_ready(self):
         deadline = time.monotonic() + (120 if SANITIZER else 30)
@@ -127,9 +144,10 @@ class Activated:
     def stop_nginx(self):
         if self.nginx is None:
             return
-        workers = children_of(self.nginx.pid)
-        if self.nginx.poll() is None:
-            self.nginx.send_signal(signal.SIGQUIT)
+        master = self.pid_of(self.nginx, "nginx")
+        workers = children_of(master) if master else []
+        if self.nginx.poll() is None and master is not None:
+            os.kill(master, signal.SIGQUIT)
         try:
             self.nginx.wait(timeout=HANG_BOUND)
         except subprocess.TimeoutExpired:
@@ -141,14 +159,16 @@ class Activated:
                 os.kill(w, signal.SIGKILL)
         self.nginx = None
 
-    def stop_backend(self, pid=None):
-        """SIGTERM to pid (the backend's own pid; under strace, strace's
-        child); returns the exit status of the process we started."""
+    def stop_backend(self):
+        """SIGTERM to fastbank itself (under timeout, and strace when
+        wrapped); returns the exit status of the process we started,
+        which timeout and strace pass on."""
         if self.backend is None:
             return None
-        if self.backend.poll() is None:
+        pid = self.pid_of(self.backend, "fastbank")
+        if self.backend.poll() is None and pid is not None:
             try:
-                os.kill(pid or self.backend.pid, signal.SIGTERM)
+                os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
         try:
@@ -182,9 +202,12 @@ def exercise(a):
         if obj:
             ids.append(obj["id"])
     check(ids == [1, 2, 3], "three accounts created: ids %r" % ids)
-    check_error(c.post("/accounts", {"owner": "Dave"}), 503,
-                "SERVICE_UNAVAILABLE",
+    r = c.post("/accounts", {"owner": "Dave"})
+    check_error(r, 503, "SERVICE_UNAVAILABLE",
                 "a fourth account (--max-accounts 3 wins over the file's 2)")
+    check(r.json is not None
+          and r.json.get("message") == "no more accounts can be created",
+          "the refusal says why", r)
     obj = check_json(c.post("/accounts/1/deposit", {"amount": 25000}), 200,
                      "deposit")
     check(obj is not None and obj.get("balance") == 25000,
@@ -298,12 +321,13 @@ def test_strace():
             return
         exercise(a)
         a.stop_nginx()
-        kids = children_of(a.backend.pid)
-        check(len(kids) == 1, "strace has one child, fastbank (%r)" % kids)
-        rc = a.stop_backend(pid=kids[0] if kids else None)
+        pid = a.pid_of(a.backend, "fastbank")
+        check(pid is not None, "fastbank runs under strace (pid %r)" % pid)
+        rc = a.stop_backend()
         check(rc == 0, "under strace: SIGTERM, fastbank exits 0 (got %r)"
               % rc, a.backend_log())
-        wait_gone(kids, HANG_BOUND)
+        if pid is not None:
+            wait_gone([pid], HANG_BOUND)
     finally:
         a.cleanup()
 
@@ -345,7 +369,7 @@ def test_strace():
 # ------------------------------------------------------------ refusals
 
 def run_backend(args, stdin=subprocess.DEVNULL):
-    p = subprocess.run([BACKEND] + args, stdin=stdin, stdout=subprocess.PIPE,
+    p = subprocess.run(SAFETY + [BACKEND] + args, stdin=stdin, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True,
                        timeout=HANG_BOUND * 6)
     return p.returncode, p.stdout
