@@ -8,6 +8,9 @@
 #                     the ASan/UBSan and TSan builds' make check
 #   ./dev.sh bench    install, build, and run the benchmarks (BENCHMARKS.md)
 #   ./dev.sh build    install and build only
+#   ./dev.sh deb      install the packaging tools and build dependencies,
+#                     and build the Debian package into build/deb/
+#                     (DEB_BUILD_OPTIONS=nocheck skips its make check)
 #
 # Builds go to build/<flavour>/ (out of tree); nothing is installed system
 # wide except the Debian packages listed below.
@@ -24,6 +27,7 @@ build_pkgs=(build-essential autoconf automake pkg-config
 serve_pkgs=(nginx curl)
 test_pkgs=(nginx python3 prometheus curl systemd man-db strace
            clang libclang-rt-14-dev)
+deb_pkgs=(debhelper dpkg-dev fakeroot lintian)
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }
@@ -134,10 +138,33 @@ cmd_bench() {
     exec "$top/loadtest/bench.sh" "$top/build/release"
 }
 
+# The package is built from a copy of the tree (dpkg-buildpackage writes
+# into the parent directory and into debian/): build/deb/src, with the
+# .deb and .buildinfo left in build/deb/.
+cmd_deb() {
+    install_pkgs "${build_pkgs[@]}" "${test_pkgs[@]}" "${deb_pkgs[@]}"
+    local out=$top/build/deb
+    rm -rf "$out"
+    mkdir -p "$out/src"
+    tar -C "$top" --exclude=./.git --exclude=./build --exclude='./_build*' \
+        --exclude=./autom4te.cache --exclude=./tests/fuzz/obj \
+        --exclude=./tests/fuzz/bin --exclude=./tests/fuzz/work \
+        --exclude=./tests/fuzz/config -cf - . | tar -C "$out/src" -xf -
+    (cd "$out/src" && dpkg-checkbuilddeps) || die "build dependencies missing (above)"
+    log "dpkg-buildpackage -us -uc -b in $out/src${DEB_BUILD_OPTIONS:+ (DEB_BUILD_OPTIONS=$DEB_BUILD_OPTIONS)}"
+    (cd "$out/src" && dpkg-buildpackage -us -uc -b) >"$out/build.log" 2>&1 \
+        || { tail -n 80 "$out/build.log" >&2; die "dpkg-buildpackage failed ($out/build.log)"; }
+    log "lintian"
+    lintian --fail-on error "$out"/fastbank_*.changes >&2 \
+        || die "lintian found errors in the package"
+    ls "$out"/*.deb
+}
+
 case "${1:-}" in
     serve) cmd_serve ;;
     test)  cmd_test ;;
     bench) cmd_bench ;;
     build) cmd_build ;;
-    *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    deb)   cmd_deb ;;
+    *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

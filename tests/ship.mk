@@ -16,7 +16,7 @@ fb_ship_tests = \
 	tests/test-limits.py
 
 TESTS += $(fb_ship_tests)
-EXTRA_DIST += $(fb_ship_tests) \
+EXTRA_DIST += $(fb_ship_tests) tests/deb/test-deb.sh \
 	tests/fuzz/README tests/fuzz/run.sh tests/fuzz/fb_fuzz.h \
 	tests/fuzz/fuzz-json.c tests/fuzz/fuzz-route.c \
 	tests/fuzz/fuzz-handler.c tests/fuzz/fuzz-conffile.c \
