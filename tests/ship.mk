@@ -8,6 +8,7 @@ TESTS += tests/test-conffile
 tests_test_conffile_SOURCES = tests/test-conffile.c
 tests_test_conffile_CPPFLAGS = $(fb_test_cppflags)
 tests_test_conffile_LDADD = $(fb_test_ldadd)
+fb_ship_cunit_logs = tests/test-conffile.log
 endif
 
 fb_ship_tests = \
@@ -16,6 +17,9 @@ fb_ship_tests = \
 	tests/test-limits.py
 
 TESTS += $(fb_ship_tests)
+# Not under test-keepalive's timing checks (tests/integration.mk).
+tests/test-keepalive.log: $(fb_ship_cunit_logs) tests/test-systemd-units.log \
+	tests/test-fd0.log tests/test-limits.log
 EXTRA_DIST += $(fb_ship_tests) tests/deb/test-deb.sh \
 	tests/fuzz/README tests/fuzz/run.sh tests/fuzz/fb_fuzz.h \
 	tests/fuzz/fuzz-json.c tests/fuzz/fuzz-route.c \
