@@ -4,10 +4,13 @@
 #   ./dev.sh serve    install what is missing, build, and serve the API
 #                     through nginx on http://127.0.0.1:${PORT:-8080}
 #   ./dev.sh test     install what is missing, build, and run every test:
-#                     make check, make distcheck, and the ASan/UBSan and
-#                     TSan builds' make check
+#                     make check, a short make fuzz, make distcheck, and
+#                     the ASan/UBSan and TSan builds' make check
 #   ./dev.sh bench    install, build, and run the benchmarks (BENCHMARKS.md)
 #   ./dev.sh build    install and build only
+#   ./dev.sh deb      install the packaging tools and build dependencies,
+#                     and build the Debian package into build/deb/
+#                     (DEB_BUILD_OPTIONS=nocheck skips its make check)
 #
 # Builds go to build/<flavour>/ (out of tree); nothing is installed system
 # wide except the Debian packages listed below.
@@ -22,7 +25,9 @@ jobs=$(nproc 2>/dev/null || echo 2)
 build_pkgs=(build-essential autoconf automake pkg-config
             libfcgi-dev libjson-c-dev libatomic-ops-dev libcunit1-dev)
 serve_pkgs=(nginx curl)
-test_pkgs=(nginx python3 prometheus curl)
+test_pkgs=(nginx python3 prometheus curl systemd man-db strace
+           clang libclang-rt-14-dev)
+deb_pkgs=(debhelper dpkg-dev fakeroot lintian)
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }
@@ -102,6 +107,9 @@ cmd_test() {
     build_tree build/release --enable-werror
     check_tree build/release
 
+    log "make fuzz (libFuzzer, each harness ${FUZZ_TIME:-20} s)"
+    make -s -C build/release fuzz FUZZ_TIME="${FUZZ_TIME:-20}"
+
     log "make distcheck"
     make -s -C build/release -j"$jobs" distcheck \
         DISTCHECK_CONFIGURE_FLAGS="--enable-werror --with-atomics=libatomic_ops" \
@@ -114,7 +122,7 @@ cmd_test() {
     build_tree build/tsan --enable-werror --enable-sanitizers=thread
     check_tree build/tsan
 
-    log "all tests passed: release, distcheck, address+undefined, thread"
+    log "all tests passed: release, fuzz, distcheck, address+undefined, thread"
 }
 
 cmd_serve() {
@@ -130,10 +138,33 @@ cmd_bench() {
     exec "$top/loadtest/bench.sh" "$top/build/release"
 }
 
+# The package is built from a copy of the tree (dpkg-buildpackage writes
+# into the parent directory and into debian/): build/deb/src, with the
+# .deb and .buildinfo left in build/deb/.
+cmd_deb() {
+    install_pkgs "${build_pkgs[@]}" "${test_pkgs[@]}" "${deb_pkgs[@]}"
+    local out=$top/build/deb
+    rm -rf "$out"
+    mkdir -p "$out/src"
+    tar -C "$top" --exclude=./.git --exclude=./build --exclude='./_build*' \
+        --exclude=./autom4te.cache --exclude=./tests/fuzz/obj \
+        --exclude=./tests/fuzz/bin --exclude=./tests/fuzz/work \
+        --exclude=./tests/fuzz/config -cf - . | tar -C "$out/src" -xf -
+    (cd "$out/src" && dpkg-checkbuilddeps) || die "build dependencies missing (above)"
+    log "dpkg-buildpackage -us -uc -b in $out/src${DEB_BUILD_OPTIONS:+ (DEB_BUILD_OPTIONS=$DEB_BUILD_OPTIONS)}"
+    (cd "$out/src" && dpkg-buildpackage -us -uc -b) >"$out/build.log" 2>&1 \
+        || { tail -n 80 "$out/build.log" >&2; die "dpkg-buildpackage failed ($out/build.log)"; }
+    log "lintian"
+    lintian --fail-on error "$out"/fastbank_*.changes >&2 \
+        || die "lintian found errors in the package"
+    ls "$out"/*.deb
+}
+
 case "${1:-}" in
     serve) cmd_serve ;;
     test)  cmd_test ;;
     bench) cmd_bench ;;
     build) cmd_build ;;
-    *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    deb)   cmd_deb ;;
+    *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

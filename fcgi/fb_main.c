@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
+#include "fb_conffile.h"
 #include "fb_fcgx.h"
 #include "fb_listen.h"
 #include "fb_log.h"
@@ -42,20 +43,24 @@ main(int argc, char **argv)
 {
     int               rc = 1;
     fb_conf_t         conf;
+    fb_conffile_t     cf;
     fb_store_t       *store = NULL;
     fb_listen_t       ls;
     fb_server_t      *srv = NULL;
     fb_store_conf_t   sconf;
     fb_server_conf_t  vconf;
 
-    fb_conf_default(&conf);
+    /* The command line, then the configuration file; the flags win. */
+    fb_conffile_init(&cf);
 
-    switch (fb_options_parse(&conf, argc, argv, stdout, stderr)) {
+    switch (fb_conffile_options(&conf, &cf, argc, argv, stdout, stderr)) {
     case FB_OPTIONS_RUN:
         break;
     case FB_OPTIONS_EXIT:
+        fb_conffile_free(&cf);
         return 0;
     default:
+        fb_conffile_free(&cf);
         return 2;
     }
 
@@ -67,6 +72,7 @@ main(int argc, char **argv)
 
     /* Before any thread exists, so that every thread inherits the mask. */
     if (fb_server_block_signals() != FB_OK || fb_fcgx_init() != FB_OK) {
+        fb_conffile_free(&cf);
         return 1;
     }
 
@@ -112,6 +118,7 @@ done:
     if (store != NULL) {
         fb_store_free(store);
     }
+    fb_conffile_free(&cf);
 
     return rc;
 }

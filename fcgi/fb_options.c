@@ -18,7 +18,8 @@ enum {
     FB_OPT_MAX_BODY = 256,
     FB_OPT_MAX_ACCOUNTS,
     FB_OPT_STRIPES,
-    FB_OPT_LOG_LEVEL
+    FB_OPT_LOG_LEVEL,
+    FB_OPT_CONFIG
 };
 
 static const struct option  fb_long_options[] = {
@@ -30,6 +31,7 @@ static const struct option  fb_long_options[] = {
     { "max-accounts",  required_argument, NULL, FB_OPT_MAX_ACCOUNTS },
     { "stripes",       required_argument, NULL, FB_OPT_STRIPES },
     { "log-level",     required_argument, NULL, FB_OPT_LOG_LEVEL },
+    { "config",        required_argument, NULL, FB_OPT_CONFIG },
     { "help",          no_argument,       NULL, 'h' },
     { "version",       no_argument,       NULL, 'V' },
     { NULL, 0, NULL, 0 }
@@ -47,6 +49,27 @@ fb_conf_default(fb_conf_t *c)
     c->max_accounts = FB_STORE_MAX_ACCOUNTS_DEFAULT;
     c->stripes = FB_STORE_STRIPES_DEFAULT;
     c->log_level = FB_LOG_WARN;
+    c->config = FB_DEFAULT_CONFIG;
+    c->config_given = 0;
+}
+
+
+fb_options_key_e
+fb_options_key(const char *name, size_t len)
+{
+    const struct option  *o;
+
+    for (o = fb_long_options; o->name != NULL; o++) {
+        if (strlen(o->name) != len || memcmp(o->name, name, len) != 0) {
+            continue;
+        }
+        if (o->has_arg != required_argument || o->val == FB_OPT_CONFIG) {
+            return FB_OPTIONS_KEY_CMDLINE;
+        }
+        return FB_OPTIONS_KEY_VALUE;
+    }
+
+    return FB_OPTIONS_KEY_NONE;
 }
 
 
@@ -74,6 +97,9 @@ fb_options_usage(FILE *out)
 "      --stripes N          account lock stripes, a power of two\n"
 "                           (default %d)\n"
 "      --log-level LEVEL    error, warn, info or debug (default warn)\n"
+"      --config FILE        key = value options (default, if it exists:\n"
+"                           %s);\n"
+"                           the command line wins over the file\n"
 "  -h, --help               print this help and exit\n"
 "  -V, --version            print the version and exit\n"
 "\n"
@@ -82,7 +108,7 @@ fb_options_usage(FILE *out)
         FB_DEFAULT_LISTEN, FB_MAX_THREADS, FB_DEFAULT_THREADS,
         FB_DEFAULT_BACKLOG, FB_DEFAULT_MAX_BODY,
         (unsigned long long) FB_STORE_MAX_ACCOUNTS_DEFAULT,
-        FB_STORE_STRIPES_DEFAULT);
+        FB_STORE_STRIPES_DEFAULT, FB_DEFAULT_CONFIG);
 }
 
 
@@ -199,6 +225,16 @@ fb_options_parse(fb_conf_t *c, int argc, char **argv, FILE *out, FILE *err)
                 return FB_OPTIONS_ERROR;
             }
             c->log_level = level;
+            break;
+
+        case FB_OPT_CONFIG:
+            if (*optarg == '\0') {
+                fprintf(err, "fastbank: --config \"\": expected a file "
+                        "name\n");
+                return FB_OPTIONS_ERROR;
+            }
+            c->config = optarg;
+            c->config_given = 1;
             break;
 
         case 'h':

@@ -17,6 +17,11 @@
 #define FB_DEFAULT_MAX_BODY  4096
 #define FB_MAX_MAX_BODY      (1024 * 1024)
 
+/* Set by the build from $(sysconfdir); read only if it exists. */
+#ifndef FB_DEFAULT_CONFIG
+#define FB_DEFAULT_CONFIG    "/etc/fastbank/fastbank.conf"
+#endif
+
 typedef struct {
     const char  *listen;
     unsigned     socket_mode;
@@ -26,6 +31,8 @@ typedef struct {
     uint64_t     max_accounts;
     size_t       stripes;
     int          log_level;
+    const char  *config;        /* the configuration file (fb_conffile.h) */
+    unsigned     config_given:1;  /* named by --config: it must exist */
 } fb_conf_t;
 
 typedef enum {
@@ -40,5 +47,14 @@ fb_options_rc_e fb_options_parse(fb_conf_t *c, int argc, char **argv,
     FILE *out, FILE *err);
 
 void fb_options_usage(FILE *out);
+
+typedef enum {
+    FB_OPTIONS_KEY_NONE = 0,   /* no such long option */
+    FB_OPTIONS_KEY_VALUE,      /* a long option that takes a value */
+    FB_OPTIONS_KEY_CMDLINE     /* --config, --help, --version: flags only */
+} fb_options_key_e;
+
+/* What the long option named exactly name (without "--") is. */
+fb_options_key_e fb_options_key(const char *name, size_t len);
 
 #endif /* FB_OPTIONS_H_INCLUDED */

@@ -23,8 +23,11 @@ fcgi_libfbhttp_a_SOURCES = \
 	fcgi/fb_listen.h \
 	fcgi/fb_listen.c \
 	fcgi/fb_options.h \
-	fcgi/fb_options.c
-fcgi_libfbhttp_a_CPPFLAGS = $(AM_CPPFLAGS) $(JSONC_CFLAGS) $(ATOMIC_OPS_CFLAGS)
+	fcgi/fb_options.c \
+	fcgi/fb_conffile.h \
+	fcgi/fb_conffile.c
+fcgi_libfbhttp_a_CPPFLAGS = $(AM_CPPFLAGS) $(JSONC_CFLAGS) $(ATOMIC_OPS_CFLAGS) \
+	-DFB_DEFAULT_CONFIG='"$(sysconfdir)/fastbank/fastbank.conf"'
 
 sbin_PROGRAMS += fcgi/fastbank
 fcgi_fastbank_SOURCES = \

@@ -26,3 +26,4 @@ include tests/http.mk
 include tests/integration.mk
 
 include tests/metrics.mk
+include tests/ship.mk
