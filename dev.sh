@@ -82,9 +82,12 @@ build_tree() {
     make -s -C "$dir" -j"$jobs"
 }
 
+# Tests passed so far, over every tree checked.
+passed=0
+
 # check_tree DIR: make check; on failure print the failing tests' logs.
 check_tree() {
-    local dir=$1
+    local dir=$1 n
     log "make check in $dir"
     if ! make -s -C "$dir" -j"$jobs" check; then
         for f in $(find "$dir" -name '*.log' ! -name test-suite.log ! -name config.log); do
@@ -95,6 +98,8 @@ check_tree() {
         done
         die "make check failed in $dir"
     fi
+    n=$(awk '/^# PASS:/ { print $3 }' "$dir/test-suite.log")
+    passed=$((passed + ${n:-0}))
 }
 
 cmd_build() {
@@ -123,6 +128,7 @@ cmd_test() {
     check_tree build/tsan
 
     log "all tests passed: release, fuzz, distcheck, address+undefined, thread"
+    echo "dev.sh test: $passed passed, 0 failed"
 }
 
 cmd_serve() {
