@@ -368,8 +368,8 @@ fb_handle_move(fb_handler_ctx_t *ctx, const fb_request_t *req,
     }
 
     rc = route == FB_ROUTE_DEPOSIT
-         ? fb_store_deposit(ctx->store, id, amount, &balance)
-         : fb_store_withdraw(ctx->store, id, amount, &balance);
+         ? fb_store_deposit(ctx->store, id, amount, &balance, NULL)
+         : fb_store_withdraw(ctx->store, id, amount, &balance, NULL);
 
     if (rc != FB_STORE_OK) {
         fb_store_error(ctx, rc);
@@ -402,7 +402,7 @@ fb_handle_transfer(fb_handler_ctx_t *ctx, const fb_request_t *req)
     }
 
     rc = fb_store_transfer(ctx->store, from, to, amount, &from_balance,
-                           &to_balance);
+                           &to_balance, NULL);
     if (rc != FB_STORE_OK) {
         fb_store_error(ctx, rc);
         return amount;
