@@ -15,11 +15,13 @@
 #include "fb_core.h"
 #include "fb_listen.h"
 #include "fb_metrics.h"
+#include "fb_journal.h"
 #include "fb_store.h"
 
 typedef struct {
-    int          threads;
-    size_t       max_body;
+    int            threads;
+    size_t         max_body;
+    fb_journal_t  *journal;     /* NULL: no journal (--fsync off) */
 } fb_server_conf_t;
 
 typedef struct fb_server_s  fb_server_t;
