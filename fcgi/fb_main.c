@@ -126,6 +126,7 @@ main(int argc, char **argv)
     }
 
     vconf.threads = fb_conf_threads(&conf);
+    vconf.events = FB_EVENTS_DEFAULT;
     vconf.max_body = conf.max_body;
     vconf.journal = journal;
 

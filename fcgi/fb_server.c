@@ -131,6 +131,9 @@ fb_server_new(const fb_server_conf_t *conf, fb_listen_t *l, fb_store_t *store)
     }
 
     srv->conf = *conf;
+    if (srv->conf.events < 1 || srv->conf.events > FB_EVENTS_MAX) {
+        srv->conf.events = FB_EVENTS_DEFAULT;
+    }
     srv->listen = l;
     srv->store = store;
     srv->epfd = -1;
@@ -429,13 +432,13 @@ fb_serve(fb_worker_t *w, int fd)
 static void *
 fb_worker_main(void *arg)
 {
-    int                 n;
+    int                 i, n, stop = 0;
     fb_worker_t        *w = arg;
     fb_server_t        *srv = w->srv;
-    struct epoll_event  ev;
+    struct epoll_event  ev[FB_EVENTS_MAX];
 
-    for ( ;; ) {
-        n = epoll_wait(srv->epfd, &ev, 1, -1);
+    while (!stop) {
+        n = epoll_wait(srv->epfd, ev, srv->conf.events, -1);
 
         if (n < 0) {
             if (errno == EINTR) {
@@ -447,20 +450,19 @@ fb_worker_main(void *arg)
             break;
         }
 
-        if (n == 0) {
-            continue;
+        /*
+         * Every descriptor delivered here is ours alone until re-armed
+         * (EPOLLONESHOT), so each one is served before waiting again.
+         */
+        for (i = 0; i < n; i++) {
+            if (ev[i].data.fd == srv->stopfd) {
+                stop = 1;
+            } else if (ev[i].data.fd == srv->listen->fd) {
+                fb_accept(srv);
+            } else {
+                fb_serve(w, ev[i].data.fd);
+            }
         }
-
-        if (ev.data.fd == srv->stopfd) {
-            break;
-        }
-
-        if (ev.data.fd == srv->listen->fd) {
-            fb_accept(srv);
-            continue;
-        }
-
-        fb_serve(w, ev.data.fd);
     }
 
     return NULL;

@@ -18,8 +18,17 @@
 #include "fb_journal.h"
 #include "fb_store.h"
 
+/*
+ * Events a worker takes per epoll_wait().  More than one lets a worker
+ * serve several ready connections per wake-up; each is then answered only
+ * after those before it, so it trades latency for fewer system calls.
+ */
+#define FB_EVENTS_DEFAULT  1
+#define FB_EVENTS_MAX      64
+
 typedef struct {
     int            threads;
+    int            events;      /* events per epoll_wait(), 1..FB_EVENTS_MAX */
     size_t         max_body;
     fb_journal_t  *journal;     /* NULL: no journal (--fsync off) */
 } fb_server_conf_t;

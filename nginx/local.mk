@@ -1,2 +1,6 @@
-# nginx/: the shipped nginx configuration.
-EXTRA_DIST += nginx
+# nginx/: the shipped nginx configuration and the script that runs it.
+EXTRA_DIST += \
+	nginx/fastbank.conf \
+	nginx/fastbank-fastcgi.conf \
+	nginx/fastbank-limit-req.conf \
+	nginx/fb-run.sh
