@@ -1,0 +1,1013 @@
+/*
+ * fb_load.c: fb-load, the load generator.  This file holds the phases of
+ * a run and their order:
+ *
+ *   create   POST /accounts for each account       (not in the results)
+ *   fund     deposits of at most 1,000,000 each     (not in the results)
+ *   main     the measured mix, or one GET path
+ *   audit    GET /accounts/{id} for each account; the money must add up
+ *
+ * Money is audited per account as well as in total: a successful
+ * operation's effect on each account is known, and addition commutes, so
+ * every final balance is exactly its funding plus the effects of the
+ * operations that answered 200, whatever order the server ran them in.
+ * An operation whose fate is unknown (timed out, connection lost, 502 or
+ * 504 from the proxy) makes its accounts uncertain, and the total is then
+ * checked against the range it may lie in.
+ */
+
+#include "fb_load.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static int fb_load_create_next(fb_load_worker_t *w, fb_load_req_t *req);
+static void fb_load_create_done(fb_load_worker_t *w, fb_load_req_t *req,
+    fb_load_resp_t *resp, uint64_t now);
+static int fb_load_fund_next(fb_load_worker_t *w, fb_load_req_t *req);
+static void fb_load_fund_done(fb_load_worker_t *w, fb_load_req_t *req,
+    fb_load_resp_t *resp, uint64_t now);
+static void fb_load_setup_fail(fb_load_worker_t *w, fb_load_req_t *req,
+    fb_load_fail_e why);
+static int fb_load_main_next(fb_load_worker_t *w, fb_load_req_t *req);
+static void fb_load_main_done(fb_load_worker_t *w, fb_load_req_t *req,
+    fb_load_resp_t *resp, uint64_t now);
+static void fb_load_main_fail(fb_load_worker_t *w, fb_load_req_t *req,
+    fb_load_fail_e why);
+static int fb_load_read_next(fb_load_worker_t *w, fb_load_req_t *req);
+static void fb_load_read_done(fb_load_worker_t *w, fb_load_req_t *req,
+    fb_load_resp_t *resp, uint64_t now);
+static void fb_load_read_fail(fb_load_worker_t *w, fb_load_req_t *req,
+    fb_load_fail_e why);
+static int fb_load_post(fb_load_run_t *run, fb_load_req_t *req,
+    const char *path, const char *body, int blen);
+static void fb_load_get(fb_load_run_t *run, fb_load_req_t *req,
+    const char *path);
+static void fb_load_money(fb_load_worker_t *w, fb_load_req_t *req,
+    int status);
+static void fb_load_audit(fb_load_run_t *run, fb_load_stats_t *s,
+    fb_load_summary_t *sum);
+static int fb_load_alloc_accounts(fb_load_run_t *run);
+static void fb_load_free_accounts(fb_load_run_t *run);
+static double fb_load_cpu_self(void);
+static int fb_load_phase(fb_load_run_t *run, fb_load_phase_t *phase,
+    uint64_t requests, uint64_t *count, double *seconds);
+static int fb_load_main_run(fb_load_run_t *run, fb_load_summary_t *sum);
+static int fb_load_exit_code(fb_load_run_t *run, fb_load_stats_t *s,
+    fb_load_summary_t *sum);
+static void fb_load_on_signal(int signo);
+
+static fb_load_phase_t  fb_load_phase_create = {
+    "set-up (creating accounts)", fb_load_create_next, fb_load_create_done,
+    fb_load_setup_fail, 0
+};
+
+static fb_load_phase_t  fb_load_phase_fund = {
+    "set-up (funding accounts)", fb_load_fund_next, fb_load_fund_done,
+    fb_load_setup_fail, 0
+};
+
+static fb_load_phase_t  fb_load_phase_main = {
+    "the measured run", fb_load_main_next, fb_load_main_done,
+    fb_load_main_fail, 1
+};
+
+static fb_load_phase_t  fb_load_phase_read = {
+    "the audit (reading balances)", fb_load_read_next, fb_load_read_done,
+    fb_load_read_fail, 0
+};
+
+
+static const char  *fb_load_fail_names[] = {
+    "timed out", "connection lost", "unparsable response"
+};
+
+
+/* ------------------------------------------------------------------ */
+/* request formatting                                                  */
+
+static int
+fb_load_post(fb_load_run_t *run, fb_load_req_t *req, const char *path,
+    const char *body, int blen)
+{
+    int  n;
+
+    n = snprintf(req->buf, sizeof(req->buf),
+                 "POST %s HTTP/1.1\r\n"
+                 "Host: %s\r\n"
+                 "Content-Type: application/json\r\n"
+                 "Content-Length: %d\r\n"
+                 "\r\n"
+                 "%.*s",
+                 path, run->conf->host_header, blen, blen, body);
+
+    if (n < 0 || (size_t) n >= sizeof(req->buf)) {
+        fb_load_abort(run, "a request does not fit in %zu bytes",
+                      sizeof(req->buf));
+        return FB_ERROR;
+    }
+
+    req->data = req->buf;
+    req->len = (size_t) n;
+
+    return FB_OK;
+}
+
+
+static void
+fb_load_get(fb_load_run_t *run, fb_load_req_t *req, const char *path)
+{
+    int  n;
+
+    /* Paths here are "/accounts/<id>..." and always fit. */
+    n = snprintf(req->buf, sizeof(req->buf),
+                 "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n",
+                 path, run->conf->host_header);
+
+    req->data = req->buf;
+    req->len = (size_t) n;
+}
+
+
+/* ------------------------------------------------------------------ */
+/* set-up                                                              */
+
+static int
+fb_load_create_next(fb_load_worker_t *w, fb_load_req_t *req)
+{
+    int             blen;
+    char            body[64];
+    uint64_t        i;
+    fb_load_run_t  *run = w->run;
+
+    i = atomic_fetch_add(&run->claim, 1);
+    if (i >= (uint64_t) run->conf->accounts) {
+        return FB_DECLINED;
+    }
+
+    req->op = FB_LOAD_OP_CREATE;
+    req->a = (int64_t) i;
+
+    /* Letters, digits and a space: an owner the contract accepts. */
+    blen = snprintf(body, sizeof(body), "{\"owner\":\"load %llu\"}",
+                    (unsigned long long) i + 1);
+
+    return fb_load_post(run, req, "/accounts", body, blen);
+}
+
+
+static void
+fb_load_create_done(fb_load_worker_t *w, fb_load_req_t *req,
+    fb_load_resp_t *resp, uint64_t now)
+{
+    int64_t         id;
+    fb_load_run_t  *run = w->run;
+
+    if (resp->status != 201
+        || fb_load_json_int(resp->body, resp->body_len, "id", &id) != FB_OK
+        || id <= 0)
+    {
+        fb_load_abort(run, "set-up: POST /accounts answered %d, not 201 with"
+                      " an id: %.*s", resp->status,
+                      (int) (resp->body_len > 200 ? 200 : resp->body_len),
+                      resp->body);
+        return;
+    }
+
+    run->ids[req->a] = id;
+}
+
+
+static int
+fb_load_fund_next(fb_load_worker_t *w, fb_load_req_t *req)
+{
+    int             blen;
+    char            body[64], path[64];
+    int64_t         chunks;
+    uint64_t        j;
+    fb_load_run_t  *run = w->run;
+
+    chunks = run->fund_chunks;
+
+    j = atomic_fetch_add(&run->claim, 1);
+    if (j >= (uint64_t) (run->conf->accounts * chunks)) {
+        return FB_DECLINED;
+    }
+
+    req->op = FB_LOAD_OP_FUND;
+    req->a = (int64_t) j / chunks;
+    req->amount = ((int64_t) j % chunks == chunks - 1)
+                  ? run->conf->fund - (chunks - 1) * FB_LOAD_AMOUNT_MAX
+                  : FB_LOAD_AMOUNT_MAX;
+
+    snprintf(path, sizeof(path), "/accounts/%lld/deposit",
+             (long long) run->ids[req->a]);
+    blen = snprintf(body, sizeof(body), "{\"amount\":%lld}",
+                    (long long) req->amount);
+
+    return fb_load_post(run, req, path, body, blen);
+}
+
+
+static void
+fb_load_fund_done(fb_load_worker_t *w, fb_load_req_t *req,
+    fb_load_resp_t *resp, uint64_t now)
+{
+    if (resp->status != 200) {
+        fb_load_abort(w->run, "set-up: deposit of %lld to account %lld"
+                      " answered %d: %.*s", (long long) req->amount,
+                      (long long) w->run->ids[req->a], resp->status,
+                      (int) (resp->body_len > 200 ? 200 : resp->body_len),
+                      resp->body);
+    }
+}
+
+
+static void
+fb_load_setup_fail(fb_load_worker_t *w, fb_load_req_t *req,
+    fb_load_fail_e why)
+{
+    fb_load_abort(w->run, "%s: a request got no response: %s",
+                  w->run->phase->name, fb_load_fail_names[why]);
+}
+
+
+/* ------------------------------------------------------------------ */
+/* the measured run                                                    */
+
+static int
+fb_load_main_next(fb_load_worker_t *w, fb_load_req_t *req)
+{
+    int              blen;
+    char             body[128], path[64];
+    int64_t          a, b, amount;
+    uint64_t         n, r, t;
+    unsigned        *mix;
+    fb_load_run_t   *run = w->run;
+    fb_load_conf_t  *conf = run->conf;
+
+    t = req->t_intended;
+
+    if (fb_load_interrupted) {
+        fb_load_stopped(run, FB_LOAD_STOP_SIGNAL);
+        return FB_DECLINED;
+    }
+
+    if (t >= run->t_deadline) {
+        fb_load_stopped(run, run->deadline_reason);
+        return FB_DECLINED;
+    }
+
+    if (t >= run->t_warm) {
+        n = atomic_fetch_add_explicit(&run->claim, 1, memory_order_relaxed);
+
+        if (conf->requests != 0 && n >= conf->requests) {
+            fb_load_stopped(run, FB_LOAD_STOP_REQUESTS);
+            return FB_DECLINED;
+        }
+
+        req->counted = 1;
+
+        if (w->stats->first_ns == 0) {
+            w->stats->first_ns = t;
+        }
+    }
+
+    if (conf->mode == FB_LOAD_MODE_GET) {
+        req->op = FB_LOAD_OP_GET;
+        req->data = run->get_req;
+        req->len = run->get_len;
+        return FB_OK;
+    }
+
+    mix = conf->mix;
+    r = fb_load_random_below(w, mix[0] + mix[1] + mix[2] + mix[3]);
+
+    for (req->op = FB_LOAD_OP_DEPOSIT; req->op < FB_LOAD_OP_BALANCE; req->op++)
+    {
+        if (r < mix[req->op]) {
+            break;
+        }
+
+        r -= mix[req->op];
+    }
+
+    a = (int64_t) fb_load_random_below(w, (uint64_t) conf->accounts);
+    amount = conf->amount_min
+             + (int64_t) fb_load_random_below(w, (uint64_t) (conf->amount_max
+                                                 - conf->amount_min + 1));
+    req->a = a;
+    req->amount = amount;
+
+    switch (req->op) {
+
+    case FB_LOAD_OP_DEPOSIT:
+    case FB_LOAD_OP_WITHDRAW:
+        snprintf(path, sizeof(path), "/accounts/%lld/%s",
+                 (long long) run->ids[a],
+                 req->op == FB_LOAD_OP_DEPOSIT ? "deposit" : "withdraw");
+        blen = snprintf(body, sizeof(body), "{\"amount\":%lld}",
+                        (long long) amount);
+        return fb_load_post(run, req, path, body, blen);
+
+    case FB_LOAD_OP_TRANSFER:
+        /* Any other account, uniformly. */
+        b = (int64_t) fb_load_random_below(w, (uint64_t) conf->accounts - 1);
+        if (b >= a) {
+            b++;
+        }
+
+        req->b = b;
+        blen = snprintf(body, sizeof(body),
+                        "{\"from\":%lld,\"to\":%lld,\"amount\":%lld}",
+                        (long long) run->ids[a], (long long) run->ids[b],
+                        (long long) amount);
+        return fb_load_post(run, req, "/accounts/transfer", body, blen);
+
+    default:
+        snprintf(path, sizeof(path), "/accounts/%lld/balance",
+                 (long long) run->ids[a]);
+        fb_load_get(run, req, path);
+        return FB_OK;
+    }
+}
+
+
+static void
+fb_load_main_done(fb_load_worker_t *w, fb_load_req_t *req,
+    fb_load_resp_t *resp, uint64_t now)
+{
+    int               st;
+    size_t            len;
+    uint64_t          latency;
+    const char       *code;
+    fb_load_stats_t  *s = w->stats;
+
+    st = resp->status;
+
+    if (req->counted) {
+        /* From the intended send time: a late send is the server's delay
+         * too when a fixed rate is asked for. */
+        latency = now > req->t_intended ? now - req->t_intended : 0;
+
+        fb_load_hist_record(&s->hist[req->op], latency);
+        fb_load_hist_record(&s->hist[FB_LOAD_ALL], latency);
+
+        if (st >= 200 && st < 300) {
+            s->ok[req->op]++;
+        } else {
+            s->failed[req->op]++;
+        }
+
+        s->status[st]++;
+
+        if (st >= 400) {
+            if (fb_load_json_str(resp->body, resp->body_len, "code", &code,
+                                 &len) == FB_OK)
+            {
+                fb_load_codes_add(&s->codes, code, len, 1);
+            } else {
+                s->codes.none++;
+            }
+        }
+
+        s->last_ns = now;
+    }
+
+    if (w->run->conf->mode == FB_LOAD_MODE_BANK) {
+        fb_load_money(w, req, st);
+    }
+}
+
+
+static void
+fb_load_main_fail(fb_load_worker_t *w, fb_load_req_t *req,
+    fb_load_fail_e why)
+{
+    fb_load_stats_t  *s = w->stats;
+
+    if (req->counted) {
+        switch (why) {
+        case FB_LOAD_FAIL_TIMEOUT:
+            s->timeouts++;
+            break;
+        case FB_LOAD_FAIL_LOST:
+            s->lost++;
+            break;
+        default:
+            s->protocol_errors++;
+        }
+    }
+
+    if (w->run->conf->mode == FB_LOAD_MODE_BANK) {
+        fb_load_money(w, req, 0);
+    }
+}
+
+
+/*
+ * Books an operation's effect.  200 is success; a 502 or 504 came from
+ * the proxy, and the backend may or may not have done the work; status 0
+ * means no answer at all.  Any other status changed nothing (the
+ * contract: "A failed request changes nothing").
+ */
+static void
+fb_load_money(fb_load_worker_t *w, fb_load_req_t *req, int status)
+{
+    fb_load_run_t    *run = w->run;
+    fb_load_stats_t  *s = w->stats;
+
+    if (req->op == FB_LOAD_OP_BALANCE) {
+        return;
+    }
+
+    if (status == 200) {
+        switch (req->op) {
+        case FB_LOAD_OP_DEPOSIT:
+            atomic_fetch_add_explicit(&run->delta[req->a], req->amount,
+                                      memory_order_relaxed);
+            s->deposited += req->amount;
+            break;
+        case FB_LOAD_OP_WITHDRAW:
+            atomic_fetch_sub_explicit(&run->delta[req->a], req->amount,
+                                      memory_order_relaxed);
+            s->withdrawn += req->amount;
+            break;
+        default:
+            atomic_fetch_sub_explicit(&run->delta[req->a], req->amount,
+                                      memory_order_relaxed);
+            atomic_fetch_add_explicit(&run->delta[req->b], req->amount,
+                                      memory_order_relaxed);
+        }
+
+        return;
+    }
+
+    if (status != 0 && status != 502 && status != 504) {
+        return;
+    }
+
+    s->uncertain_ops++;
+    atomic_store_explicit(&run->uncertain[req->a], 1, memory_order_relaxed);
+
+    switch (req->op) {
+    case FB_LOAD_OP_DEPOSIT:
+        s->uncertain_in += req->amount;
+        break;
+    case FB_LOAD_OP_WITHDRAW:
+        s->uncertain_out += req->amount;
+        break;
+    default:
+        atomic_store_explicit(&run->uncertain[req->b], 1,
+                              memory_order_relaxed);
+    }
+}
+
+
+/* ------------------------------------------------------------------ */
+/* reading balances (the audit, and the snapshot with --no-setup)      */
+
+static int
+fb_load_read_next(fb_load_worker_t *w, fb_load_req_t *req)
+{
+    char            path[64];
+    uint64_t        i;
+    fb_load_run_t  *run = w->run;
+
+    i = atomic_fetch_add(&run->claim, 1);
+    if (i >= (uint64_t) run->conf->accounts) {
+        return FB_DECLINED;
+    }
+
+    req->op = FB_LOAD_OP_READ;
+    req->a = (int64_t) i;
+
+    snprintf(path, sizeof(path), "/accounts/%lld", (long long) run->ids[i]);
+    fb_load_get(run, req, path);
+
+    return FB_OK;
+}
+
+
+static void
+fb_load_read_done(fb_load_worker_t *w, fb_load_req_t *req,
+    fb_load_resp_t *resp, uint64_t now)
+{
+    int64_t         balance;
+    fb_load_run_t  *run = w->run;
+
+    if (resp->status == 200
+        && fb_load_json_int(resp->body, resp->body_len, "balance", &balance)
+           == FB_OK)
+    {
+        run->balance[req->a] = balance;
+        run->read_ok[req->a] = 1;
+        return;
+    }
+
+    fb_load_log_once(run, FB_LOAD_ONCE_READ,
+                     "reading account %lld answered %d: %.*s",
+                     (long long) run->ids[req->a], resp->status,
+                     (int) (resp->body_len > 200 ? 200 : resp->body_len),
+                     resp->body);
+}
+
+
+static void
+fb_load_read_fail(fb_load_worker_t *w, fb_load_req_t *req,
+    fb_load_fail_e why)
+{
+    fb_load_log_once(w->run, FB_LOAD_ONCE_READ_FAIL,
+                     "reading account %lld: %s",
+                     (long long) w->run->ids[req->a], fb_load_fail_names[why]);
+}
+
+
+static void
+fb_load_audit(fb_load_run_t *run, fb_load_stats_t *s, fb_load_summary_t *sum)
+{
+    int64_t          i, expected, low, high;
+    fb_load_conf_t  *conf = run->conf;
+
+    sum->audit_sum = 0;
+    sum->audit_expected = sum->funding + s->deposited - s->withdrawn;
+
+    for (i = 0; i < conf->accounts; i++) {
+        if (atomic_load(&run->uncertain[i])) {
+            sum->audit_uncertain_accounts++;
+        }
+
+        if (!run->read_ok[i]) {
+            sum->audit_unreadable++;
+            continue;
+        }
+
+        sum->audit_sum += run->balance[i];
+
+        if (run->balance[i] < 0) {
+            sum->audit_negative++;
+        }
+
+        expected = run->funded[i] + atomic_load(&run->delta[i]);
+
+        if (!atomic_load(&run->uncertain[i]) && run->balance[i] != expected) {
+            if (sum->audit_differing < 5) {
+                fb_load_err(0, "audit: account %lld has %lld, expected %lld",
+                            (long long) run->ids[i],
+                            (long long) run->balance[i], (long long) expected);
+            }
+
+            sum->audit_differing++;
+        }
+    }
+
+    if (sum->audit_unreadable > 0) {
+        sum->audit = "unverified";
+        return;
+    }
+
+    if (sum->audit_differing > 0 || sum->audit_negative > 0) {
+        sum->audit = "fail";
+        return;
+    }
+
+    if (s->uncertain_ops == 0) {
+        sum->audit = sum->audit_sum == sum->audit_expected ? "pass" : "fail";
+        return;
+    }
+
+    low = sum->audit_expected - s->uncertain_out;
+    high = sum->audit_expected + s->uncertain_in;
+
+    sum->audit = (sum->audit_sum >= low && sum->audit_sum <= high)
+                 ? "pass-uncertain" : "fail";
+}
+
+
+/* ------------------------------------------------------------------ */
+/* the run                                                             */
+
+static int
+fb_load_alloc_accounts(fb_load_run_t *run)
+{
+    size_t  n;
+
+    n = (size_t) run->conf->accounts;
+
+    run->ids = calloc(n, sizeof(int64_t));
+    run->funded = calloc(n, sizeof(int64_t));
+    run->delta = calloc(n, sizeof(atomic_int_fast64_t));
+    run->uncertain = calloc(n, sizeof(atomic_uchar));
+    run->balance = calloc(n, sizeof(int64_t));
+    run->read_ok = calloc(n, 1);
+
+    if (run->ids == NULL || run->funded == NULL || run->delta == NULL
+        || run->uncertain == NULL || run->balance == NULL
+        || run->read_ok == NULL)
+    {
+        fb_load_err(errno, "calloc() for %zu accounts failed", n);
+        return FB_ERROR;
+    }
+
+    return FB_OK;
+}
+
+
+static void
+fb_load_free_accounts(fb_load_run_t *run)
+{
+    free(run->ids);
+    free(run->funded);
+    free(run->delta);
+    free(run->uncertain);
+    free(run->balance);
+    free(run->read_ok);
+}
+
+
+static double
+fb_load_cpu_self(void)
+{
+    struct rusage  ru;
+
+    if (getrusage(RUSAGE_SELF, &ru) == -1) {
+        return 0;
+    }
+
+    return (double) ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6
+           + (double) ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+
+void
+fb_load_sample_procs(fb_load_run_t *run, int after)
+{
+    int              i;
+    long             rss, hwm;
+    double           cpu;
+    fb_load_proc_t  *p;
+
+    if (after) {
+        run->client_cpu_after = fb_load_cpu_self();
+    } else {
+        run->client_cpu_before = fb_load_cpu_self();
+    }
+
+    for (i = 0; i < run->nprocs; i++) {
+        p = &run->procs[i];
+
+        if (fb_load_proc_sample(p->pid, &cpu, &rss, &hwm, p->comm,
+                                sizeof(p->comm)) != FB_OK)
+        {
+            continue;
+        }
+
+        if (after) {
+            p->cpu_after = cpu;
+            p->rss_after_kb = rss;
+            p->hwm_kb = hwm;
+            p->seen_after = 1;
+        } else {
+            p->cpu_before = cpu;
+            p->rss_before_kb = rss;
+            p->seen_before = 1;
+        }
+    }
+}
+
+
+/* Runs one unmeasured phase; FB_ERROR (reported) if it was aborted. */
+static int
+fb_load_phase(fb_load_run_t *run, fb_load_phase_t *phase, uint64_t requests,
+    uint64_t *count, double *seconds)
+{
+    uint64_t  t0, t1;
+
+    t0 = fb_load_now();
+    run->t_start = t0;
+
+    if (fb_load_engine_run(run, phase) != FB_OK) {
+        fb_load_err(0, "%s", run->abort_msg);
+        return FB_ERROR;
+    }
+
+    t1 = fb_load_now();
+    *seconds += (double) (t1 - t0) / FB_LOAD_NS;
+    *count += requests;
+
+    return FB_OK;
+}
+
+
+static int
+fb_load_main_run(fb_load_run_t *run, fb_load_summary_t *sum)
+{
+    int              i, rc;
+    uint64_t         deadline;
+    fb_load_conf_t  *conf = run->conf;
+
+    run->t_start = fb_load_now();
+    run->t_warm = run->t_start + (uint64_t) (conf->warmup * FB_LOAD_NS);
+    run->t_deadline = UINT64_MAX;
+
+    if (conf->duration > 0) {
+        run->t_deadline = run->t_warm
+                          + (uint64_t) (conf->duration * FB_LOAD_NS);
+        run->deadline_reason = FB_LOAD_STOP_DURATION;
+    }
+
+    if (conf->time_limit > 0) {
+        deadline = run->t_start + (uint64_t) (conf->time_limit * FB_LOAD_NS);
+        if (deadline < run->t_deadline) {
+            run->t_deadline = deadline;
+            run->deadline_reason = FB_LOAD_STOP_TIME_LIMIT;
+        }
+    }
+
+    run->next_progress = run->t_start + FB_LOAD_NS;
+    run->progress_last_ns = run->t_start;
+    run->progress_last_done = 0;
+    run->procs_sampled = 0;
+
+    for (i = 0; i < run->nworkers; i++) {
+        atomic_store(&run->workers[i].progress_done, 0);
+        atomic_store(&run->workers[i].progress_errors, 0);
+    }
+
+    rc = fb_load_engine_run(run, &fb_load_phase_main);
+
+    if (!run->procs_sampled) {
+        fb_load_sample_procs(run, 0);
+        run->procs_sampled = 1;
+    }
+
+    fb_load_sample_procs(run, 1);
+
+    if (rc != FB_OK) {
+        fb_load_err(0, "%s", run->abort_msg);
+        return FB_ERROR;
+    }
+
+    return FB_OK;
+}
+
+
+static int
+fb_load_exit_code(fb_load_run_t *run, fb_load_stats_t *s,
+    fb_load_summary_t *sum)
+{
+    if (sum->audit != NULL && strcmp(sum->audit, "pass") != 0
+        && strcmp(sum->audit, "pass-uncertain") != 0
+        && strcmp(sum->audit, "skipped") != 0)
+    {
+        return 1;
+    }
+
+    if (run->conf->strict
+        && (sum->status_5xx > 0 || s->timeouts > 0 || s->lost > 0
+            || s->protocol_errors > 0 || s->connect_errors > 0))
+    {
+        return 1;
+    }
+
+    return 0;
+}
+
+
+static void
+fb_load_on_signal(int signo)
+{
+    if (fb_load_interrupted) {
+        /* A second ^C: stop now. */
+        signal(signo, SIG_DFL);
+        raise(signo);
+        return;
+    }
+
+    fb_load_interrupted = 1;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int                 rc, i, code, st;
+    FILE               *jf, *tf;
+    int64_t             a;
+    fb_load_run_t      *run;
+    fb_load_conf_t      conf;
+    fb_load_stats_t    *total;
+    fb_load_summary_t   sum;
+    struct sigaction    sa;
+
+    rc = fb_load_conf_parse(&conf, argc, argv);
+    if (rc != FB_OK) {
+        fb_load_conf_free(&conf);
+        return rc == FB_ERROR ? 2 : 0;
+    }
+
+    /* No SA_RESTART: ^C interrupts epoll_wait at once. */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = fb_load_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    code = 3;
+    memset(&sum, 0, sizeof(sum));
+    sum.audit = "skipped";
+
+    run = calloc(1, sizeof(fb_load_run_t));
+    total = calloc(1, sizeof(fb_load_stats_t));
+    if (run == NULL || total == NULL) {
+        fb_load_err(errno, "calloc() failed");
+        free(run);
+        free(total);
+        fb_load_conf_free(&conf);
+        return 3;
+    }
+
+    run->conf = &conf;
+    run->nprocs = conf.npids;
+    for (i = 0; i < conf.npids; i++) {
+        run->procs[i].pid = conf.pids[i];
+    }
+
+    if (fb_load_engine_init(run) != FB_OK) {
+        goto done;
+    }
+
+    if (!conf.quiet) {
+        fprintf(stderr, "fb-load: %s, %s mode, %s, %d connections,"
+                " %d thread%s%s\n", conf.name,
+                conf.mode == FB_LOAD_MODE_GET ? "get" : "bank",
+                conf.host_header, conf.connections, conf.threads,
+                conf.threads > 1 ? "s" : "",
+                conf.rate > 0 ? ", fixed rate" : ", closed loop");
+    }
+
+    if (conf.mode == FB_LOAD_MODE_GET) {
+        run->get_len = strlen(conf.get_path) + strlen(conf.host_header) + 32;
+        run->get_req = malloc(run->get_len);
+        if (run->get_req == NULL) {
+            fb_load_err(errno, "malloc() failed");
+            goto done;
+        }
+
+        run->get_len = (size_t) snprintf(run->get_req, run->get_len,
+                                         "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n",
+                                         conf.get_path, conf.host_header);
+    } else {
+        if (fb_load_alloc_accounts(run) != FB_OK) {
+            goto done;
+        }
+
+        for (a = 0; a < conf.accounts; a++) {
+            run->ids[a] = a + 1;
+        }
+
+        if (conf.setup) {
+            run->fund_chunks = (conf.fund + FB_LOAD_AMOUNT_MAX - 1)
+                               / FB_LOAD_AMOUNT_MAX;
+
+            if (fb_load_phase(run, &fb_load_phase_create,
+                              (uint64_t) conf.accounts, &sum.setup_requests,
+                              &sum.setup_seconds)
+                != FB_OK)
+            {
+                goto done;
+            }
+
+            if (run->fund_chunks > 0
+                && fb_load_phase(run, &fb_load_phase_fund,
+                                 (uint64_t) (conf.accounts * run->fund_chunks),
+                                 &sum.setup_requests, &sum.setup_seconds)
+                   != FB_OK)
+            {
+                goto done;
+            }
+
+            for (a = 0; a < conf.accounts; a++) {
+                run->funded[a] = conf.fund;
+            }
+
+        } else if (conf.audit) {
+            /* Existing accounts: their balances now are the baseline. */
+            if (fb_load_phase(run, &fb_load_phase_read,
+                              (uint64_t) conf.accounts, &sum.setup_requests,
+                              &sum.setup_seconds)
+                != FB_OK)
+            {
+                goto done;
+            }
+
+            for (a = 0; a < conf.accounts; a++) {
+                if (!run->read_ok[a]) {
+                    fb_load_err(0, "account %lld cannot be read: use"
+                                " --no-audit, or let fb-load create its own",
+                                (long long) run->ids[a]);
+                    goto done;
+                }
+
+                run->funded[a] = run->balance[a];
+                run->read_ok[a] = 0;
+            }
+        }
+
+        for (a = 0; a < conf.accounts; a++) {
+            sum.funding += run->funded[a];
+        }
+
+        if (!conf.quiet && (conf.setup || conf.audit)) {
+            fprintf(stderr, "fb-load: set-up: %lld accounts %s in %.2f s\n",
+                    (long long) conf.accounts,
+                    conf.setup ? "created and funded" : "read",
+                    sum.setup_seconds);
+        }
+    }
+
+    if (fb_load_main_run(run, &sum) != FB_OK) {
+        /* Report what there is, but no audit. */
+        conf.audit = 0;
+        code = 3;
+
+    } else {
+        code = 0;
+    }
+
+    for (i = 0; i < run->nworkers; i++) {
+        fb_load_stats_merge(total, run->workers[i].stats);
+    }
+
+    if (conf.audit && code == 0) {
+        if (fb_load_phase(run, &fb_load_phase_read, (uint64_t) conf.accounts,
+                          &sum.audit_requests, &sum.audit_seconds)
+            != FB_OK)
+        {
+            sum.audit = "unverified";
+        } else {
+            fb_load_audit(run, total, &sum);
+        }
+    }
+
+    sum.responses = total->hist[FB_LOAD_ALL].count;
+    sum.seconds = total->last_ns > run->t_warm
+                  ? (double) (total->last_ns - run->t_warm) / FB_LOAD_NS : 0;
+    sum.rps = sum.seconds > 0 ? (double) sum.responses / sum.seconds : 0;
+
+    for (st = 500; st < 600; st++) {
+        sum.status_5xx += total->status[st];
+    }
+
+    if (code == 0) {
+        code = fb_load_exit_code(run, total, &sum);
+    }
+
+    sum.exit_code = code;
+
+    tf = stdout;
+    if (conf.json_path != NULL && strcmp(conf.json_path, "-") == 0) {
+        tf = conf.quiet ? NULL : stderr;
+    }
+
+    if (tf != NULL) {
+        fb_load_report_table(tf, run, total, &sum);
+        fflush(tf);
+    }
+
+    if (conf.json_path != NULL) {
+        if (strcmp(conf.json_path, "-") == 0) {
+            jf = stdout;
+        } else {
+            jf = fopen(conf.json_path, "w");
+            if (jf == NULL) {
+                fb_load_err(errno, "fopen() \"%s\" failed", conf.json_path);
+                code = code == 0 ? 3 : code;
+            }
+        }
+
+        if (jf != NULL) {
+            if (fb_load_report_json(jf, run, total, &sum) != FB_OK
+                || (jf != stdout ? fclose(jf) : fflush(jf)) != 0)
+            {
+                fb_load_err(errno, "writing \"%s\" failed", conf.json_path);
+                code = code == 0 ? 3 : code;
+            }
+        }
+    }
+
+done:
+
+    fb_load_engine_free(run);
+    fb_load_free_accounts(run);
+    free(run->get_req);
+    free(run);
+    free(total);
+    fb_load_conf_free(&conf);
+
+    return code;
+}
