@@ -118,8 +118,11 @@ struct fb_journal_s {
     pthread_t           snapper;
     unsigned            snap_requested:1;
     unsigned            snap_stop:1;
-    unsigned            writer_started:1;
-    unsigned            snapper_started:1;
+
+    /* The starting and stopping thread's own (not bit-fields: those
+     * would share a word with the ones snap_mutex protects). */
+    int                 writer_started;
+    int                 snapper_started;
     fb_atomic_i64_t     snapshot_seq;  /* S0 of the newest snapshot */
     fb_atomic_i64_t     snap_asked_at; /* last_lsn when one was last asked */
     fb_atomic_i64_t     snapshots;

@@ -122,8 +122,13 @@ fb_recover_list(fb_recover_t *rc, fb_seqs_t *segs, fb_seqs_t *snaps,
 
     closedir(d);
 
-    qsort(segs->v, segs->n, sizeof(uint64_t), fb_seq_cmp);
-    qsort(snaps->v, snaps->n, sizeof(uint64_t), fb_seq_cmp);
+    if (segs->n > 1) {
+        qsort(segs->v, segs->n, sizeof(uint64_t), fb_seq_cmp);
+    }
+
+    if (snaps->n > 1) {
+        qsort(snaps->v, snaps->n, sizeof(uint64_t), fb_seq_cmp);
+    }
 
     return FB_CHECK_OK;
 
