@@ -22,6 +22,8 @@
 
 #define JT_LOG_MAX  (64 * 1024)
 
+const char  *jt_tmpdir;
+
 /* jt_log_mutex protects the kept lines: the journal's threads log too. */
 static pthread_mutex_t  jt_log_mutex = PTHREAD_MUTEX_INITIALIZER;
 static char             jt_log_buf[JT_LOG_MAX];
@@ -65,7 +67,7 @@ char *
 jt_mkdir(const char *tag)
 {
     char        *dir;
-    const char  *tmp = getenv("TMPDIR");
+    const char  *tmp = jt_tmpdir != NULL ? jt_tmpdir : getenv("TMPDIR");
 
     if (tmp == NULL || *tmp == '\0') {
         tmp = "/tmp";

@@ -24,8 +24,10 @@ void jt_rng_seed(jt_rng_t *r, uint64_t seed);
 uint64_t jt_rng_next(jt_rng_t *r);
 uint64_t jt_seed(void);                 /* FB_TEST_SEED or the clock */
 
-/* A fresh directory under $TMPDIR (or /tmp); jt_rmdir removes it and all
- * its files. */
+/* A fresh directory under jt_tmpdir, else $TMPDIR, else /tmp; jt_rmdir
+ * removes it and all its files. */
+extern const char  *jt_tmpdir;
+
 char *jt_mkdir(const char *tag);
 void jt_rmdir(char *dir);
 int jt_count_files(const char *dir, const char *prefix);

@@ -11,3 +11,7 @@ fb_integration_tests = \
 
 TESTS += $(fb_integration_tests)
 EXTRA_DIST += $(fb_integration_tests) tests/fbtest.py
+
+# The journal through nginx: kill -9 under load, restart, nothing lost.
+TESTS += tests/test-crash.py
+EXTRA_DIST += tests/test-crash.py
