@@ -549,12 +549,20 @@ fb_recover(const char *dir, fb_store_t *s, fb_recover_mode_e mode,
         }
     }
 
-    /* In a check, read the older segments too: damage there matters to
-     * whoever restores an older snapshot by hand. */
-    i = mode == FB_RECOVER_CHECK ? 0 : start;
-    rc.next = segs.v[i];
+    /*
+     * Segments before start hold only records the snapshot has: the
+     * process stopped while deleting them after the snapshot.  They are
+     * not read (and need not chain: deletion may have left any subset).
+     */
+    for (i = 0; i < start; i++) {
+        fb_segment_name(name, segs.v[i]);
+        fb_jlog(log, FB_JLOG_INFO, 0, "%s: before the snapshot, not read "
+                "(left over; the next snapshot deletes it)", name);
+    }
 
-    for ( /* void */ ; i < segs.n; i++) {
+    rc.next = segs.v[start];
+
+    for (i = start; i < segs.n; i++) {
         rv = fb_recover_segment(&rc, segs.v[i], i == segs.n - 1);
         if (rv != FB_CHECK_OK && rv != FB_CHECK_TORN) {
             goto done;
