@@ -1,5 +1,5 @@
 /*
- * fb_handler.c: the endpoints of the contract (../shared/spec/api.md).
+ * fb_handler.c: the endpoints of the contract (doc/api.md).
  *
  * Order of checks, for every endpoint: route and method, path id, body
  * size, JSON shape and field types, then the store (amount, self transfer,

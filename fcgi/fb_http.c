@@ -13,7 +13,7 @@
 
 #define FB_REPLY_INITIAL  4096
 
-/* The contract's errors: ../shared/spec/api.md, "Errors". */
+/* The contract's errors: doc/api.md, "Errors". */
 static const struct {
     int          status;
     const char  *code;

@@ -35,6 +35,31 @@
 #include "fb_log.h"
 #include "fb_server.h"
 
+/*
+ * ThreadSanitizer (GCC 12's libtsan) takes EPOLL_CTL_ADD as a release of
+ * the epoll descriptor and epoll_wait() as an acquire, but not
+ * EPOLL_CTL_MOD: it does not know that re-arming an EPOLLONESHOT
+ * descriptor orders everything the re-arming worker did with it before
+ * everything the next worker to receive it does, and reports the next
+ * worker's close() as racing the epoll_ctl().  In that build the re-arm
+ * says so with a release, and bypasses the epoll_ctl() interceptor, whose
+ * access to the descriptor would come after the release; the acquire
+ * follows every epoll_wait().  Other builds compile all this out.
+ */
+#if defined(__SANITIZE_THREAD__)
+#include <sys/syscall.h>
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define fb_tsan_acquire(addr)  __tsan_acquire(addr)
+#define fb_epoll_rearm(srv, fd, ev)                                        \
+    (__tsan_release(&(srv)->epfd),                                         \
+     (int) syscall(SYS_epoll_ctl, (srv)->epfd, EPOLL_CTL_MOD, fd, ev))
+#else
+#define fb_tsan_acquire(addr)
+#define fb_epoll_rearm(srv, fd, ev)                                        \
+    epoll_ctl((srv)->epfd, EPOLL_CTL_MOD, fd, ev)
+#endif
+
 /* Connections taken per wake-up of the listening socket. */
 #define FB_ACCEPT_BATCH  64
 
@@ -253,7 +278,7 @@ fb_rearm(fb_server_t *srv, int fd)
     ev.events = EPOLLIN | EPOLLONESHOT;
     ev.data.fd = fd;
 
-    if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, fd, &ev) != 0) {
+    if (fb_epoll_rearm(srv, fd, &ev) != 0) {
         fb_log(FB_LOG_ERR, errno, "epoll_ctl(MOD, %d) failed", fd);
         return FB_ERROR;
     }
@@ -439,6 +464,8 @@ fb_worker_main(void *arg)
 
     while (!stop) {
         n = epoll_wait(srv->epfd, ev, srv->conf.events, -1);
+
+        fb_tsan_acquire(&srv->epfd);
 
         if (n < 0) {
             if (errno == EINTR) {

@@ -474,7 +474,9 @@ fb_load_rate_unsent(fb_load_worker_t *w)
         end = run->t_deadline;
     }
 
-    if (end <= w->rate_start || atomic_load(&run->abort)) {
+    if (end <= w->rate_start || atomic_load(&run->abort)
+        || atomic_load(&run->stopped_by) == FB_LOAD_STOP_SIGNAL)
+    {
         return;
     }
 

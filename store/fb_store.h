@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The contract's amount limits (../shared/spec/api.md), in centavos. */
+/* The contract's amount limits (doc/api.md), in centavos. */
 #define FB_AMOUNT_MIN            1
 #define FB_AMOUNT_MAX            1000000
 
