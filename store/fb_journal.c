@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdarg.h>
@@ -42,6 +43,24 @@
     do {                                                                   \
         if ((j)->conf.log != NULL) (j)->conf.log(level, err, __VA_ARGS__); \
     } while (0)
+
+
+/*
+ * A worker waiting for its LSN, on its own stack, in the list the writer
+ * walks.  The writer wakes exactly the waiters its batch satisfied, rather
+ * than every waiter at every batch (those whose records are in the next
+ * batch would wake only to sleep again), and wakes each through its own
+ * semaphore: a condition variable would make each woken worker take the
+ * list's mutex again while the writer still holds it, a convoy of context
+ * switches per batch (measured: doc/journal-bench.txt).
+ */
+typedef struct fb_jwaiter_s  fb_jwaiter_t;
+
+struct fb_jwaiter_s {
+    uint64_t        lsn;
+    sem_t           sem;
+    fb_jwaiter_t   *next;
+};
 
 
 /* A batch of encoded records. */
@@ -88,12 +107,16 @@ struct fb_journal_s {
     fb_atomic_i64_t     failed;        /* set once, never cleared */
 
     /*
-     * wait_mutex guards no data: a waiter re-checks the published LSNs
-     * under it before sleeping on durable, and the writer takes it to
-     * broadcast after publishing, so that no wake-up is lost.
+     * wait_mutex protects the list of waiting workers.  A waiter re-checks
+     * the published LSNs and links itself under it; the writer, after
+     * publishing, takes it to unlink and post every waiter it satisfied,
+     * and to broadcast durable (which a snapshot waits on), so that no
+     * wake-up is lost.  A posted waiter is off the list and never takes
+     * the mutex again.
      */
     pthread_mutex_t     wait_mutex;
     pthread_cond_t      durable;
+    fb_jwaiter_t       *waiters;
 
     /* The writer's own; set up by fb_journal_start before it runs. */
     pthread_t           writer;
@@ -500,12 +523,46 @@ fb_journal_write_batch(fb_journal_t *j, const fb_jbuf_t *b, int rotate,
 }
 
 
+static uint64_t fb_journal_acked(fb_journal_t *j);
+
+
 static void
 fb_journal_wake_waiters(fb_journal_t *j)
 {
+    int             failed;
+    uint64_t        acked;
+    fb_jwaiter_t  **pw, *w, *wake = NULL;
+
     pthread_mutex_lock(&j->wait_mutex);
+
+    acked = fb_journal_acked(j);
+    failed = fb_jload(&j->failed) != 0;
+
+    for (pw = &j->waiters; *pw != NULL; /* void */) {
+        w = *pw;
+        if (w->lsn <= acked || failed) {
+            *pw = w->next;
+            w->next = wake;
+            wake = w;
+        } else {
+            pw = &w->next;
+        }
+    }
+
     pthread_cond_broadcast(&j->durable);
     pthread_mutex_unlock(&j->wait_mutex);
+
+    /*
+     * Posted outside the mutex, so that workers arriving to wait do not
+     * queue behind these system calls.  An unlinked waiter stays blocked
+     * in sem_wait, its w valid, until its own post; and w may be gone as
+     * soon as it is posted, so next is read first.
+     */
+    while (wake != NULL) {
+        w = wake;
+        wake = w->next;
+        sem_post(&w->sem);
+    }
 }
 
 
@@ -690,7 +747,7 @@ fb_journal_acked(fb_journal_t *j)
 int
 fb_journal_wait(fb_journal_t *j, uint64_t lsn)
 {
-    int  rc;
+    fb_jwaiter_t  w;
 
     if (lsn == 0 || fb_journal_acked(j) >= lsn) {
         return 0;
@@ -698,15 +755,28 @@ fb_journal_wait(fb_journal_t *j, uint64_t lsn)
 
     pthread_mutex_lock(&j->wait_mutex);
 
-    while (fb_journal_acked(j) < lsn && !fb_jload(&j->failed)) {
-        pthread_cond_wait(&j->durable, &j->wait_mutex);
+    if (fb_journal_acked(j) >= lsn || fb_jload(&j->failed)) {
+        pthread_mutex_unlock(&j->wait_mutex);
+        return fb_journal_acked(j) >= lsn ? 0 : -1;
     }
 
-    rc = fb_journal_acked(j) >= lsn ? 0 : -1;
+    w.lsn = lsn;
+    sem_init(&w.sem, 0, 0);
+    w.next = j->waiters;
+    j->waiters = &w;
 
     pthread_mutex_unlock(&j->wait_mutex);
 
-    return rc;
+    /* Posted only once the writer has unlinked w: the LSN is published,
+     * or the journal failed.  Workers block every signal, but a caller
+     * that does not may see EINTR. */
+    while (sem_wait(&w.sem) != 0 && errno == EINTR) {
+        /* void */
+    }
+
+    sem_destroy(&w.sem);
+
+    return fb_journal_acked(j) >= lsn ? 0 : -1;
 }
 
 
@@ -964,6 +1034,13 @@ fb_journal_stop(fb_journal_t *j, int final_snapshot)
         pthread_mutex_unlock(&j->mutex);
         pthread_join(j->writer, NULL);
         j->writer_started = 0;
+
+        fb_jlog(j, FB_JLOG_INFO, 0, "journal stopped at LSN %" PRIu64 ": %"
+                PRId64 " writes and %" PRId64 " fdatasyncs since start-up, "
+                "%" PRId64 " snapshots", j->last_lsn,
+                fb_atomic_load_relaxed(&j->batches),
+                fb_atomic_load_relaxed(&j->syncs),
+                fb_atomic_load_relaxed(&j->snapshots));
     }
 
     if (j->fd >= 0) {
