@@ -319,7 +319,7 @@ bench_recover(int64_t accounts, int64_t records)
         printf("recovery, %s page cache: %" PRIu64 " accounts, %" PRIu64
                " records replayed from %" PRIu64 " segments, no snapshot: "
                "%.3f s (%.1f million records/s)\n",
-               i == 0 ? "cold" : "cold again", rec.accounts, rec.replayed,
+               i == 0 ? "cold" : "cold, second run", rec.accounts, rec.replayed,
                rec.segments, rec.seconds,
                (double) rec.replayed / rec.seconds / 1e6);
         if (i == 0) {

@@ -119,7 +119,7 @@ for ((r = 1; r <= rounds; r++)); do
             ratio=1.00
         else
             ratio=$(awk -v a="$rps" -v b="$base" \
-                    'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')
+                    'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
         fi
         printf '%-6s %-10s %10.0f %9s %9s %-10s %s\n' "$r" "$p" "$rps" \
             "$p50" "$p99" "$audit" "$ratio" | tee -a "$out/bench.txt"
