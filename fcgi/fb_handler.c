@@ -121,6 +121,68 @@ fb_store_error(fb_handler_ctx_t *ctx, fb_store_rc_e rc)
 }
 
 
+/*
+ * A reply tells only what is durable under the journal's policy: a
+ * mutation's own record, and the record behind any balance it shows
+ * (doc/journal.txt, "Replies").  Waits for lsn; FB_OK once it is durable
+ * (at once without a journal).  If the journal failed first, the reply
+ * becomes a 503 and FB_DECLINED is returned.
+ */
+static int
+fb_durable(fb_handler_ctx_t *ctx, uint64_t lsn, const char *message)
+{
+    if (ctx->journal == NULL || fb_journal_wait(ctx->journal, lsn) == 0) {
+        return FB_OK;
+    }
+
+    fb_error(ctx, FB_ERR_UNAVAILABLE, message);
+    return FB_DECLINED;
+}
+
+
+#define FB_NOT_RECORDED                                                    \
+    "the journal failed: the operation was not recorded and is not "       \
+    "acknowledged"
+#define FB_NOT_DURABLE                                                     \
+    "the journal failed: this account's balance is not durable"
+
+
+/*
+ * A refusal that depends on a balance (insufficient funds, overflow) is a
+ * read of that balance: it waits for the account's last record too.
+ */
+static int
+fb_durable_account(fb_handler_ctx_t *ctx, int64_t id)
+{
+    fb_account_t  a;
+
+    if (ctx->journal == NULL || fb_store_get(ctx->store, id, &a) != FB_STORE_OK)
+    {
+        return FB_OK;
+    }
+
+    return fb_durable(ctx, a.lsn, FB_NOT_DURABLE);
+}
+
+
+static int
+fb_refusal_durable(fb_handler_ctx_t *ctx, fb_store_rc_e rc, int64_t id,
+    int64_t to)
+{
+    if (rc != FB_STORE_INSUFFICIENT_FUNDS && rc != FB_STORE_OVERFLOW) {
+        return FB_OK;
+    }
+
+    if (fb_durable_account(ctx, id) != FB_OK
+        || (to > 0 && fb_durable_account(ctx, to) != FB_OK))
+    {
+        return FB_DECLINED;
+    }
+
+    return FB_OK;
+}
+
+
 /* Parses the body as one JSON object; on failure the reply says why. */
 static int
 fb_parse_body(fb_handler_ctx_t *ctx, const fb_request_t *req)
@@ -322,6 +384,10 @@ fb_handle_create(fb_handler_ctx_t *ctx, const fb_request_t *req)
         return;
     }
 
+    if (fb_durable(ctx, a.lsn, FB_NOT_RECORDED) != FB_OK) {
+        return;
+    }
+
     if (ctx->stats != NULL) {
         fb_stats_account_created(ctx->stats);
     }
@@ -347,6 +413,10 @@ fb_handle_get(fb_handler_ctx_t *ctx, int64_t id)
         return;
     }
 
+    if (fb_durable(ctx, a.lsn, FB_NOT_DURABLE) != FB_OK) {
+        return;
+    }
+
     if (fb_reply_account(ctx, &a) != FB_OK) {
         fb_internal_error(ctx);
     }
@@ -359,6 +429,7 @@ fb_handle_move(fb_handler_ctx_t *ctx, const fb_request_t *req,
     fb_route_e route, int64_t id)
 {
     int64_t         amount, balance;
+    uint64_t        lsn;
     fb_store_rc_e   rc;
 
     if (fb_parse_body(ctx, req) != FB_OK
@@ -368,11 +439,17 @@ fb_handle_move(fb_handler_ctx_t *ctx, const fb_request_t *req,
     }
 
     rc = route == FB_ROUTE_DEPOSIT
-         ? fb_store_deposit(ctx->store, id, amount, &balance)
-         : fb_store_withdraw(ctx->store, id, amount, &balance);
+         ? fb_store_deposit(ctx->store, id, amount, &balance, &lsn)
+         : fb_store_withdraw(ctx->store, id, amount, &balance, &lsn);
 
     if (rc != FB_STORE_OK) {
-        fb_store_error(ctx, rc);
+        if (fb_refusal_durable(ctx, rc, id, 0) == FB_OK) {
+            fb_store_error(ctx, rc);
+        }
+        return amount;
+    }
+
+    if (fb_durable(ctx, lsn, FB_NOT_RECORDED) != FB_OK) {
         return amount;
     }
 
@@ -391,6 +468,7 @@ static int64_t
 fb_handle_transfer(fb_handler_ctx_t *ctx, const fb_request_t *req)
 {
     int64_t         from, to, amount, from_balance, to_balance;
+    uint64_t        lsn;
     fb_store_rc_e   rc;
 
     if (fb_parse_body(ctx, req) != FB_OK
@@ -402,9 +480,15 @@ fb_handle_transfer(fb_handler_ctx_t *ctx, const fb_request_t *req)
     }
 
     rc = fb_store_transfer(ctx->store, from, to, amount, &from_balance,
-                           &to_balance);
+                           &to_balance, &lsn);
     if (rc != FB_STORE_OK) {
-        fb_store_error(ctx, rc);
+        if (fb_refusal_durable(ctx, rc, from, to) == FB_OK) {
+            fb_store_error(ctx, rc);
+        }
+        return amount;
+    }
+
+    if (fb_durable(ctx, lsn, FB_NOT_RECORDED) != FB_OK) {
         return amount;
     }
 
@@ -421,9 +505,28 @@ fb_handle_transfer(fb_handler_ctx_t *ctx, const fb_request_t *req)
 }
 
 
+/*
+ * 200 while every request can be served.  Once the journal has failed no
+ * mutation can be: 503, so that a balancer or a supervisor takes the
+ * process out, with the error's fields and "status": "read-only" (reads
+ * of durable balances are still served).
+ */
 static void
 fb_handle_healthz(fb_handler_ctx_t *ctx)
 {
+    static const char  ro[] =
+        "{\"status\":\"read-only\",\"code\":\"SERVICE_UNAVAILABLE\","
+        "\"message\":\"the journal failed: mutations are refused; reads of "
+        "durable balances are served\"}";
+
+    if (ctx->journal != NULL && fb_journal_failed(ctx->journal)) {
+        ctx->reply.status = 503;
+        if (fb_buf_append(&ctx->reply.buf, ro, sizeof(ro) - 1) != FB_OK) {
+            fb_internal_error(ctx);
+        }
+        return;
+    }
+
     if (fb_buf_append(&ctx->reply.buf, "{\"status\":\"ok\"}", 15) != FB_OK) {
         fb_internal_error(ctx);
     }

@@ -8,6 +8,7 @@
 
 #include "fb_core.h"
 #include "fb_http.h"
+#include "fb_journal.h"
 #include "fb_json.h"
 #include "fb_metrics.h"
 #include "fb_route.h"
@@ -27,6 +28,7 @@ typedef struct {
     fb_store_t          *store;
     const fb_metrics_t  *metrics;  /* for /metrics; NULL: no metrics */
     fb_stats_t          *stats;    /* this thread's counters */
+    fb_journal_t        *journal;  /* NULL: nothing to wait for */
     fb_json_t           *json;
     fb_reply_t           reply;
 } fb_handler_ctx_t;

@@ -11,11 +11,17 @@
 
 #include "fb_conffile.h"
 #include "fb_fcgx.h"
+#include "fb_journal.h"
 #include "fb_listen.h"
 #include "fb_log.h"
 #include "fb_options.h"
 #include "fb_server.h"
 #include "fb_store.h"
+
+
+_Static_assert(FB_JLOG_ERR == FB_LOG_ERR && FB_JLOG_WARN == FB_LOG_WARN
+               && FB_JLOG_INFO == FB_LOG_INFO,
+               "the journal's log levels are fb_log's");
 
 
 /*
@@ -41,14 +47,16 @@ fb_raise_nofile(void)
 int
 main(int argc, char **argv)
 {
-    int               rc = 1;
-    fb_conf_t         conf;
-    fb_conffile_t     cf;
-    fb_store_t       *store = NULL;
-    fb_listen_t       ls;
-    fb_server_t      *srv = NULL;
-    fb_store_conf_t   sconf;
-    fb_server_conf_t  vconf;
+    int                 rc = 1;
+    fb_conf_t           conf;
+    fb_conffile_t       cf;
+    fb_store_t         *store = NULL;
+    fb_listen_t         ls;
+    fb_server_t        *srv = NULL;
+    fb_journal_t       *journal = NULL;
+    fb_store_conf_t     sconf;
+    fb_server_conf_t    vconf;
+    fb_journal_conf_t   jconf;
 
     /* The command line, then the configuration file; the flags win. */
     fb_conffile_init(&cf);
@@ -68,6 +76,10 @@ main(int argc, char **argv)
     ls.fd = -1;
     ls.created = 0;
 
+    if (conf.check_dir != NULL) {
+        return fb_journal_check(conf.check_dir, conf.repair, stdout);
+    }
+
     fb_raise_nofile();
 
     /* Before any thread exists, so that every thread inherits the mask. */
@@ -81,11 +93,35 @@ main(int argc, char **argv)
     sconf.log = NULL;
     sconf.log_ctx = NULL;
 
+    if (conf.fsync != FB_FSYNC_OFF) {
+        jconf.dir = conf.data_dir;
+        jconf.fsync = conf.fsync;
+        jconf.interval_ms = conf.fsync_interval;
+        jconf.segment_bytes = 0;
+        jconf.snapshot_records = conf.snapshot_records;
+        jconf.log = fb_log;
+
+        journal = fb_journal_new(&jconf);
+        if (journal == NULL) {
+            goto done;
+        }
+
+        sconf.log = fb_journal_log;
+        sconf.log_ctx = journal;
+    }
+
     store = fb_store_new(&sconf);
     if (store == NULL) {
         fb_log(FB_LOG_ERR, errno, "fb_store_new() failed (--stripes %zu, "
                "--max-accounts %llu)", conf.stripes,
                (unsigned long long) conf.max_accounts);
+        goto done;
+    }
+
+    if (journal != NULL
+        && (fb_journal_recover(journal, store, NULL) != FB_OK
+            || fb_journal_start(journal, store) != FB_OK))
+    {
         goto done;
     }
 
@@ -95,17 +131,22 @@ main(int argc, char **argv)
         goto done;
     }
 
-    vconf.threads = conf.threads;
+    vconf.threads = fb_conf_threads(&conf);
     vconf.events = FB_EVENTS_DEFAULT;
     vconf.max_body = conf.max_body;
+    vconf.journal = journal;
 
     srv = fb_server_new(&vconf, &ls, store);
     if (srv == NULL) {
         goto done;
     }
 
-    fb_log(FB_LOG_INFO, 0, "fastbank %s listening on %s", PACKAGE_VERSION,
-           conf.listen);
+    fb_log(FB_LOG_INFO, 0, "fastbank %s listening on %s, --fsync %s%s%s",
+           PACKAGE_VERSION, conf.listen,
+           conf.fsync == FB_FSYNC_ALWAYS ? "always"
+           : conf.fsync == FB_FSYNC_BATCH ? "batch" : "off (memory only)",
+           journal != NULL ? ", data in " : "",
+           journal != NULL ? conf.data_dir : "");
 
     rc = fb_server_run(srv) == FB_OK ? 0 : 1;
 
@@ -113,8 +154,15 @@ main(int argc, char **argv)
 
 done:
 
+    /* The workers are gone: make everything durable, with a snapshot so
+     * that the next start has little to replay. */
+    if (journal != NULL) {
+        fb_journal_stop(journal, rc == 0);
+    }
+
     fb_server_free(srv);
     fb_listen_close(&ls);
+    fb_journal_free(journal);
     if (store != NULL) {
         fb_store_free(store);
     }

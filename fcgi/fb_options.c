@@ -19,7 +19,13 @@ enum {
     FB_OPT_MAX_ACCOUNTS,
     FB_OPT_STRIPES,
     FB_OPT_LOG_LEVEL,
-    FB_OPT_CONFIG
+    FB_OPT_CONFIG,
+    FB_OPT_DATA_DIR,
+    FB_OPT_FSYNC,
+    FB_OPT_FSYNC_INTERVAL,
+    FB_OPT_SNAPSHOT_RECORDS,
+    FB_OPT_CHECK,
+    FB_OPT_REPAIR
 };
 
 static const struct option  fb_long_options[] = {
@@ -32,6 +38,12 @@ static const struct option  fb_long_options[] = {
     { "stripes",       required_argument, NULL, FB_OPT_STRIPES },
     { "log-level",     required_argument, NULL, FB_OPT_LOG_LEVEL },
     { "config",        required_argument, NULL, FB_OPT_CONFIG },
+    { "data-dir",      required_argument, NULL, FB_OPT_DATA_DIR },
+    { "fsync",         required_argument, NULL, FB_OPT_FSYNC },
+    { "fsync-interval", required_argument, NULL, FB_OPT_FSYNC_INTERVAL },
+    { "snapshot-records", required_argument, NULL, FB_OPT_SNAPSHOT_RECORDS },
+    { "check",         required_argument, NULL, FB_OPT_CHECK },
+    { "repair",        no_argument,       NULL, FB_OPT_REPAIR },
     { "help",          no_argument,       NULL, 'h' },
     { "version",       no_argument,       NULL, 'V' },
     { NULL, 0, NULL, 0 }
@@ -51,6 +63,13 @@ fb_conf_default(fb_conf_t *c)
     c->log_level = FB_LOG_WARN;
     c->config = FB_DEFAULT_CONFIG;
     c->config_given = 0;
+    c->data_dir = FB_DEFAULT_DATA_DIR;
+    c->fsync = FB_FSYNC_ALWAYS;
+    c->fsync_interval = FB_JOURNAL_INTERVAL_MS;
+    c->snapshot_records = FB_JOURNAL_SNAPSHOT_RECORDS;
+    c->check_dir = NULL;
+    c->repair = 0;
+    c->threads_set = 0;
 }
 
 
@@ -63,13 +82,27 @@ fb_options_key(const char *name, size_t len)
         if (strlen(o->name) != len || memcmp(o->name, name, len) != 0) {
             continue;
         }
-        if (o->has_arg != required_argument || o->val == FB_OPT_CONFIG) {
+        if (o->has_arg != required_argument || o->val == FB_OPT_CONFIG
+            || o->val == FB_OPT_CHECK)
+        {
             return FB_OPTIONS_KEY_CMDLINE;
         }
         return FB_OPTIONS_KEY_VALUE;
     }
 
     return FB_OPTIONS_KEY_NONE;
+}
+
+
+int
+fb_conf_threads(const fb_conf_t *c)
+{
+    if (c->threads_set) {
+        return c->threads;
+    }
+
+    return c->fsync == FB_FSYNC_ALWAYS ? FB_DEFAULT_THREADS_ALWAYS
+                                       : FB_DEFAULT_THREADS;
 }
 
 
@@ -89,7 +122,8 @@ fb_options_usage(FILE *out)
 "                                                 on a descriptor (spawn-fcgi,\n"
 "                                                 systemd StandardInput=socket)\n"
 "  -m, --socket-mode MODE   permissions of a unix socket, octal (default 0660)\n"
-"  -t, --threads N          worker threads, 1 to %d (default %d)\n"
+"  -t, --threads N          worker threads, 1 to %d (default %d; %d with\n"
+"                           --fsync always)\n"
 "  -b, --backlog N          listen backlog (default %d)\n"
 "      --max-body BYTES     largest request body accepted (default %d);\n"
 "                           larger ones are answered 413\n"
@@ -103,12 +137,28 @@ fb_options_usage(FILE *out)
 "  -h, --help               print this help and exit\n"
 "  -V, --version            print the version and exit\n"
 "\n"
+"Durability (fastbank(8), JOURNAL):\n"
+"      --data-dir DIR       journal and snapshots (default %s)\n"
+"      --fsync POLICY       always: reply after fdatasync (default);\n"
+"                           batch: reply after write, fdatasync every\n"
+"                           --fsync-interval; off: memory only, no journal\n"
+"      --fsync-interval MS  batch: longest time written records stay\n"
+"                           unsynced, 1 to %d (default %d)\n"
+"      --snapshot-records N a snapshot every N records (default %llu);\n"
+"                           0: only at an orderly stop\n"
+"      --check DIR          report on the journal and snapshots in DIR\n"
+"                           and exit: 0 consistent, 1 torn tail, 3 corrupt,\n"
+"                           4 could not check (or in use)\n"
+"      --repair             with --check: cut a torn tail off\n"
+"\n"
 "SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0.\n"
 "See fastbank(8).\n",
         FB_DEFAULT_LISTEN, FB_MAX_THREADS, FB_DEFAULT_THREADS,
-        FB_DEFAULT_BACKLOG, FB_DEFAULT_MAX_BODY,
+        FB_DEFAULT_THREADS_ALWAYS, FB_DEFAULT_BACKLOG, FB_DEFAULT_MAX_BODY,
         (unsigned long long) FB_STORE_MAX_ACCOUNTS_DEFAULT,
-        FB_STORE_STRIPES_DEFAULT, FB_DEFAULT_CONFIG);
+        FB_STORE_STRIPES_DEFAULT, FB_DEFAULT_CONFIG, FB_DEFAULT_DATA_DIR,
+        FB_MAX_FSYNC_INTERVAL, FB_JOURNAL_INTERVAL_MS,
+        (unsigned long long) FB_JOURNAL_SNAPSHOT_RECORDS);
 }
 
 
@@ -174,6 +224,7 @@ fb_options_parse(fb_conf_t *c, int argc, char **argv, FILE *out, FILE *err)
                 return FB_OPTIONS_ERROR;
             }
             c->threads = (int) v;
+            c->threads_set = 1;
             break;
 
         case 'b':
@@ -237,6 +288,60 @@ fb_options_parse(fb_conf_t *c, int argc, char **argv, FILE *out, FILE *err)
             c->config_given = 1;
             break;
 
+        case FB_OPT_DATA_DIR:
+        case FB_OPT_CHECK:
+            if (*optarg == '\0') {
+                fprintf(err, "fastbank: --%s needs a directory\n",
+                        opt == FB_OPT_CHECK ? "check" : "data-dir");
+                return FB_OPTIONS_ERROR;
+            }
+            if (opt == FB_OPT_CHECK) {
+                c->check_dir = optarg;
+            } else {
+                c->data_dir = optarg;
+            }
+            break;
+
+        case FB_OPT_FSYNC:
+            if (strcmp(optarg, "always") == 0) {
+                c->fsync = FB_FSYNC_ALWAYS;
+            } else if (strcmp(optarg, "batch") == 0) {
+                c->fsync = FB_FSYNC_BATCH;
+            } else if (strcmp(optarg, "off") == 0) {
+                c->fsync = FB_FSYNC_OFF;
+            } else {
+                fprintf(err, "fastbank: --fsync \"%s\": expected always, "
+                        "batch or off\n", optarg);
+                return FB_OPTIONS_ERROR;
+            }
+            break;
+
+        case FB_OPT_FSYNC_INTERVAL:
+            if (fb_parse_number(optarg, 1, FB_MAX_FSYNC_INTERVAL, 10, &v)
+                != FB_OK)
+            {
+                fprintf(err, "fastbank: --fsync-interval \"%s\": expected 1 "
+                        "to %d milliseconds\n", optarg, FB_MAX_FSYNC_INTERVAL);
+                return FB_OPTIONS_ERROR;
+            }
+            c->fsync_interval = (unsigned) v;
+            break;
+
+        case FB_OPT_SNAPSHOT_RECORDS:
+            if (fb_parse_number(optarg, 0, (unsigned long long) INT64_MAX,
+                                10, &v) != FB_OK)
+            {
+                fprintf(err, "fastbank: --snapshot-records \"%s\": expected "
+                        "a number of records, or 0\n", optarg);
+                return FB_OPTIONS_ERROR;
+            }
+            c->snapshot_records = v;
+            break;
+
+        case FB_OPT_REPAIR:
+            c->repair = 1;
+            break;
+
         case 'h':
             fb_options_usage(out);
             return FB_OPTIONS_EXIT;
@@ -260,6 +365,11 @@ fb_options_parse(fb_conf_t *c, int argc, char **argv, FILE *out, FILE *err)
     if (optind < argc) {
         fprintf(err, "fastbank: unexpected argument \"%s\" (see fastbank "
                 "--help)\n", argv[optind]);
+        return FB_OPTIONS_ERROR;
+    }
+
+    if (c->repair && c->check_dir == NULL) {
+        fprintf(err, "fastbank: --repair goes with --check DIR\n");
         return FB_OPTIONS_ERROR;
     }
 

@@ -10,8 +10,16 @@
 
 #include <stdio.h>
 
+#include "fb_journal.h"
+
 #define FB_DEFAULT_LISTEN    "unix:/run/fastbank/fastbank.sock"
 #define FB_DEFAULT_THREADS   16
+/* Under --fsync always a worker waits for the group commit before it
+ * replies, so more of them are needed to keep one fdatasync busy with
+ * many requests (doc/journal.txt, "Threads"). */
+#define FB_DEFAULT_THREADS_ALWAYS  64
+#define FB_DEFAULT_DATA_DIR  "/var/lib/fastbank"
+#define FB_MAX_FSYNC_INTERVAL  10000
 #define FB_MAX_THREADS       1024
 #define FB_DEFAULT_BACKLOG   1024
 #define FB_DEFAULT_MAX_BODY  4096
@@ -33,6 +41,13 @@ typedef struct {
     int          log_level;
     const char  *config;        /* the configuration file (fb_conffile.h) */
     unsigned     config_given:1;  /* named by --config: it must exist */
+    const char  *data_dir;
+    fb_fsync_e   fsync;
+    unsigned     fsync_interval;      /* ms, batch */
+    uint64_t     snapshot_records;
+    const char  *check_dir;           /* --check: report and exit */
+    unsigned     repair:1;
+    unsigned     threads_set:1;       /* --threads given */
 } fb_conf_t;
 
 typedef enum {
@@ -42,6 +57,9 @@ typedef enum {
 } fb_options_rc_e;
 
 void fb_conf_default(fb_conf_t *c);
+
+/* The worker threads to run: --threads, or the policy's default. */
+int fb_conf_threads(const fb_conf_t *c);
 
 fb_options_rc_e fb_options_parse(fb_conf_t *c, int argc, char **argv,
     FILE *out, FILE *err);

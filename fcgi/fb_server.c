@@ -186,6 +186,8 @@ fb_server_new(const fb_server_conf_t *conf, fb_listen_t *l, fb_store_t *store)
             fb_log(FB_LOG_ERR, 0, "worker %d: allocation failed", i);
             goto failed;
         }
+
+        w->ctx.journal = conf->journal;
     }
 
     srv->epfd = epoll_create1(EPOLL_CLOEXEC);

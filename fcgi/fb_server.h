@@ -15,6 +15,7 @@
 #include "fb_core.h"
 #include "fb_listen.h"
 #include "fb_metrics.h"
+#include "fb_journal.h"
 #include "fb_store.h"
 
 /*
@@ -26,9 +27,10 @@
 #define FB_EVENTS_MAX      64
 
 typedef struct {
-    int          threads;
-    int          events;       /* events per epoll_wait(), 1..FB_EVENTS_MAX */
-    size_t       max_body;
+    int            threads;
+    int            events;      /* events per epoll_wait(), 1..FB_EVENTS_MAX */
+    size_t         max_body;
+    fb_journal_t  *journal;     /* NULL: no journal (--fsync off) */
 } fb_server_conf_t;
 
 typedef struct fb_server_s  fb_server_t;

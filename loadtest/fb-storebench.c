@@ -150,15 +150,15 @@ bench_thread(void *arg)
             rc = fb_store_get(b->store, a, &acct);
             break;
         case BENCH_DEPOSIT:
-            rc = fb_store_deposit(b->store, a, 1, NULL);
+            rc = fb_store_deposit(b->store, a, 1, NULL, NULL);
             break;
         case BENCH_WITHDRAW:
-            rc = fb_store_withdraw(b->store, a, 1, NULL);
+            rc = fb_store_withdraw(b->store, a, 1, NULL, NULL);
             break;
         default:
             c = 1 + (int64_t) (rng_next(&t->rng) % (uint64_t) (n - 1));
             c = c >= a ? c + 1 : c;
-            rc = fb_store_transfer(b->store, a, c, 1, NULL, NULL);
+            rc = fb_store_transfer(b->store, a, c, 1, NULL, NULL, NULL);
             break;
         }
 
@@ -191,7 +191,7 @@ bench_store(int64_t naccounts, int64_t funding)
 
         for (left = funding; left > 0; left -= step) {
             step = left < FB_AMOUNT_MAX ? left : FB_AMOUNT_MAX;
-            if (fb_store_deposit(s, i, step, NULL) != FB_STORE_OK) {
+            if (fb_store_deposit(s, i, step, NULL, NULL) != FB_STORE_OK) {
                 goto failed;
             }
         }

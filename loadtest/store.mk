@@ -5,3 +5,12 @@ noinst_PROGRAMS += loadtest/fb-storebench
 loadtest_fb_storebench_SOURCES = loadtest/fb-storebench.c
 loadtest_fb_storebench_CPPFLAGS = $(AM_CPPFLAGS) $(ATOMIC_OPS_CFLAGS)
 loadtest_fb_storebench_LDADD = store/libfbstore.a $(ATOMIC_OPS_LIBS)
+
+# The in-process journal benchmark (doc/journal-bench.txt):
+#   loadtest/fb-journalbench fsync      the cost of one write + fdatasync
+#   loadtest/fb-journalbench append     the log hook alone
+#   loadtest/fb-journalbench recover    start-up: 1M accounts, 10M records
+noinst_PROGRAMS += loadtest/fb-journalbench
+loadtest_fb_journalbench_SOURCES = loadtest/fb-journalbench.c
+loadtest_fb_journalbench_CPPFLAGS = $(AM_CPPFLAGS) $(ATOMIC_OPS_CFLAGS)
+loadtest_fb_journalbench_LDADD = store/libfbstore.a $(ATOMIC_OPS_LIBS)

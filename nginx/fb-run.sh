@@ -7,7 +7,7 @@
 # usage: fb-run.sh --build BUILD_DIR --dir RUN_DIR --port PORT
 #                  [--threads N] [--lifetime SECONDS] [--limit-req]
 #                  [--body-limit-nginx SIZE] [--config-only]
-#                  [-- extra fastbank options]
+#                  [--data-dir DIR] [-- extra fastbank options]
 #
 #   --build DIR          build tree holding fcgi/fastbank
 #   --dir DIR            run directory: configuration, pid files, socket,
@@ -21,6 +21,8 @@
 #                        4k (e.g. 16k, so that the backend's own limit shows)
 #   --config-only        write RUN_DIR's configuration and exit (--build is
 #                        then optional)
+#   --data-dir DIR       the backend's journal and snapshots (default
+#                        RUN_DIR/data, kept from one run to the next)
 #
 # RUN_DIR/nginx.conf is generated from nginx/fastbank.conf (two lines
 # replaced: the backend socket and the listen address), and
@@ -42,7 +44,7 @@ prog=fb-run.sh
 here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
-    sed -n '7,23p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '7,25p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -63,6 +65,7 @@ lifetime=
 limit_req=no
 body_limit=
 config_only=no
+data_dir=
 extra=()
 
 while [ $# -gt 0 ]; do
@@ -75,6 +78,7 @@ while [ $# -gt 0 ]; do
         --limit-req) limit_req=yes; shift ;;
         --body-limit-nginx) [ $# -ge 2 ] || usage; body_limit=$2; shift 2 ;;
         --config-only) config_only=yes; shift ;;
+        --data-dir) [ $# -ge 2 ] || usage; data_dir=$2; shift 2 ;;
         --) shift; extra=("$@"); break ;;
         -h|--help) usage ;;
         *) say "unknown option: $1"; usage ;;
@@ -355,7 +359,8 @@ trap 'stop_reason="signal SIGHUP"' HUP
 # script, which then stops nginx before the backend.
 rm -f "$sock"
 (cd "$dir" && exec setsid "$backend" --listen "unix:$sock" \
-    ${threads:+--threads "$threads"} "${extra[@]}") </dev/null >&2 &
+    ${threads:+--threads "$threads"} --data-dir "${data_dir:-$dir/data}" \
+    "${extra[@]}") </dev/null >&2 &
 backend_pid=$!
 printf '%s\n' "$backend_pid" >"$dir/fastbank.pid"
 

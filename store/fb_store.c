@@ -47,15 +47,22 @@
 #define FB_ACCOUNTS_LIMIT     ((uint64_t) 1 << 32)
 
 
+/*
+ * lsn is the LSN of the last logged change of balance.  A writer stores
+ * lsn before balance (balance with release), a reader loads balance
+ * (acquire) before lsn, so a reader that sees a balance also sees its
+ * change's LSN or a later one, never an earlier one.
+ */
 typedef struct {
     fb_atomic_i64_t   balance;
+    fb_atomic_i64_t   lsn;
     const char       *owner;        /* in the arena, NUL-terminated */
     uint32_t          created;      /* unix seconds */
     uint16_t          owner_len;
     uint16_t          pad;
 } fb_slot_t;
 
-_Static_assert(sizeof(fb_slot_t) == 24, "a slot is 24 bytes");
+_Static_assert(sizeof(fb_slot_t) == 32, "a slot is 32 bytes");
 _Static_assert(FB_OWNER_MAX_BYTES <= UINT16_MAX, "owner_len fits 16 bits");
 
 
@@ -129,7 +136,8 @@ struct fb_store_s {
 static int fb_store_amount_ok(int64_t amount);
 static fb_slot_t *fb_store_slot(fb_store_t *s, int64_t id);
 static pthread_mutex_t *fb_store_stripe(fb_store_t *s, int64_t id);
-static fb_store_rc_e fb_store_log(fb_store_t *s, const fb_op_t *op);
+static fb_store_rc_e fb_store_log(fb_store_t *s, const fb_op_t *op,
+    uint64_t *lsn);
 static void fb_store_memory_add(fb_store_t *s, size_t bytes);
 static fb_slot_t *fb_store_chunk_locked(fb_store_t *s, uint64_t idx);
 static char *fb_store_arena_copy_locked(fb_store_t *s, const char *p,
@@ -259,6 +267,7 @@ fb_store_create(fb_store_t *s, const char *owner, size_t owner_len,
     int64_t         id;
     uint32_t        now;
     fb_op_t         op;
+    uint64_t        lsn;
     fb_slot_t      *slot;
     fb_store_rc_e   rc;
 
@@ -298,13 +307,14 @@ fb_store_create(fb_store_t *s, const char *owner, size_t owner_len,
     op.owner = copy;
     op.owner_len = owner_len;
 
-    rc = fb_store_log(s, &op);
+    rc = fb_store_log(s, &op, &lsn);
     if (rc != FB_STORE_OK) {
         /* The id is not consumed: the next create gets it. */
         fb_store_arena_undo_locked(s, owner_len);
         goto done;
     }
 
+    fb_atomic_store_relaxed(&slot->lsn, (int64_t) lsn);
     fb_atomic_store_relaxed(&slot->balance, 0);
     slot->owner = copy;
     slot->owner_len = (uint16_t) owner_len;
@@ -319,6 +329,7 @@ fb_store_create(fb_store_t *s, const char *owner, size_t owner_len,
         out->created = now;
         out->owner = copy;
         out->owner_len = owner_len;
+        out->lsn = lsn;
     }
 
 done:
@@ -340,7 +351,9 @@ fb_store_get(fb_store_t *s, int64_t id, fb_account_t *out)
 
     if (out != NULL) {
         out->id = id;
+        /* Balance first: see fb_slot_t. */
         out->balance = fb_atomic_load_acquire(&slot->balance);
+        out->lsn = (uint64_t) fb_atomic_load_acquire(&slot->lsn);
         out->created = slot->created;
         out->owner = slot->owner;
         out->owner_len = slot->owner_len;
@@ -352,10 +365,11 @@ fb_store_get(fb_store_t *s, int64_t id, fb_account_t *out)
 
 fb_store_rc_e
 fb_store_deposit(fb_store_t *s, int64_t id, int64_t amount,
-    int64_t *balance)
+    int64_t *balance, uint64_t *lsn)
 {
     int64_t           old;
     fb_op_t           op;
+    uint64_t          seq;
     fb_slot_t        *slot;
     fb_store_rc_e     rc;
     pthread_mutex_t  *m;
@@ -385,15 +399,20 @@ fb_store_deposit(fb_store_t *s, int64_t id, int64_t amount,
     op.amount = amount;
     op.balance = old + amount;
 
-    rc = fb_store_log(s, &op);
+    rc = fb_store_log(s, &op, &seq);
     if (rc != FB_STORE_OK) {
         goto done;
     }
 
+    fb_atomic_store_relaxed(&slot->lsn, (int64_t) seq);
     fb_atomic_store_release(&slot->balance, op.balance);
 
     if (balance != NULL) {
         *balance = op.balance;
+    }
+
+    if (lsn != NULL) {
+        *lsn = seq;
     }
 
 done:
@@ -405,10 +424,11 @@ done:
 
 fb_store_rc_e
 fb_store_withdraw(fb_store_t *s, int64_t id, int64_t amount,
-    int64_t *balance)
+    int64_t *balance, uint64_t *lsn)
 {
     int64_t           old;
     fb_op_t           op;
+    uint64_t          seq;
     fb_slot_t        *slot;
     fb_store_rc_e     rc;
     pthread_mutex_t  *m;
@@ -438,15 +458,20 @@ fb_store_withdraw(fb_store_t *s, int64_t id, int64_t amount,
     op.amount = amount;
     op.balance = old - amount;
 
-    rc = fb_store_log(s, &op);
+    rc = fb_store_log(s, &op, &seq);
     if (rc != FB_STORE_OK) {
         goto done;
     }
 
+    fb_atomic_store_relaxed(&slot->lsn, (int64_t) seq);
     fb_atomic_store_release(&slot->balance, op.balance);
 
     if (balance != NULL) {
         *balance = op.balance;
+    }
+
+    if (lsn != NULL) {
+        *lsn = seq;
     }
 
 done:
@@ -458,10 +483,11 @@ done:
 
 fb_store_rc_e
 fb_store_transfer(fb_store_t *s, int64_t from, int64_t to, int64_t amount,
-    int64_t *from_balance, int64_t *to_balance)
+    int64_t *from_balance, int64_t *to_balance, uint64_t *lsn)
 {
     int64_t           fb, tb;
     fb_op_t           op;
+    uint64_t          seq;
     uint64_t          i, i1, i2;
     fb_slot_t        *fs, *ts;
     fb_store_rc_e     rc;
@@ -519,11 +545,13 @@ fb_store_transfer(fb_store_t *s, int64_t from, int64_t to, int64_t amount,
     op.balance = fb - amount;
     op.to_balance = tb + amount;
 
-    rc = fb_store_log(s, &op);
+    rc = fb_store_log(s, &op, &seq);
     if (rc != FB_STORE_OK) {
         goto done;
     }
 
+    fb_atomic_store_relaxed(&fs->lsn, (int64_t) seq);
+    fb_atomic_store_relaxed(&ts->lsn, (int64_t) seq);
     fb_atomic_store_release(&fs->balance, op.balance);
     fb_atomic_store_release(&ts->balance, op.to_balance);
 
@@ -533,6 +561,10 @@ fb_store_transfer(fb_store_t *s, int64_t from, int64_t to, int64_t amount,
 
     if (to_balance != NULL) {
         *to_balance = op.to_balance;
+    }
+
+    if (lsn != NULL) {
+        *lsn = seq;
     }
 
 done:
@@ -595,6 +627,105 @@ fb_store_audit(fb_store_t *s, fb_store_audit_t *out)
     out->accounts = n;
     out->sum = out->overflow ? (sum < 0 ? INT64_MIN : INT64_MAX) : sum;
     out->min_balance = min;
+}
+
+
+void
+fb_store_barrier(fb_store_t *s)
+{
+    uint64_t  i;
+
+    /*
+     * An operation whose hook has returned still holds the lock it called
+     * the hook under until its change is applied; taking that lock after
+     * the hook returned therefore waits for the change.  One lock at a
+     * time: no worker ever waits for more than one operation here.
+     */
+    pthread_mutex_lock(&s->create_mutex);
+    pthread_mutex_unlock(&s->create_mutex);
+
+    for (i = 0; i <= s->stripe_mask; i++) {
+        pthread_mutex_lock(&s->stripes[i].mutex);
+        pthread_mutex_unlock(&s->stripes[i].mutex);
+    }
+}
+
+
+fb_store_rc_e
+fb_store_restore_account(fb_store_t *s, int64_t id, const char *owner,
+    size_t owner_len, int64_t created, int64_t balance, uint64_t lsn)
+{
+    char        *copy;
+    int64_t      count;
+    fb_slot_t   *slot;
+
+    if (owner == NULL || owner_len == 0 || owner_len > FB_OWNER_MAX_BYTES
+        || balance < 0)
+    {
+        return FB_STORE_INVALID_AMOUNT;
+    }
+
+    count = fb_atomic_load_relaxed(&s->count);
+
+    if (id < 1 || id > count + 1) {
+        return FB_STORE_NOT_FOUND;
+    }
+
+    if ((uint64_t) id > s->max_accounts) {
+        return FB_STORE_FULL;
+    }
+
+    slot = fb_store_chunk_locked(s, (uint64_t) id - 1);
+    if (slot == NULL) {
+        return FB_STORE_NOMEM;
+    }
+
+    /* A replayed create of an account the snapshot already holds names the
+     * same owner: keep the copy there is. */
+    if (id > count || slot->owner_len != owner_len
+        || memcmp(slot->owner, owner, owner_len) != 0)
+    {
+        copy = fb_store_arena_copy_locked(s, owner, owner_len);
+        if (copy == NULL) {
+            return FB_STORE_NOMEM;
+        }
+
+        slot->owner = copy;
+        slot->owner_len = (uint16_t) owner_len;
+    }
+
+    slot->created = created < 0 ? 0
+                    : created > UINT32_MAX ? UINT32_MAX : (uint32_t) created;
+    fb_atomic_store_relaxed(&slot->lsn, (int64_t) lsn);
+    fb_atomic_store_relaxed(&slot->balance, balance);
+
+    if (id > count) {
+        fb_atomic_store_release(&s->count, id);
+    }
+
+    return FB_STORE_OK;
+}
+
+
+fb_store_rc_e
+fb_store_restore_balance(fb_store_t *s, int64_t id, int64_t balance,
+    uint64_t lsn)
+{
+    fb_slot_t  *slot;
+
+    if (balance < 0) {
+        return FB_STORE_INVALID_AMOUNT;
+    }
+
+    slot = fb_store_slot(s, id);
+    if (slot == NULL) {
+        return FB_STORE_NOT_FOUND;
+    }
+
+    fb_atomic_store_relaxed(&slot->lsn, (int64_t) lsn);
+    fb_atomic_store_relaxed(&slot->balance, balance);
+
+    return FB_STORE_OK;
 }
 
 
@@ -665,9 +796,11 @@ fb_store_stripe(fb_store_t *s, int64_t id)
 
 
 static fb_store_rc_e
-fb_store_log(fb_store_t *s, const fb_op_t *op)
+fb_store_log(fb_store_t *s, const fb_op_t *op, uint64_t *lsn)
 {
-    if (s->log != NULL && s->log(s->log_ctx, op) != 0) {
+    *lsn = 0;
+
+    if (s->log != NULL && s->log(s->log_ctx, op, lsn) != 0) {
         return FB_STORE_LOG_FAILED;
     }
 

@@ -71,8 +71,14 @@ typedef struct {
  * reach the log in id order.  It must not block for long and must not
  * call back into the store.  A non-zero return aborts the operation:
  * nothing changes and the caller gets FB_STORE_LOG_FAILED.
+ *
+ * On success it sets *lsn to the record's log sequence number (LSN):
+ * non-zero, and increasing from one call to the next.  The store keeps,
+ * for each account, the LSN of the last record that changed it, and hands
+ * every mutation's LSN back to its caller, who may then wait for that
+ * record to be durable before replying.
  */
-typedef int (*fb_store_log_pt)(void *ctx, const fb_op_t *op);
+typedef int (*fb_store_log_pt)(void *ctx, const fb_op_t *op, uint64_t *lsn);
 
 typedef struct {
     size_t           stripes;       /* power of two; 0 means the default */
@@ -81,13 +87,19 @@ typedef struct {
     void            *log_ctx;
 } fb_store_conf_t;
 
-/* A consistent view of one account.  owner stays valid for the store's life. */
+/*
+ * A consistent view of one account.  owner stays valid for the store's
+ * life.  lsn is the LSN of the last logged change the balance reflects, or
+ * a later one (0 without a log): a reader that must not report what is not
+ * yet durable waits for lsn.
+ */
 typedef struct {
     int64_t       id;
     int64_t       balance;
     int64_t       created;       /* unix seconds */
     const char   *owner;         /* NUL-terminated as well as counted */
     size_t        owner_len;
+    uint64_t      lsn;
 } fb_account_t;
 
 typedef struct {
@@ -107,7 +119,8 @@ void fb_store_free(fb_store_t *s);
  * owner: 1..FB_OWNER_MAX_BYTES bytes, already validated by the caller; a
  * NULL or out-of-range owner is a caller bug, refused as FB_STORE_NOMEM
  * (errno EINVAL) with nothing stored.  Here and below, the out-parameters
- * may be NULL and are written only on FB_STORE_OK.
+ * may be NULL and are written only on FB_STORE_OK.  out->lsn and *lsn are
+ * the LSN the log hook gave this operation's record (0 without a log).
  */
 fb_store_rc_e fb_store_create(fb_store_t *s, const char *owner,
     size_t owner_len, fb_account_t *out);
@@ -117,20 +130,48 @@ fb_store_rc_e fb_store_create(fb_store_t *s, const char *owner,
 fb_store_rc_e fb_store_get(fb_store_t *s, int64_t id, fb_account_t *out);
 
 fb_store_rc_e fb_store_deposit(fb_store_t *s, int64_t id, int64_t amount,
-    int64_t *balance);
+    int64_t *balance, uint64_t *lsn);
 fb_store_rc_e fb_store_withdraw(fb_store_t *s, int64_t id, int64_t amount,
-    int64_t *balance);
+    int64_t *balance, uint64_t *lsn);
 
 /* Checks in this order: amount, self transfer, existence, funds,
  * overflow of the payee. */
 fb_store_rc_e fb_store_transfer(fb_store_t *s, int64_t from, int64_t to,
-    int64_t amount, int64_t *from_balance, int64_t *to_balance);
+    int64_t amount, int64_t *from_balance, int64_t *to_balance,
+    uint64_t *lsn);
 
 /* Accounts created so far (the highest id handed out).  Lock-free. */
 uint64_t fb_store_count(fb_store_t *s);
 
 /* A consistent snapshot: takes every stripe lock in ascending order. */
 void fb_store_audit(fb_store_t *s, fb_store_audit_t *out);
+
+/*
+ * Locks and unlocks the create mutex and then every stripe, one at a time
+ * (never two at once, so no worker waits for more than one operation).
+ * On return, every operation whose log hook had returned before the call
+ * has been applied: a snapshot that records the last LSN, calls this, and
+ * then reads the accounts sees every change up to that LSN.
+ */
+void fb_store_barrier(fb_store_t *s);
+
+/*
+ * Recovery, at start-up only: before any other thread uses the store.  No
+ * lock is taken and the log hook is not called.
+ *
+ * fb_store_restore_account sets account id's owner, created, balance and
+ * LSN.  id may name an existing account (it is overwritten) or be the next
+ * id (count + 1: the account is created).  fb_store_restore_balance sets
+ * an existing account's balance and LSN.  FB_STORE_NOT_FOUND for an id
+ * that is neither; FB_STORE_INVALID_AMOUNT for a negative balance or an
+ * owner outside 1..FB_OWNER_MAX_BYTES; FB_STORE_FULL past max_accounts;
+ * FB_STORE_NOMEM.
+ */
+fb_store_rc_e fb_store_restore_account(fb_store_t *s, int64_t id,
+    const char *owner, size_t owner_len, int64_t created, int64_t balance,
+    uint64_t lsn);
+fb_store_rc_e fb_store_restore_balance(fb_store_t *s, int64_t id,
+    int64_t balance, uint64_t lsn);
 
 /* Bytes the store has allocated (chunks, owner arena, stripes). */
 size_t fb_store_memory(fb_store_t *s);

@@ -11,11 +11,16 @@ fb_integration_tests = \
 TESTS += $(fb_integration_tests) tests/test-keepalive.py
 EXTRA_DIST += $(fb_integration_tests) tests/test-keepalive.py tests/fbtest.py
 
+# The journal through nginx: kill -9 under load, restart, nothing lost.
+TESTS += tests/test-crash.py
+EXTRA_DIST += tests/test-crash.py
+
 # test-keepalive checks that no paced request takes a second: it starts
 # after every other test has finished, so that the CPU-heavy stress tests
 # do not load the machine under it.  To run it on its own:
 #   make check TESTS=tests/test-keepalive.py fb_keepalive_after=
 fb_keepalive_after = $(check_PROGRAMS:=.log) \
 	tests/test-nginx-conf.log tests/test-nginx-errors.log tests/test-api.log \
-	tests/test-concurrency.log tests/test-shutdown.log tests/test-readme.log
+	tests/test-concurrency.log tests/test-shutdown.log tests/test-readme.log \
+	tests/test-crash.log
 tests/test-keepalive.log: $(fb_keepalive_after)

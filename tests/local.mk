@@ -21,6 +21,7 @@ TESTS += tests/no-cunit.sh
 endif
 
 include tests/store.mk
+include tests/journal.mk
 include tests/json.mk
 include tests/http.mk
 include tests/integration.mk

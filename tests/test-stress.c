@@ -198,7 +198,7 @@ new_store(size_t stripes, int64_t naccounts, int64_t funding)
 
         for (left = funding; left > 0; left -= step) {
             step = left < FB_AMOUNT_MAX ? left : FB_AMOUNT_MAX;
-            if (fb_store_deposit(s, i, step, NULL) != FB_STORE_OK) {
+            if (fb_store_deposit(s, i, step, NULL, NULL) != FB_STORE_OK) {
                 goto failed;
             }
         }
@@ -244,7 +244,7 @@ mixed_worker(void *arg)
 
         switch (op) {
         case 0:
-            rc = fb_store_deposit(run->store, a, amount, &b1);
+            rc = fb_store_deposit(run->store, a, amount, &b1, NULL);
             if (rc == FB_STORE_OK) {
                 w->deposited += amount;
             }
@@ -252,7 +252,7 @@ mixed_worker(void *arg)
             break;
 
         case 1:
-            rc = fb_store_withdraw(run->store, a, amount, &b1);
+            rc = fb_store_withdraw(run->store, a, amount, &b1, NULL);
             if (rc == FB_STORE_OK) {
                 w->withdrawn += amount;
             }
@@ -260,7 +260,7 @@ mixed_worker(void *arg)
             break;
 
         default:
-            rc = fb_store_transfer(run->store, a, b, amount, &b1, &b2);
+            rc = fb_store_transfer(run->store, a, b, amount, &b1, &b2, NULL);
             break;
         }
 
@@ -552,7 +552,7 @@ opposite_worker(void *arg)
     pthread_barrier_wait(o->start);
 
     for (i = 0; i < o->ops; i++) {
-        rc = fb_store_transfer(o->store, o->from, o->to, 1, NULL, NULL);
+        rc = fb_store_transfer(o->store, o->from, o->to, 1, NULL, NULL, NULL);
         if (rc == FB_STORE_OK) {
             o->ok++;
         } else if (rc != FB_STORE_INSUFFICIENT_FUNDS) {
@@ -608,8 +608,10 @@ opposite(size_t stripes, int64_t a, int64_t b, long ops)
         CU_ASSERT_EQUAL_FATAL(fb_store_create(s, "opposite", 8, NULL),
                               FB_STORE_OK);
     }
-    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(s, a, 1000, NULL), FB_STORE_OK);
-    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(s, b, 1000, NULL), FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(s, a, 1000, NULL, NULL),
+                          FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(s, b, 1000, NULL, NULL),
+                          FB_STORE_OK);
 
     n = WORKERS + 1;
     CU_ASSERT_EQUAL_FATAL(pthread_barrier_init(&start, NULL, (unsigned) n),
@@ -818,20 +820,20 @@ operator(void *arg)
 
             switch (rng_next(&r->rng) % 3) {
             case 0:
-                rc = fb_store_deposit(r->race->store, a, amount, NULL);
+                rc = fb_store_deposit(r->race->store, a, amount, NULL, NULL);
                 if (rc == FB_STORE_OK) {
                     r->deposited += amount;
                 }
                 break;
             case 1:
-                rc = fb_store_withdraw(r->race->store, a, amount, NULL);
+                rc = fb_store_withdraw(r->race->store, a, amount, NULL, NULL);
                 if (rc == FB_STORE_OK) {
                     r->withdrawn += amount;
                 }
                 break;
             default:
                 rc = fb_store_transfer(r->race->store, b, a, amount,
-                                       NULL, NULL);
+                                       NULL, NULL, NULL);
                 break;
             }
 

@@ -1,0 +1,154 @@
+/*
+ * fb_journal.h: the write-ahead journal that makes the store durable.
+ *
+ * Every mutation the store applies is first appended, as a record, to an
+ * in-memory buffer by the store's log hook (fb_journal_log), under the
+ * lock(s) of the accounts it touches; the hook hands back the record's
+ * LSN.  One writer thread takes the buffer, write()s it to the current
+ * segment and, under --fsync always, fdatasync()s it: one sync covers
+ * every record that arrived while the previous one ran (group commit).  A
+ * worker replies only once fb_journal_wait says its LSN is durable.  A
+ * snapshot thread writes an image of every account now and then, after
+ * which older segments are deleted; start-up loads the newest snapshot
+ * and replays the journal after it (fb_journal_recover).
+ *
+ * Lock order: store create mutex / stripe locks -> journal mutex.  The
+ * journal never calls into the store while it holds a lock of its own.
+ * doc/journal.txt has the whole design.
+ */
+
+#ifndef FB_JOURNAL_H_INCLUDED
+#define FB_JOURNAL_H_INCLUDED
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fb_store.h"
+
+/* The return codes of fcgi/fb_core.h, for the store's durable side. */
+#ifndef FB_OK
+#define FB_OK         0
+#define FB_ERROR     -1
+#define FB_AGAIN     -2
+#define FB_DECLINED  -3
+#endif
+
+/* Log levels of the callback: the same numbers as fcgi/fb_log.h's. */
+#define FB_JLOG_ERR   0
+#define FB_JLOG_WARN  1
+#define FB_JLOG_INFO  2
+
+/* err: an errno value to add to the line, or 0. */
+typedef void (*fb_jlog_pt)(int level, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+typedef enum {
+    FB_FSYNC_ALWAYS = 0,   /* reply after fdatasync */
+    FB_FSYNC_BATCH,        /* reply after write; fdatasync every interval */
+    FB_FSYNC_OFF           /* no journal: memory only */
+} fb_fsync_e;
+
+#define FB_JOURNAL_SEGMENT_BYTES     ((uint64_t) 64 << 20)
+#define FB_JOURNAL_SNAPSHOT_RECORDS  ((uint64_t) 5000000)
+#define FB_JOURNAL_INTERVAL_MS       10
+
+typedef struct {
+    const char   *dir;
+    fb_fsync_e    fsync;              /* ALWAYS or BATCH */
+    unsigned      interval_ms;        /* BATCH: longest time unsynced */
+    uint64_t      segment_bytes;      /* 0: FB_JOURNAL_SEGMENT_BYTES */
+    uint64_t      snapshot_records;   /* records between snapshots; 0:
+                                         only when asked (and at stop) */
+    fb_jlog_pt    log;                /* NULL: silent */
+} fb_journal_conf_t;
+
+/* What recovery (or a check) found. */
+typedef struct {
+    uint64_t      snapshot_seq;       /* 0: no snapshot */
+    uint64_t      snapshot_accounts;
+    uint64_t      segments;
+    uint64_t      records;            /* read, skipped ones included */
+    uint64_t      replayed;           /* applied: after the snapshot */
+    uint64_t      first_seq;          /* of the oldest segment; 0: none */
+    uint64_t      last_seq;           /* the last durable LSN; 0: none */
+    uint64_t      torn_bytes;         /* at the tail of the last segment */
+    uint64_t      accounts;           /* in the store afterwards */
+    int64_t       sum;                /* of all balances afterwards */
+    double        seconds;
+} fb_recovery_t;
+
+typedef struct fb_journal_s  fb_journal_t;
+
+/*
+ * Opens (creating it if need be) and locks the data directory: one
+ * process at a time.  Nothing is read yet.  NULL on failure, logged.
+ */
+fb_journal_t *fb_journal_new(const fb_journal_conf_t *conf);
+
+/*
+ * Start-up: loads the newest snapshot and replays every later record into
+ * s, which must be empty and have this journal as its log.  A torn record
+ * at the tail of the last segment is cut off and logged; any other damage
+ * stops start-up: FB_ERROR, logged with the file and the offset.
+ */
+int fb_journal_recover(fb_journal_t *j, fb_store_t *s, fb_recovery_t *out);
+
+/* Opens a new segment after the last recovered record and starts the
+ * writer and snapshot threads.  FB_ERROR on failure, logged. */
+int fb_journal_start(fb_journal_t *j, fb_store_t *s);
+
+/* The store's log hook (fb_store_log_pt); ctx is the journal. */
+int fb_journal_log(void *ctx, const fb_op_t *op, uint64_t *lsn);
+
+/*
+ * Blocks until the record lsn is durable under the policy: synced under
+ * always, written under batch.  0 when it is (at once for lsn 0); -1 if
+ * the journal failed first: the record never will be.
+ */
+int fb_journal_wait(fb_journal_t *j, uint64_t lsn);
+
+/* Whether the journal has failed: it takes no more records, ever. */
+int fb_journal_failed(fb_journal_t *j);
+
+/*
+ * Takes a snapshot now and waits for it; FB_OK, FB_DECLINED when there
+ * is nothing new since the last one, FB_ERROR if it failed (logged; the
+ * journal goes on).
+ */
+int fb_journal_snapshot(fb_journal_t *j);
+
+/*
+ * Stops: waits for every record appended so far to be written and
+ * synced, whatever the policy, optionally takes a last snapshot first,
+ * and stops the threads.  Call only once no thread calls the store.
+ */
+void fb_journal_stop(fb_journal_t *j, int final_snapshot);
+
+void fb_journal_free(fb_journal_t *j);
+
+/* Counters, for tests and the start-up log. */
+typedef struct {
+    uint64_t      last_lsn;           /* handed out */
+    uint64_t      written_lsn;
+    uint64_t      synced_lsn;
+    uint64_t      batches;            /* write()s of a batch */
+    uint64_t      syncs;              /* fdatasync()s */
+    uint64_t      snapshots;
+    uint64_t      snapshot_seq;
+} fb_journal_stats_t;
+
+void fb_journal_stats(fb_journal_t *j, fb_journal_stats_t *out);
+
+/*
+ * fastbank --check: reads dir without the journal's lock held by anyone,
+ * replays it into a scratch store and reports on out.  With repair, a
+ * torn tail is cut off.  Returns an FB_CHECK_ code, also the exit status.
+ */
+#define FB_CHECK_OK          0    /* consistent (after repair, if asked) */
+#define FB_CHECK_TORN        1    /* a torn tail, left in place */
+#define FB_CHECK_CORRUPT     3    /* damage start-up would refuse */
+#define FB_CHECK_IO          4    /* could not read, or is in use */
+
+int fb_journal_check(const char *dir, int repair, FILE *out);
+
+#endif /* FB_JOURNAL_H_INCLUDED */

@@ -1,0 +1,217 @@
+/*
+ * fb_io_fault.c: fb_io_* with faults on demand (fb_io_fault.h).
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "fb_io.h"
+#include "fb_io_fault.h"
+
+/*
+ * fault_mutex protects every counter below: the writer thread, the
+ * snapshot thread and the test's own thread all make counted calls.
+ */
+static pthread_mutex_t  fault_mutex = PTHREAD_MUTEX_INITIALIZER;
+static long             fault_calls;
+static long             fault_at = -1;
+static int              fault_persist;
+static int              fault_fired;
+static int              fault_next_write;   /* a short write happened */
+static const char      *fault_first;
+
+
+void
+fb_fault_arm(long n, int persist)
+{
+    pthread_mutex_lock(&fault_mutex);
+    fault_calls = 0;
+    fault_at = n;
+    fault_persist = persist;
+    fault_fired = 0;
+    fault_next_write = 0;
+    fault_first = NULL;
+    pthread_mutex_unlock(&fault_mutex);
+}
+
+
+void
+fb_fault_disarm(void)
+{
+    pthread_mutex_lock(&fault_mutex);
+    fault_at = -1;
+    fault_next_write = 0;
+    pthread_mutex_unlock(&fault_mutex);
+}
+
+
+int
+fb_fault_fired(void)
+{
+    int  f;
+
+    pthread_mutex_lock(&fault_mutex);
+    f = fault_fired;
+    pthread_mutex_unlock(&fault_mutex);
+    return f;
+}
+
+
+const char *
+fb_fault_what(void)
+{
+    const char  *w;
+
+    pthread_mutex_lock(&fault_mutex);
+    w = fault_first != NULL ? fault_first : "nothing";
+    pthread_mutex_unlock(&fault_mutex);
+    return w;
+}
+
+
+/* 1 if this call fails; *short_write set for a write that fails half way. */
+static int
+fault_check(const char *what, int is_write, int *short_write)
+{
+    int   fail = 0;
+    long  n;
+
+    pthread_mutex_lock(&fault_mutex);
+
+    n = fault_calls++;
+
+    if (is_write && fault_next_write) {
+        fault_next_write = 0;
+        fail = 1;
+    } else if (fault_at >= 0
+               && (n == fault_at || (fault_persist && n > fault_at)))
+    {
+        fail = 1;
+        if (!fault_fired) {
+            fault_fired = 1;
+            fault_first = what;
+            if (is_write && short_write != NULL) {
+                *short_write = 1;
+                fault_next_write = 1;
+                fail = 0;
+            }
+        }
+    }
+
+    pthread_mutex_unlock(&fault_mutex);
+    return fail;
+}
+
+
+int
+fb_io_open(const char *path, int flags, mode_t mode)
+{
+    if (fault_check("open", 0, NULL)) {
+        errno = EIO;
+        return -1;
+    }
+
+    return open(path, flags, mode);
+}
+
+
+ssize_t
+fb_io_write(int fd, const void *buf, size_t len)
+{
+    int  sw = 0;
+
+    if (fault_check("write", 1, &sw)) {
+        errno = ENOSPC;
+        return -1;
+    }
+
+    if (sw && len > 1) {
+        return write(fd, buf, len / 2);
+    }
+
+    if (sw) {
+        errno = ENOSPC;
+        return -1;
+    }
+
+    return write(fd, buf, len);
+}
+
+
+ssize_t
+fb_io_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+    if (fault_check("pwrite", 0, NULL)) {
+        errno = EIO;
+        return -1;
+    }
+
+    return pwrite(fd, buf, len, off);
+}
+
+
+int
+fb_io_fdatasync(int fd)
+{
+    if (fault_check("fdatasync", 0, NULL)) {
+        errno = EIO;
+        return -1;
+    }
+
+    return 0;
+}
+
+
+int
+fb_io_fsync(int fd)
+{
+    if (fault_check("fsync", 0, NULL)) {
+        errno = EIO;
+        return -1;
+    }
+
+    return 0;
+}
+
+
+int
+fb_io_ftruncate(int fd, off_t len)
+{
+    if (fault_check("ftruncate", 0, NULL)) {
+        errno = EIO;
+        return -1;
+    }
+
+    return ftruncate(fd, len);
+}
+
+
+int
+fb_io_rename(const char *from, const char *to)
+{
+    if (fault_check("rename", 0, NULL)) {
+        errno = EIO;
+        return -1;
+    }
+
+    return rename(from, to);
+}
+
+
+int
+fb_io_unlink(const char *path)
+{
+    if (fault_check("unlink", 0, NULL)) {
+        errno = EIO;
+        return -1;
+    }
+
+    return unlink(path);
+}

@@ -1,0 +1,22 @@
+/*
+ * fb_io_fault.h: the fb_io_* calls (store/fb_io.h) with faults on demand,
+ * for the I/O-error tests.  Linked instead of store/fb_io.c.
+ *
+ * Counted calls: open, write, pwrite, fdatasync, fsync, ftruncate, rename,
+ * unlink.  Armed with n, the n-th counted call from then on (0-based)
+ * fails: a write of more than one byte first writes half of it (a short
+ * write, as when the disk fills mid-batch) and the next write fails; any
+ * other call fails with EIO and does nothing.  With persist, every later
+ * counted call fails too.  Syncs succeed without syncing: these tests
+ * are about errors, not power cuts, and run many thousands of them.
+ */
+
+#ifndef FB_IO_FAULT_H_INCLUDED
+#define FB_IO_FAULT_H_INCLUDED
+
+void fb_fault_arm(long n, int persist);
+void fb_fault_disarm(void);
+int fb_fault_fired(void);                /* since the last arm */
+const char *fb_fault_what(void);         /* the call that failed first */
+
+#endif /* FB_IO_FAULT_H_INCLUDED */

@@ -1,0 +1,492 @@
+/*
+ * fb_jtest.c: shared helpers of the journal tests (fb_jtest.h).
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fb_jtest.h"
+
+#define JT_LOG_MAX  (64 * 1024)
+
+const char  *jt_tmpdir;
+
+/* jt_log_mutex protects the kept lines: the journal's threads log too. */
+static pthread_mutex_t  jt_log_mutex = PTHREAD_MUTEX_INITIALIZER;
+static char             jt_log_buf[JT_LOG_MAX];
+static size_t           jt_log_len;
+
+
+void
+jt_rng_seed(jt_rng_t *r, uint64_t seed)
+{
+    r->s = seed * 0x9e3779b97f4a7c15ull + 1;
+}
+
+
+uint64_t
+jt_rng_next(jt_rng_t *r)
+{
+    uint64_t  x = r->s;
+
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    r->s = x;
+    return x;
+}
+
+
+uint64_t
+jt_seed(void)
+{
+    const char  *env = getenv("FB_TEST_SEED");
+
+    if (env != NULL && *env != '\0') {
+        return strtoull(env, NULL, 10);
+    }
+
+    return (uint64_t) time(NULL) ^ ((uint64_t) getpid() << 20);
+}
+
+
+char *
+jt_mkdir(const char *tag)
+{
+    char        *dir;
+    const char  *tmp = jt_tmpdir != NULL ? jt_tmpdir : getenv("TMPDIR");
+
+    if (tmp == NULL || *tmp == '\0') {
+        tmp = "/tmp";
+    }
+
+    if (asprintf(&dir, "%s/fb-%s-XXXXXX", tmp, tag) < 0) {
+        return NULL;
+    }
+
+    if (mkdtemp(dir) == NULL) {
+        free(dir);
+        return NULL;
+    }
+
+    return dir;
+}
+
+
+void
+jt_rmdir(char *dir)
+{
+    DIR            *d;
+    char            path[4096];
+    struct dirent  *de;
+
+    if (dir == NULL) {
+        return;
+    }
+
+    d = opendir(dir);
+    if (d != NULL) {
+        while ((de = readdir(d)) != NULL) {
+            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            {
+                continue;
+            }
+            snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+            unlink(path);
+        }
+        closedir(d);
+    }
+
+    rmdir(dir);
+    free(dir);
+}
+
+
+int
+jt_count_files(const char *dir, const char *prefix)
+{
+    int             n = 0;
+    DIR            *d;
+    struct dirent  *de;
+
+    d = opendir(dir);
+    if (d == NULL) {
+        return -1;
+    }
+
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, prefix, strlen(prefix)) == 0) {
+            n++;
+        }
+    }
+
+    closedir(d);
+    return n;
+}
+
+
+long
+jt_file_size(const char *path)
+{
+    struct stat  st;
+
+    return stat(path, &st) == 0 ? (long) st.st_size : -1;
+}
+
+
+const char *
+jt_last_segment(const char *dir)
+{
+    DIR            *d;
+    struct dirent  *de;
+    static char     best[256], path[4096];
+
+    best[0] = '\0';
+
+    d = opendir(dir);
+    if (d == NULL) {
+        return NULL;
+    }
+
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, "journal-", 8) == 0
+            && strcmp(de->d_name, best) > 0)
+        {
+            snprintf(best, sizeof(best), "%s", de->d_name);
+        }
+    }
+
+    closedir(d);
+
+    if (best[0] == '\0') {
+        return NULL;
+    }
+
+    snprintf(path, sizeof(path), "%s/%s", dir, best);
+    return path;
+}
+
+
+void
+jt_log(int level, int err, const char *fmt, ...)
+{
+    int      n;
+    char     line[1024];
+    va_list  ap;
+
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+
+    if (n < 0) {
+        return;
+    }
+
+    if (err != 0) {
+        snprintf(line + strlen(line), sizeof(line) - strlen(line),
+                 " (%d: %s)", err, strerror(err));
+    }
+
+    if (getenv("FB_TEST_VERBOSE") != NULL) {
+        fprintf(stderr, "  log %d: %s\n", level, line);
+    }
+
+    n = (int) strlen(line);
+    pthread_mutex_lock(&jt_log_mutex);
+    if (jt_log_len + (size_t) n + 2 < JT_LOG_MAX) {
+        memcpy(jt_log_buf + jt_log_len, line, (size_t) n);
+        jt_log_len += (size_t) n;
+        jt_log_buf[jt_log_len++] = '\n';
+        jt_log_buf[jt_log_len] = '\0';
+    }
+    pthread_mutex_unlock(&jt_log_mutex);
+}
+
+
+void
+jt_log_clear(void)
+{
+    pthread_mutex_lock(&jt_log_mutex);
+    jt_log_len = 0;
+    jt_log_buf[0] = '\0';
+    pthread_mutex_unlock(&jt_log_mutex);
+}
+
+
+int
+jt_log_has(const char *needle)
+{
+    int  found;
+
+    pthread_mutex_lock(&jt_log_mutex);
+    found = strstr(jt_log_buf, needle) != NULL;
+    pthread_mutex_unlock(&jt_log_mutex);
+    return found;
+}
+
+
+/* Only once the journal's threads are stopped. */
+const char *
+jt_log_text(void)
+{
+    return jt_log_buf;
+}
+
+
+int
+jt_open(jt_pair_t *p, const char *dir, fb_fsync_e policy,
+    uint64_t snapshot_records)
+{
+    fb_store_conf_t     sc;
+    fb_journal_conf_t   jc;
+
+    memset(p, 0, sizeof(*p));
+    p->recover_rc = FB_ERROR;
+
+    memset(&jc, 0, sizeof(jc));
+    jc.dir = dir;
+    jc.fsync = policy;
+    jc.interval_ms = 2;
+    jc.snapshot_records = snapshot_records;
+    jc.log = jt_log;
+
+    p->j = fb_journal_new(&jc);
+    if (p->j == NULL) {
+        return -1;
+    }
+
+    memset(&sc, 0, sizeof(sc));
+    sc.stripes = 16;
+    sc.log = fb_journal_log;
+    sc.log_ctx = p->j;
+
+    p->s = fb_store_new(&sc);
+    if (p->s == NULL) {
+        return -1;
+    }
+
+    p->recover_rc = fb_journal_recover(p->j, p->s, &p->rec);
+    if (p->recover_rc != FB_OK) {
+        return -1;
+    }
+
+    return fb_journal_start(p->j, p->s) == FB_OK ? 0 : -1;
+}
+
+
+void
+jt_close(jt_pair_t *p, int final_snapshot)
+{
+    if (p->j != NULL) {
+        fb_journal_stop(p->j, final_snapshot);
+        fb_journal_free(p->j);
+        p->j = NULL;
+    }
+
+    if (p->s != NULL) {
+        fb_store_free(p->s);
+        p->s = NULL;
+    }
+}
+
+
+fb_store_t *
+jt_recover(const char *dir, int *rc, fb_recovery_t *rec)
+{
+    jt_pair_t  p;
+
+    if (jt_open(&p, dir, FB_FSYNC_ALWAYS, 0) != 0) {
+        *rc = p.recover_rc == FB_OK ? FB_ERROR : p.recover_rc;
+        if (rec != NULL) {
+            *rec = p.rec;
+        }
+        jt_close(&p, 0);
+        return NULL;
+    }
+
+    *rc = FB_OK;
+    if (rec != NULL) {
+        *rec = p.rec;
+    }
+
+    /* Stop the journal, keep the store: it is what recovery built. */
+    fb_journal_stop(p.j, 0);
+    fb_journal_free(p.j);
+    return p.s;
+}
+
+
+void
+jt_model_init(jt_model_t *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+
+void
+jt_model_apply(jt_model_t *m, const jt_op_t *op)
+{
+    switch (op->type) {
+    case FB_OP_CREATE:
+        m->n = op->id;
+        m->balance[op->id] = 0;
+        break;
+    case FB_OP_DEPOSIT:
+        m->balance[op->id] += op->amount;
+        m->deposited += op->amount;
+        break;
+    case FB_OP_WITHDRAW:
+        m->balance[op->id] -= op->amount;
+        m->withdrawn += op->amount;
+        break;
+    default:
+        m->balance[op->id] -= op->amount;
+        m->balance[op->to] += op->amount;
+        break;
+    }
+}
+
+
+jt_op_t
+jt_run_op(jt_pair_t *p, jt_model_t *m, jt_rng_t *r)
+{
+    char           owner[32];
+    uint64_t       x;
+    jt_op_t        op;
+    fb_account_t   a;
+
+    memset(&op, 0, sizeof(op));
+    x = jt_rng_next(r);
+
+    /* Creates until there are accounts to work on, then now and then. */
+    if (m->n < 3 || (m->n < JT_ACCOUNTS && x % 10 == 0)) {
+        op.type = FB_OP_CREATE;
+        snprintf(owner, sizeof(owner), "owner %" PRId64, m->n + 1);
+        op.rc = fb_store_create(p->s, owner, strlen(owner), &a);
+        if (op.rc == FB_STORE_OK) {
+            op.id = a.id;
+            op.lsn = a.lsn;
+        }
+    } else {
+        op.id = 1 + (int64_t) (jt_rng_next(r) % (uint64_t) m->n);
+        op.amount = 1 + (int64_t) (jt_rng_next(r) % 5000);
+
+        switch (x % 4) {
+        case 0:
+        case 1:
+            op.type = FB_OP_DEPOSIT;
+            op.rc = fb_store_deposit(p->s, op.id, op.amount, NULL, &op.lsn);
+            break;
+        case 2:
+            op.type = FB_OP_WITHDRAW;
+            op.rc = fb_store_withdraw(p->s, op.id, op.amount, NULL, &op.lsn);
+            break;
+        default:
+            op.type = FB_OP_TRANSFER;
+            op.to = 1 + (int64_t) (jt_rng_next(r) % (uint64_t) m->n);
+            if (op.to == op.id) {
+                op.to = op.id % m->n + 1;
+            }
+            op.rc = fb_store_transfer(p->s, op.id, op.to, op.amount, NULL,
+                                      NULL, &op.lsn);
+            break;
+        }
+    }
+
+    if (op.rc == FB_STORE_OK) {
+        op.durable = fb_journal_wait(p->j, op.lsn) == 0;
+        if (op.durable) {
+            jt_model_apply(m, &op);
+        }
+    }
+
+    return op;
+}
+
+
+int
+jt_store_equals_model(fb_store_t *s, const jt_model_t *m, char *why,
+    size_t len)
+{
+    int64_t        id;
+    fb_account_t   a;
+
+    if ((int64_t) fb_store_count(s) != m->n) {
+        snprintf(why, len, "%" PRIu64 " accounts, the model has %" PRId64,
+                 fb_store_count(s), m->n);
+        return -1;
+    }
+
+    for (id = 1; id <= m->n; id++) {
+        if (fb_store_get(s, id, &a) != FB_STORE_OK
+            || a.balance != m->balance[id])
+        {
+            snprintf(why, len, "account %" PRId64 ": %" PRId64 ", the model "
+                     "has %" PRId64, id, a.balance, m->balance[id]);
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+jt_stores_equal(fb_store_t *x, fb_store_t *y, char *why, size_t len)
+{
+    int64_t        id, n;
+    fb_account_t   a, b;
+
+    n = (int64_t) fb_store_count(x);
+
+    if ((uint64_t) n != fb_store_count(y)) {
+        snprintf(why, len, "%" PRId64 " accounts against %" PRIu64, n,
+                 fb_store_count(y));
+        return -1;
+    }
+
+    for (id = 1; id <= n; id++) {
+        if (fb_store_get(x, id, &a) != FB_STORE_OK
+            || fb_store_get(y, id, &b) != FB_STORE_OK
+            || a.balance != b.balance || a.created != b.created
+            || a.owner_len != b.owner_len
+            || memcmp(a.owner, b.owner, a.owner_len) != 0)
+        {
+            snprintf(why, len, "account %" PRId64 " differs", id);
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+int64_t
+jt_store_sum(fb_store_t *s)
+{
+    int64_t        id, n, sum = 0;
+    fb_account_t   a;
+
+    n = (int64_t) fb_store_count(s);
+
+    for (id = 1; id <= n; id++) {
+        if (fb_store_get(s, id, &a) == FB_STORE_OK) {
+            sum += a.balance;
+        }
+    }
+
+    return sum;
+}

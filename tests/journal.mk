@@ -1,0 +1,26 @@
+# Journal, snapshot and recovery tests (CUnit).
+#
+# test-journal drives libfbstore.a as shipped.  test-journal-fault links
+# tests/fb_io_fault.c, whose fb_io_* functions fail the Nth call, in place
+# of store/fb_io.c (the linker takes the test's definitions and never pulls
+# fb_io.o from the archive).
+if HAVE_CUNIT
+check_PROGRAMS += tests/test-journal
+TESTS += tests/test-journal
+
+tests_test_journal_SOURCES = tests/test-journal.c tests/fb_jtest.c \
+	tests/fb_jtest.h
+tests_test_journal_CPPFLAGS = $(fb_test_cppflags)
+tests_test_journal_LDADD = store/libfbstore.a $(CUNIT_LIBS) $(ATOMIC_OPS_LIBS)
+endif
+
+if HAVE_CUNIT
+check_PROGRAMS += tests/test-journal-fault
+TESTS += tests/test-journal-fault
+
+tests_test_journal_fault_SOURCES = tests/test-journal-fault.c \
+	tests/fb_io_fault.c tests/fb_io_fault.h tests/fb_jtest.c tests/fb_jtest.h
+tests_test_journal_fault_CPPFLAGS = $(fb_test_cppflags)
+tests_test_journal_fault_LDADD = store/libfbstore.a $(CUNIT_LIBS) \
+	$(ATOMIC_OPS_LIBS)
+endif

@@ -1,0 +1,264 @@
+/*
+ * test-journal-fault.c: I/O errors, after SQLite's I/O-error loop.
+ *
+ * For N = 0, 1, 2, ...: open a journal and a store in a fresh directory,
+ * make the N-th file-system call fail (tests/fb_io_fault.c), run a fixed
+ * mix of operations with a snapshot in the middle and an orderly stop,
+ * then recover the directory with the faults off and check:
+ *
+ *   - recovery succeeds (a torn tail is cut; nothing else is damaged);
+ *   - every acknowledged operation is in the recovered store, and nothing
+ *     else: the one operation that was in flight when the journal failed
+ *     was applied in memory but answered with a failure, and is not there
+ *     (all of a transfer or none of it);
+ *   - money adds up: the balances sum to what the acknowledged deposits
+ *     and withdrawals say;
+ *   - once the journal has failed, every mutation is refused and changes
+ *     nothing, the in-flight record is reported not durable, and balances
+ *     that were durable still are.
+ *
+ * The loop ends at the first N that no run reaches.  It runs twice: the
+ * N-th call fails once, then every call from the N-th on fails (when
+ * cutting the file back fails too, the in-flight operation may survive
+ * the restart: the one outcome allowed besides its absence).
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "fb_io_fault.h"
+#include "fb_jtest.h"
+#include "fb_journal.h"
+#include "fb_store.h"
+
+#define FAULT_OPS        60
+#define FAULT_SNAPSHOT   30       /* a snapshot after this many operations */
+#define FAULT_MAX_RUNS   2000     /* a bound, far above the calls one makes */
+
+
+typedef struct {
+    long   runs;
+    long   journal_failed;
+    long   in_flight;              /* runs with an applied, unacked op */
+    long   survived;               /* ... that came back after restart */
+} fault_tally_t;
+
+
+static void
+fault_run(long n, int persist, fault_tally_t *t, int *fired)
+{
+    int            i, rc, failed_seen = 0, have_maybe = 0;
+    char          *dir, why[200];
+    jt_rng_t       r;
+    jt_op_t        op, maybe;
+    jt_pair_t      p;
+    jt_model_t     m, m_maybe;
+    fb_store_t    *s;
+    fb_account_t   a;
+
+    dir = jt_mkdir("fault");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+
+    jt_model_init(&m);
+    memset(&maybe, 0, sizeof(maybe));
+    jt_rng_seed(&r, 20251127);      /* the same mix every run */
+    jt_log_clear();
+
+    fb_fault_arm(n, persist);
+
+    if (jt_open(&p, dir, FB_FSYNC_ALWAYS, 0) == 0) {
+        for (i = 0; i < FAULT_OPS; i++) {
+            if (i == FAULT_SNAPSHOT) {
+                /* May fail on its own; the journal must not. */
+                (void) fb_journal_snapshot(p.j);
+            }
+
+            op = jt_run_op(&p, &m, &r);
+
+            if (op.rc == FB_STORE_OK && !op.durable) {
+                /* Applied in memory, never acknowledged. */
+                CU_ASSERT(!have_maybe);
+                have_maybe = 1;
+                maybe = op;
+            }
+
+            if (failed_seen) {
+                /* Once failed, nothing more gets in. */
+                CU_ASSERT(op.rc != FB_STORE_OK);
+                if (op.rc != FB_STORE_OK && op.rc != FB_STORE_LOG_FAILED
+                    && op.rc != FB_STORE_INSUFFICIENT_FUNDS)
+                {
+                    CU_FAIL("an unexpected result after the failure");
+                }
+            }
+
+            if (fb_journal_failed(p.j)) {
+                failed_seen = 1;
+            }
+        }
+
+        if (failed_seen) {
+            t->journal_failed++;
+
+            /* The in-memory store is the model plus the in-flight op. */
+            m_maybe = m;
+            if (have_maybe) {
+                jt_model_apply(&m_maybe, &maybe);
+                CU_ASSERT_NOT_EQUAL(fb_journal_wait(p.j, maybe.lsn), 0);
+                CU_ASSERT_EQUAL(fb_store_get(p.s, maybe.id, &a), FB_STORE_OK);
+                CU_ASSERT_NOT_EQUAL(fb_journal_wait(p.j, a.lsn), 0);
+            }
+            CU_ASSERT_EQUAL(jt_store_equals_model(p.s, &m_maybe, why,
+                                                  sizeof(why)), 0);
+
+            /* An account the failure did not touch reads as before. */
+            for (i = 1; i <= m.n; i++) {
+                if (have_maybe && (i == maybe.id || i == maybe.to)) {
+                    continue;
+                }
+                CU_ASSERT_EQUAL(fb_store_get(p.s, i, &a), FB_STORE_OK);
+                CU_ASSERT_EQUAL(fb_journal_wait(p.j, a.lsn), 0);
+            }
+        }
+    }
+
+    jt_close(&p, 1);
+
+    *fired = fb_fault_fired();
+    if (*fired && getenv("FB_TEST_VERBOSE") != NULL) {
+        printf("\n    N=%ld%s: %s failed, journal %s", n,
+               persist ? " on" : "", fb_fault_what(),
+               failed_seen ? "failed" : "went on");
+    }
+    fb_fault_disarm();
+
+    /* Restart: the durable state, whatever the fault was. */
+    s = jt_recover(dir, &rc, NULL);
+    if (rc != FB_OK) {
+        printf("\nN=%ld persist=%d: recovery failed after %s failed:\n%s", n,
+               persist, fb_fault_what(), jt_log_text());
+    }
+    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+
+    if (have_maybe) {
+        t->in_flight++;
+        m_maybe = m;
+        jt_model_apply(&m_maybe, &maybe);
+    }
+
+    if (jt_store_equals_model(s, &m, why, sizeof(why)) == 0) {
+        CU_ASSERT_EQUAL(jt_store_sum(s), m.deposited - m.withdrawn);
+    } else if (persist && have_maybe
+               && jt_store_equals_model(s, &m_maybe, why, sizeof(why)) == 0)
+    {
+        /* The cut failed too: the in-flight op survived, whole. */
+        t->survived++;
+        CU_ASSERT_EQUAL(jt_store_sum(s),
+                        m_maybe.deposited - m_maybe.withdrawn);
+    } else {
+        printf("\nN=%ld persist=%d (%s failed): the recovered store is not "
+               "the acknowledged one: %s\n", n, persist, fb_fault_what(), why);
+        CU_FAIL("recovered store differs from the acknowledged operations");
+    }
+
+    fb_store_free(s);
+    jt_rmdir(dir);
+    t->runs++;
+}
+
+
+static void
+fault_loop(int persist)
+{
+    int            fired = 1;
+    long           n;
+    fault_tally_t  t;
+
+    memset(&t, 0, sizeof(t));
+
+    for (n = 0; fired && n < FAULT_MAX_RUNS; n++) {
+        fault_run(n, persist, &t, &fired);
+    }
+
+    CU_ASSERT(n < FAULT_MAX_RUNS);
+    printf("\n    (%ld runs, the journal failed in %ld, an operation in "
+           "flight in %ld, back after restart in %ld) ", t.runs,
+           t.journal_failed, t.in_flight, t.survived);
+
+    /* The loop reached the journal's own writes and syncs. */
+    CU_ASSERT(t.journal_failed > 0);
+    CU_ASSERT(t.in_flight > 0);
+    if (!persist) {
+        CU_ASSERT_EQUAL(t.survived, 0);
+    }
+}
+
+
+static void
+test_fail_once(void)
+{
+    fault_loop(0);
+}
+
+
+static void
+test_fail_from_then_on(void)
+{
+    fault_loop(1);
+}
+
+
+int
+main(void)
+{
+    unsigned      failed;
+    CU_pSuite     suite;
+
+    /*
+     * Thousands of files are created and removed, and no sync reaches the
+     * disk (fb_io_fault.c): a memory file system, when there is one, keeps
+     * that churn off the disk that other tests fsync to.
+     */
+    if (getenv("TMPDIR") == NULL && access("/dev/shm", W_OK | X_OK) == 0) {
+        jt_tmpdir = "/dev/shm";
+    }
+
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        fprintf(stderr, "test-journal-fault: %s\n", CU_get_error_msg());
+        return 1;
+    }
+
+    suite = CU_add_suite("journal I/O errors", NULL, NULL);
+    if (suite == NULL
+        || CU_add_test(suite, "the N-th call fails once", test_fail_once)
+           == NULL
+        || CU_add_test(suite, "every call from the N-th fails",
+                       test_fail_from_then_on) == NULL)
+    {
+        fprintf(stderr, "test-journal-fault: %s\n", CU_get_error_msg());
+        CU_cleanup_registry();
+        return 1;
+    }
+
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    if (CU_basic_run_tests() != CUE_SUCCESS) {
+        fprintf(stderr, "test-journal-fault: %s\n", CU_get_error_msg());
+        CU_cleanup_registry();
+        return 1;
+    }
+
+    failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures()
+             + CU_get_number_of_suites_failed();
+    CU_cleanup_registry();
+
+    return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,1180 @@
+/*
+ * test-journal.c: unit tests of the journal, snapshots and recovery:
+ * CRC-32C check values on both implementations, record round trips, a
+ * torn tail cut at every length, corruption in the middle, replay over a
+ * snapshot that already holds the changes (idempotence), snapshot files,
+ * recovery equal to the store it came from, snapshots taken while threads
+ * keep changing balances, group commit, the batch policy, --check.
+ *
+ * Runs in scratch directories under $TMPDIR; prints its seed, and
+ * FB_TEST_SEED=<seed> replays a run.  Nothing here measures time.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "fb_crc32c.h"
+#include "fb_jtest.h"
+#include "fb_journal.h"
+#include "fb_record.h"
+#include "fb_snapshot.h"
+#include "fb_store.h"
+
+
+static uint64_t  seed;
+
+
+/* ---- helpers ---- */
+
+
+static int
+copy_file(const char *from, const char *to)
+{
+    int      in, out;
+    char     buf[65536];
+    ssize_t  n;
+
+    in = open(from, O_RDONLY);
+    if (in < 0) {
+        return -1;
+    }
+
+    out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (out < 0) {
+        close(in);
+        return -1;
+    }
+
+    while ((n = read(in, buf, sizeof(buf))) > 0) {
+        if (write(out, buf, (size_t) n) != n) {
+            n = -1;
+            break;
+        }
+    }
+
+    close(in);
+    close(out);
+    return n < 0 ? -1 : 0;
+}
+
+
+static int
+flip_byte(const char *path, long off)
+{
+    int            fd;
+    unsigned char  c;
+
+    fd = open(path, O_RDWR);
+    if (fd < 0) {
+        return -1;
+    }
+
+    if (pread(fd, &c, 1, off) != 1) {
+        close(fd);
+        return -1;
+    }
+
+    c ^= 0x5a;
+
+    if (pwrite(fd, &c, 1, off) != 1) {
+        close(fd);
+        return -1;
+    }
+
+    close(fd);
+    return 0;
+}
+
+
+static int
+check_dir(const char *dir, int repair)
+{
+    int    rc;
+    FILE  *out;
+
+    out = fopen("/dev/null", "w");
+    if (out == NULL) {
+        return -1;
+    }
+
+    rc = fb_journal_check(dir, repair, out);
+    fclose(out);
+    return rc;
+}
+
+
+/* Runs n operations, every one of them acknowledged (the journal works). */
+static void
+run_ops(jt_pair_t *p, jt_model_t *m, jt_rng_t *r, int n)
+{
+    int      i;
+    jt_op_t  op;
+
+    for (i = 0; i < n; i++) {
+        op = jt_run_op(p, m, r);
+        if (op.rc == FB_STORE_OK) {
+            CU_ASSERT_FATAL(op.durable);
+        }
+    }
+}
+
+
+/* ---- CRC-32C ---- */
+
+
+static void
+test_crc32c_check_values(void)
+{
+    int             i;
+    unsigned char   zeros[32], ones[32], inc[32];
+
+    memset(zeros, 0, sizeof(zeros));
+    memset(ones, 0xff, sizeof(ones));
+    for (i = 0; i < 32; i++) {
+        inc[i] = (unsigned char) i;
+    }
+
+    /* The standard check value, and RFC 3720's iSCSI vectors (B.4). */
+    CU_ASSERT_EQUAL(fb_crc32c(0, "123456789", 9), 0xe3069283u);
+    CU_ASSERT_EQUAL(fb_crc32c_table(0, "123456789", 9), 0xe3069283u);
+    CU_ASSERT_EQUAL(fb_crc32c(0, zeros, 32), 0x8a9136aau);
+    CU_ASSERT_EQUAL(fb_crc32c(0, ones, 32), 0x62a8ab43u);
+    CU_ASSERT_EQUAL(fb_crc32c(0, inc, 32), 0x46dd794eu);
+    CU_ASSERT_EQUAL(fb_crc32c(0, "", 0), 0);
+
+    printf("\n    (SSE4.2 crc32: %s) ", fb_crc32c_have_sse42() ? "yes" : "no");
+
+    if (fb_crc32c_have_sse42()) {
+        CU_ASSERT_EQUAL(fb_crc32c_sse42(0, "123456789", 9), 0xe3069283u);
+        CU_ASSERT_EQUAL(fb_crc32c_sse42(0, zeros, 32), 0x8a9136aau);
+    }
+}
+
+
+static void
+test_crc32c_paths_agree(void)
+{
+    size_t          len, off, cut;
+    jt_rng_t        r;
+    unsigned char   buf[512];
+
+    jt_rng_seed(&r, seed);
+    for (off = 0; off < sizeof(buf); off++) {
+        buf[off] = (unsigned char) jt_rng_next(&r);
+    }
+
+    /* Every length and alignment: the 8-byte loop and the byte tail. */
+    for (off = 0; off < 8; off++) {
+        for (len = 0; len + off <= 300; len++) {
+            uint32_t  t = fb_crc32c_table(0, buf + off, len);
+
+            if (fb_crc32c_have_sse42()) {
+                CU_ASSERT_EQUAL(fb_crc32c_sse42(0, buf + off, len), t);
+            }
+            CU_ASSERT_EQUAL(fb_crc32c(0, buf + off, len), t);
+
+            /* Extending a CRC is the CRC of the whole. */
+            cut = len / 3;
+            CU_ASSERT_EQUAL(fb_crc32c(fb_crc32c(0, buf + off, cut),
+                                      buf + off + cut, len - cut), t);
+        }
+    }
+
+    CU_ASSERT_EQUAL(fb_crc32c_unmask(fb_crc32c_mask(0xe3069283u)),
+                    0xe3069283u);
+    CU_ASSERT_NOT_EQUAL(fb_crc32c_mask(0xe3069283u), 0xe3069283u);
+}
+
+
+/* ---- records ---- */
+
+
+static void
+sample_ops(fb_op_t *ops, char *owner400)
+{
+    memset(owner400, 'x', FB_OWNER_MAX_BYTES);
+    memset(ops, 0, 5 * sizeof(fb_op_t));
+
+    ops[0].type = FB_OP_CREATE;
+    ops[0].id = 1;
+    ops[0].created = 1700000000;
+    ops[0].owner = "A";
+    ops[0].owner_len = 1;
+
+    ops[1].type = FB_OP_CREATE;
+    ops[1].id = (int64_t) 1 << 40;
+    ops[1].created = 4000000000ll;
+    ops[1].owner = owner400;
+    ops[1].owner_len = FB_OWNER_MAX_BYTES;
+
+    ops[2].type = FB_OP_DEPOSIT;
+    ops[2].id = 7;
+    ops[2].amount = FB_AMOUNT_MAX;
+    ops[2].balance = INT64_MAX;
+
+    ops[3].type = FB_OP_WITHDRAW;
+    ops[3].id = 7;
+    ops[3].amount = 1;
+    ops[3].balance = 0;
+
+    ops[4].type = FB_OP_TRANSFER;
+    ops[4].id = 3;
+    ops[4].to_id = 4;
+    ops[4].amount = 5000;
+    ops[4].balance = 15000;
+    ops[4].to_balance = 5000;
+}
+
+
+static void
+test_record_round_trip(void)
+{
+    int             i;
+    char            owner[FB_OWNER_MAX_BYTES];
+    size_t          n;
+    fb_op_t         ops[5];
+    fb_record_t     r;
+    unsigned char   buf[FB_RECORD_MAX];
+
+    sample_ops(ops, owner);
+
+    for (i = 0; i < 5; i++) {
+        n = fb_record_encode(&ops[i], 1000 + (uint64_t) i, buf);
+        CU_ASSERT(n <= FB_RECORD_MAX);
+        CU_ASSERT_EQUAL(fb_get_u32(buf) + FB_RECORD_HEAD, n);
+
+        CU_ASSERT_EQUAL_FATAL(fb_record_decode(buf, n, &r), FB_RECORD_OK);
+        CU_ASSERT_EQUAL(r.seq, 1000 + (uint64_t) i);
+        CU_ASSERT_EQUAL(r.size, n);
+        CU_ASSERT_EQUAL(r.op.type, ops[i].type);
+        CU_ASSERT_EQUAL(r.op.id, ops[i].id);
+        CU_ASSERT_EQUAL(r.op.to_id, ops[i].to_id);
+        CU_ASSERT_EQUAL(r.op.amount, ops[i].amount);
+        CU_ASSERT_EQUAL(r.op.balance, ops[i].balance);
+        CU_ASSERT_EQUAL(r.op.to_balance, ops[i].to_balance);
+        CU_ASSERT_EQUAL(r.op.created, ops[i].created);
+        CU_ASSERT_EQUAL(r.op.owner_len, ops[i].owner_len);
+        if (ops[i].owner_len > 0) {
+            CU_ASSERT(memcmp(r.op.owner, ops[i].owner, ops[i].owner_len)
+                      == 0);
+        }
+
+        /* More bytes after it change nothing. */
+        CU_ASSERT_EQUAL(fb_record_decode(buf, sizeof(buf), &r), FB_RECORD_OK);
+        CU_ASSERT_EQUAL(r.size, n);
+    }
+}
+
+
+static void
+test_record_short_and_damaged(void)
+{
+    int             i;
+    char            owner[FB_OWNER_MAX_BYTES];
+    size_t          n, k;
+    fb_op_t         ops[5];
+    fb_record_t     r;
+    unsigned char   buf[FB_RECORD_MAX], bad[FB_RECORD_MAX];
+
+    sample_ops(ops, owner);
+
+    for (i = 0; i < 5; i++) {
+        n = fb_record_encode(&ops[i], 42, buf);
+
+        /* Every truncation is short: a torn write, not damage. */
+        for (k = 0; k < n; k++) {
+            CU_ASSERT_EQUAL(fb_record_decode(buf, k, &r), FB_RECORD_SHORT);
+        }
+
+        /* Any changed byte is caught: by the CRC, or the length no longer
+         * fits what is there. */
+        for (k = 0; k < n; k++) {
+            memcpy(bad, buf, n);
+            bad[k] ^= 0x01;
+            CU_ASSERT_NOT_EQUAL(fb_record_decode(bad, n, &r), FB_RECORD_OK);
+        }
+    }
+
+    /* Zeros (a file extended but never written) are not a record. */
+    memset(bad, 0, sizeof(bad));
+    CU_ASSERT_EQUAL(fb_record_decode(bad, sizeof(bad), &r), FB_RECORD_BAD);
+
+    /* A valid CRC over an impossible payload is still refused. */
+    ops[2].amount = FB_AMOUNT_MAX + 1;
+    n = fb_record_encode(&ops[2], 42, buf);
+    CU_ASSERT_EQUAL(fb_record_decode(buf, n, &r), FB_RECORD_BAD);
+    ops[4].to_id = ops[4].id;
+    n = fb_record_encode(&ops[4], 42, buf);
+    CU_ASSERT_EQUAL(fb_record_decode(buf, n, &r), FB_RECORD_BAD);
+}
+
+
+static void
+test_file_names(void)
+{
+    char      name[FB_FILE_NAME_MAX];
+    uint64_t  v;
+
+    fb_segment_name(name, 1);
+    CU_ASSERT_STRING_EQUAL(name, "journal-00000000000000000001.log");
+    CU_ASSERT_EQUAL(fb_segment_name_parse(name, &v), 0);
+    CU_ASSERT_EQUAL(v, 1);
+
+    fb_snapshot_name(name, UINT64_MAX);
+    CU_ASSERT_STRING_EQUAL(name, "snapshot-18446744073709551615.dat");
+    CU_ASSERT_EQUAL(fb_snapshot_name_parse(name, &v), 0);
+    CU_ASSERT_EQUAL(v, UINT64_MAX);
+
+    CU_ASSERT_EQUAL(fb_segment_name_parse("journal-1.log", &v), -1);
+    CU_ASSERT_EQUAL(fb_segment_name_parse(
+        "journal-00000000000000000001.log~", &v), -1);
+    CU_ASSERT_EQUAL(fb_segment_name_parse(
+        "journal-0000000000000000000x.log", &v), -1);
+    CU_ASSERT_EQUAL(fb_snapshot_name_parse(
+        "snapshot-99999999999999999999.dat", &v), -1);
+    CU_ASSERT_EQUAL(fb_snapshot_name_parse("snapshot.tmp", &v), -1);
+}
+
+
+/* ---- torn tails and corruption ---- */
+
+
+/*
+ * Cuts the last record at every length: each time, recovery cuts the torn
+ * bytes off, logs it, and yields the store as it was before that record.
+ */
+static void
+test_torn_tail_every_length(void)
+{
+    int            rc;
+    char          *dir, *scratch, why[160], path[4096], seg_name[64];
+    long           before, after, k;
+    jt_rng_t       r;
+    jt_pair_t      p;
+    fb_store_t    *s, *prev;
+    jt_model_t     m, m_prev;
+    const char    *seg;
+    fb_recovery_t  rec;
+
+    dir = jt_mkdir("torn");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+
+    jt_rng_seed(&r, seed);
+    jt_model_init(&m);
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+    run_ops(&p, &m, &r, 40);
+
+    /* The last record: a transfer, the longest of the money records. */
+    seg = jt_last_segment(dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(seg);
+    before = jt_file_size(seg);
+    m_prev = m;
+    CU_ASSERT_EQUAL_FATAL(fb_store_transfer(p.s, 1, 2, 1, NULL, NULL, NULL),
+                          FB_STORE_OK);
+    jt_close(&p, 0);
+    m.balance[1] -= 1;
+    m.balance[2] += 1;
+
+    after = jt_file_size(seg);
+    CU_ASSERT_FATAL(after > before);
+    snprintf(seg_name, sizeof(seg_name), "%s", strrchr(seg, '/') + 1);
+
+    prev = NULL;
+
+    for (k = 0; k <= after - before; k++) {
+        scratch = jt_mkdir("torn-cut");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
+        snprintf(path, sizeof(path), "%s/%s", scratch, seg_name);
+        CU_ASSERT_EQUAL_FATAL(copy_file(seg, path), 0);
+        CU_ASSERT_EQUAL_FATAL(truncate(path, before + k), 0);
+
+        if (k > 0 && k < after - before) {
+            CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_TORN);
+        }
+
+        jt_log_clear();
+        s = jt_recover(scratch, &rc, &rec);
+        CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+
+        if (k < after - before) {
+            CU_ASSERT_EQUAL(rec.torn_bytes, (uint64_t) k);
+            CU_ASSERT_EQUAL(jt_store_equals_model(s, &m_prev, why,
+                                                  sizeof(why)), 0);
+            /* Cut off on disk too. */
+            CU_ASSERT_EQUAL(jt_file_size(path), before);
+            if (k > 0) {
+                CU_ASSERT(jt_log_has("torn record"));
+                CU_ASSERT(jt_log_has(seg_name));
+            }
+        } else {
+            CU_ASSERT_EQUAL(rec.torn_bytes, 0);
+            CU_ASSERT_EQUAL(jt_store_equals_model(s, &m, why, sizeof(why)),
+                            0);
+        }
+
+        CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_OK);
+
+        if (prev != NULL) {
+            fb_store_free(prev);
+        }
+        prev = s;
+        jt_rmdir(scratch);
+    }
+
+    if (prev != NULL) {
+        fb_store_free(prev);
+    }
+
+    jt_rmdir(dir);
+}
+
+
+static void
+test_corruption_in_the_middle(void)
+{
+    int            rc;
+    char          *dir, seg_path[4096];
+    long           size;
+    jt_rng_t       r;
+    jt_pair_t      p;
+    jt_model_t     m;
+    fb_store_t    *s;
+
+    dir = jt_mkdir("corrupt");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+
+    jt_rng_seed(&r, seed + 1);
+    jt_model_init(&m);
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+    run_ops(&p, &m, &r, 60);
+    jt_close(&p, 0);
+
+    snprintf(seg_path, sizeof(seg_path), "%s", jt_last_segment(dir));
+    size = jt_file_size(seg_path);
+    CU_ASSERT_FATAL(size > 1000);
+
+    /* A byte in the middle: records after it are valid, so it is damage,
+     * not a torn write.  Start-up refuses, naming file and offset. */
+    CU_ASSERT_EQUAL_FATAL(flip_byte(seg_path, size / 2), 0);
+
+    jt_log_clear();
+    s = jt_recover(dir, &rc, NULL);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT_EQUAL(rc, FB_ERROR);
+    CU_ASSERT(jt_log_has("followed by a valid one at offset"));
+    CU_ASSERT(jt_log_has(strrchr(seg_path, '/') + 1));
+    CU_ASSERT(jt_log_has("corrupt"));
+
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_CORRUPT);
+    /* --repair does not throw good records away. */
+    CU_ASSERT_EQUAL(check_dir(dir, 1), FB_CHECK_CORRUPT);
+    CU_ASSERT_EQUAL(jt_file_size(seg_path), size);
+
+    jt_rmdir(dir);
+}
+
+
+/* A bad record in a segment that is not the last: corruption, whatever
+ * follows it; so is a missing segment. */
+static void
+test_corruption_earlier_segment(void)
+{
+    int            rc;
+    char          *dir, first[4096];
+    jt_rng_t       r;
+    jt_pair_t      p;
+    jt_model_t     m;
+    fb_store_t    *s;
+
+    dir = jt_mkdir("corrupt2");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+
+    jt_rng_seed(&r, seed + 2);
+    jt_model_init(&m);
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+    run_ops(&p, &m, &r, 20);
+    jt_close(&p, 0);
+    snprintf(first, sizeof(first), "%s", jt_last_segment(dir));
+
+    /* Each start opens a new segment after the last record. */
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+    run_ops(&p, &m, &r, 20);
+    jt_close(&p, 0);
+    CU_ASSERT_EQUAL(jt_count_files(dir, "journal-"), 2);
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_OK);
+
+    /* The last byte of the first segment: at its tail, but not the
+     * journal's tail. */
+    CU_ASSERT_EQUAL_FATAL(flip_byte(first, jt_file_size(first) - 1), 0);
+    jt_log_clear();
+    s = jt_recover(dir, &rc, NULL);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT(jt_log_has("later segments exist"));
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_CORRUPT);
+
+    /* Without the first segment, records 1.. are missing. */
+    CU_ASSERT_EQUAL_FATAL(unlink(first), 0);
+    jt_log_clear();
+    s = jt_recover(dir, &rc, NULL);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT(jt_log_has("records are missing"));
+
+    jt_rmdir(dir);
+}
+
+
+/* ---- snapshots and replay ---- */
+
+
+static void
+test_snapshot_write_load(void)
+{
+    int                  i;
+    char                *dir, path[4096], owner[FB_OWNER_MAX_BYTES];
+    int64_t              id;
+    jt_rng_t             r;
+    fb_store_t          *a, *b;
+    fb_snapshot_info_t   info;
+    char                 why[160];
+
+    dir = jt_mkdir("snap");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    snprintf(path, sizeof(path), "%s/%s", dir, "snapshot-00000000000000000099.dat");
+
+    a = fb_store_new(NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    jt_rng_seed(&r, seed + 3);
+
+    /* Past one chunk of 65,536 slots; owners of 1 to 400 bytes. */
+    for (i = 0; i < 70000; i++) {
+        size_t  len = 1 + jt_rng_next(&r) % FB_OWNER_MAX_BYTES;
+
+        memset(owner, 'a' + i % 26, len);
+        CU_ASSERT_EQUAL_FATAL(fb_store_restore_account(a, i + 1, owner, len,
+                                  1700000000 + i,
+                                  (int64_t) (jt_rng_next(&r) % 1000000000),
+                                  (uint64_t) i), FB_STORE_OK);
+    }
+
+    CU_ASSERT_EQUAL_FATAL(fb_snapshot_write(path, a, 99, &info, jt_log),
+                          FB_OK);
+    CU_ASSERT_EQUAL(info.accounts, 70000);
+    CU_ASSERT_EQUAL(info.seq, 99);
+    CU_ASSERT_EQUAL((long) info.bytes, jt_file_size(path));
+
+    b = fb_store_new(NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_EQUAL(fb_snapshot_load(path, b, &info, jt_log), FB_OK);
+    CU_ASSERT_EQUAL(info.seq, 99);
+    CU_ASSERT_EQUAL(jt_stores_equal(a, b, why, sizeof(why)), 0);
+    for (id = 1; id <= 70000; id += 9999) {
+        fb_account_t  x;
+
+        CU_ASSERT_EQUAL(fb_store_get(b, id, &x), FB_STORE_OK);
+        CU_ASSERT_EQUAL(x.lsn, (uint64_t) id - 1);
+    }
+    fb_store_free(b);
+
+    /* One byte changed in the body, or the tail cut: refused. */
+    CU_ASSERT_EQUAL_FATAL(flip_byte(path, jt_file_size(path) / 2), 0);
+    b = fb_store_new(NULL);
+    CU_ASSERT_EQUAL(fb_snapshot_load(path, b, NULL, jt_log), FB_DECLINED);
+    fb_store_free(b);
+
+    CU_ASSERT_EQUAL_FATAL(flip_byte(path, jt_file_size(path) / 2), 0);
+    CU_ASSERT_EQUAL_FATAL(truncate(path, jt_file_size(path) - 1), 0);
+    b = fb_store_new(NULL);
+    CU_ASSERT_EQUAL(fb_snapshot_load(path, b, NULL, jt_log), FB_DECLINED);
+    fb_store_free(b);
+
+    /* A damaged newest snapshot stops start-up. */
+    jt_log_clear();
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_CORRUPT);
+
+    fb_store_free(a);
+    jt_rmdir(dir);
+}
+
+
+/*
+ * Replay sets balances: replaying records over a snapshot that already
+ * holds their effects (a fuzzy snapshot) gives the same store, and so does
+ * recovering twice.
+ */
+static void
+test_replay_idempotent(void)
+{
+    int            rc;
+    char          *dir, path[4096], name[FB_FILE_NAME_MAX], why[160];
+    jt_rng_t       r;
+    jt_pair_t      p;
+    jt_model_t     m;
+    fb_store_t    *s, *s2;
+
+    dir = jt_mkdir("idem");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+
+    jt_rng_seed(&r, seed + 4);
+    jt_model_init(&m);
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+    run_ops(&p, &m, &r, 200);
+
+    /* The final state, labelled as of record 5: every record after 5 is
+     * already in it, and replay applies them again. */
+    fb_snapshot_name(name, 5);
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    CU_ASSERT_EQUAL_FATAL(fb_snapshot_write(path, p.s, 5, NULL, jt_log),
+                          FB_OK);
+    jt_close(&p, 0);
+
+    s = jt_recover(dir, &rc, NULL);
+    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    CU_ASSERT_EQUAL(jt_store_equals_model(s, &m, why, sizeof(why)), 0);
+
+    s2 = jt_recover(dir, &rc, NULL);
+    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    CU_ASSERT_EQUAL(jt_stores_equal(s, s2, why, sizeof(why)), 0);
+
+    fb_store_free(s);
+    fb_store_free(s2);
+    jt_rmdir(dir);
+}
+
+
+/*
+ * Many operations with snapshots taken as they go (every 300 records);
+ * the recovered store equals the one that ran, account for account; and
+ * a stop with a last snapshot leaves one snapshot and one empty segment.
+ */
+static void
+test_recovery_equals_original(void)
+{
+    int                  rc;
+    char                *dir, why[160];
+    jt_rng_t             r;
+    jt_pair_t            p;
+    jt_model_t           m;
+    fb_store_t          *s;
+    fb_recovery_t        rec;
+    fb_journal_stats_t   st;
+
+    dir = jt_mkdir("equal");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+
+    jt_rng_seed(&r, seed + 5);
+    jt_model_init(&m);
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 300), 0);
+    run_ops(&p, &m, &r, 2000);
+
+    /* Snapshots run on their own thread; take one more by hand so that
+     * at least one exists whatever that thread got to. */
+    CU_ASSERT_EQUAL(fb_journal_snapshot(p.j), FB_OK);
+    run_ops(&p, &m, &r, 100);
+    fb_journal_stats(p.j, &st);
+    CU_ASSERT(st.snapshots >= 1);
+
+    /* Stop as a crash would leave it: no last snapshot. */
+    fb_journal_stop(p.j, 0);
+    fb_journal_free(p.j);
+    p.j = NULL;
+
+    s = jt_recover(dir, &rc, &rec);
+    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    CU_ASSERT(rec.snapshot_seq > 0);
+    CU_ASSERT_EQUAL(jt_stores_equal(p.s, s, why, sizeof(why)), 0);
+    CU_ASSERT_EQUAL(jt_store_equals_model(s, &m, why, sizeof(why)), 0);
+    CU_ASSERT_EQUAL(jt_store_sum(s), m.deposited - m.withdrawn);
+    fb_store_free(s);
+    fb_store_free(p.s);
+    p.s = NULL;
+
+    /* An orderly stop: a last snapshot, and the segments it covers go. */
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+    run_ops(&p, &m, &r, 50);
+    jt_close(&p, 1);
+    CU_ASSERT_EQUAL(jt_count_files(dir, "snapshot-"), 1);
+    CU_ASSERT_EQUAL(jt_count_files(dir, "journal-"), 1);
+
+    s = jt_recover(dir, &rc, &rec);
+    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    CU_ASSERT_EQUAL(rec.replayed, 0);
+    CU_ASSERT_EQUAL(jt_store_equals_model(s, &m, why, sizeof(why)), 0);
+    fb_store_free(s);
+
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_OK);
+    jt_rmdir(dir);
+}
+
+
+/*
+ * A stop while deleting the segments a snapshot covers leaves any subset
+ * of them behind: start-up and --check skip them.
+ */
+static void
+test_leftover_segments(void)
+{
+    int            i, rc;
+    char          *dir, *keep, why[160], names[3][4096], saved[3][4096];
+    jt_rng_t       r;
+    jt_pair_t      p;
+    jt_model_t     m;
+    fb_store_t    *s;
+
+    dir = jt_mkdir("leftover");
+    keep = jt_mkdir("leftover-keep");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(keep);
+
+    jt_rng_seed(&r, seed + 9);
+    jt_model_init(&m);
+
+    /* Three segments: each start opens one. */
+    for (i = 0; i < 3; i++) {
+        CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+        run_ops(&p, &m, &r, 20);
+        jt_close(&p, 0);
+        snprintf(names[i], sizeof(names[i]), "%s", jt_last_segment(dir));
+        snprintf(saved[i], sizeof(saved[i]), "%s/%d", keep, i);
+        CU_ASSERT_EQUAL_FATAL(copy_file(names[i], saved[i]), 0);
+    }
+
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+    run_ops(&p, &m, &r, 10);
+    CU_ASSERT_EQUAL(fb_journal_snapshot(p.j), FB_OK);
+    run_ops(&p, &m, &r, 10);
+    jt_close(&p, 0);
+    CU_ASSERT_EQUAL(jt_count_files(dir, "journal-"), 1);
+
+    /* The first and the third come back; the second stays deleted. */
+    CU_ASSERT_EQUAL_FATAL(copy_file(saved[0], names[0]), 0);
+    CU_ASSERT_EQUAL_FATAL(copy_file(saved[2], names[2]), 0);
+
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_OK);
+    s = jt_recover(dir, &rc, NULL);
+    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    CU_ASSERT_EQUAL(jt_store_equals_model(s, &m, why, sizeof(why)), 0);
+    fb_store_free(s);
+
+    jt_rmdir(keep);
+    jt_rmdir(dir);
+}
+
+
+/* ---- threads ---- */
+
+
+#define MT_THREADS   4
+#define MT_ACCOUNTS  64
+
+typedef struct {
+    jt_pair_t        *p;
+    pthread_t         tid;
+    jt_rng_t          rng;
+    int               ops;
+    int               transfers_only;
+    long              ok, refused, errors;
+    int64_t           deposited, withdrawn;
+} mt_worker_t;
+
+
+static void *
+mt_worker(void *arg)
+{
+    int             i;
+    int64_t         a, b, amount;
+    uint64_t        x, lsn;
+    mt_worker_t    *w = arg;
+    fb_store_rc_e   rc;
+
+    for (i = 0; i < w->ops; i++) {
+        x = jt_rng_next(&w->rng);
+        a = 1 + (int64_t) (jt_rng_next(&w->rng) % MT_ACCOUNTS);
+        b = a % MT_ACCOUNTS + 1;
+        amount = 1 + (int64_t) (jt_rng_next(&w->rng) % 1000);
+
+        switch (w->transfers_only ? 3 : x % 4) {
+        case 0:
+            rc = fb_store_deposit(w->p->s, a, amount, NULL, &lsn);
+            if (rc == FB_STORE_OK) {
+                w->deposited += amount;
+            }
+            break;
+        case 1:
+            rc = fb_store_withdraw(w->p->s, a, amount, NULL, &lsn);
+            if (rc == FB_STORE_OK) {
+                w->withdrawn += amount;
+            }
+            break;
+        default:
+            rc = fb_store_transfer(w->p->s, a, b, amount, NULL, NULL, &lsn);
+            break;
+        }
+
+        if (rc == FB_STORE_OK) {
+            if (fb_journal_wait(w->p->j, lsn) == 0) {
+                w->ok++;
+            } else {
+                w->errors++;
+            }
+        } else if (rc == FB_STORE_INSUFFICIENT_FUNDS) {
+            w->refused++;
+        } else {
+            w->errors++;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+mt_setup(jt_pair_t *p)
+{
+    int       i;
+    char      owner[32];
+    uint64_t  lsn;
+
+    for (i = 1; i <= MT_ACCOUNTS; i++) {
+        snprintf(owner, sizeof(owner), "mt %d", i);
+        CU_ASSERT_EQUAL_FATAL(fb_store_create(p->s, owner, strlen(owner),
+                                              NULL), FB_STORE_OK);
+        CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p->s, i, 100000, NULL, &lsn),
+                              FB_STORE_OK);
+    }
+
+    CU_ASSERT_EQUAL(fb_journal_wait(p->j, lsn), 0);
+}
+
+
+static void
+mt_run(jt_pair_t *p, mt_worker_t *w, int ops, int snapshots,
+    int transfers_only, int *taken)
+{
+    int  i, done;
+
+    for (i = 0; i < MT_THREADS; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].p = p;
+        w[i].ops = ops;
+        w[i].transfers_only = transfers_only;
+        jt_rng_seed(&w[i].rng, seed + 100 + (uint64_t) i);
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&w[i].tid, NULL, mt_worker,
+                                             &w[i]), 0);
+    }
+
+    /* Snapshots while the workers go on: as many as fit, up to a bound.
+     * How many is up to the scheduler; each one must be sound. */
+    *taken = 0;
+    for (i = 0; snapshots && i < 200; i++) {
+        if (fb_journal_snapshot(p->j) == FB_OK) {
+            (*taken)++;
+        }
+        done = fb_journal_failed(p->j);
+        if (done) {
+            break;
+        }
+    }
+
+    for (i = 0; i < MT_THREADS; i++) {
+        pthread_join(w[i].tid, NULL);
+    }
+}
+
+
+/*
+ * Snapshots taken while four threads keep moving money.  Stopped without
+ * a last snapshot (as a crash would), the directory recovers to exactly
+ * the store that ran, and the money adds up.
+ */
+static void
+test_snapshot_under_load(void)
+{
+    int            i, rc, taken;
+    char          *dir, why[160];
+    int64_t        dep = 0, wd = 0;
+    jt_pair_t      p;
+    fb_store_t    *s;
+    mt_worker_t    w[MT_THREADS];
+    fb_recovery_t  rec;
+
+    dir = jt_mkdir("snapload");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_BATCH, 0), 0);
+    mt_setup(&p);
+    mt_run(&p, w, 3000, 1, 0, &taken);
+
+    for (i = 0; i < MT_THREADS; i++) {
+        CU_ASSERT_EQUAL(w[i].errors, 0);
+        dep += w[i].deposited;
+        wd += w[i].withdrawn;
+    }
+    printf("\n    (%d snapshots during the run) ", taken);
+    CU_ASSERT(taken >= 1);
+
+    fb_journal_stop(p.j, 0);
+    fb_journal_free(p.j);
+    p.j = NULL;
+
+    s = jt_recover(dir, &rc, &rec);
+    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    CU_ASSERT(rec.snapshot_seq > 0);
+    CU_ASSERT_EQUAL(jt_stores_equal(p.s, s, why, sizeof(why)), 0);
+    CU_ASSERT_EQUAL(jt_store_sum(s), MT_ACCOUNTS * 100000 + dep - wd);
+
+    fb_store_free(s);
+    fb_store_free(p.s);
+    jt_rmdir(dir);
+}
+
+
+/*
+ * Group commit: threads that wait for their own LSN share fdatasyncs.
+ * Every operation is durable when acknowledged, and recovery agrees.
+ */
+static void
+test_group_commit(void)
+{
+    int                  i, rc, taken;
+    char                *dir, why[160];
+    long                 ok = 0;
+    jt_pair_t            p;
+    fb_store_t          *s;
+    mt_worker_t          w[MT_THREADS];
+    fb_journal_stats_t   st;
+
+    dir = jt_mkdir("group");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+    mt_setup(&p);
+    mt_run(&p, w, 300, 0, 1, &taken);
+
+    for (i = 0; i < MT_THREADS; i++) {
+        CU_ASSERT_EQUAL(w[i].errors, 0);
+        ok += w[i].ok;
+    }
+
+    fb_journal_stats(p.j, &st);
+    printf("\n    (%" PRIu64 " records, %" PRIu64 " fdatasyncs) ", st.last_lsn,
+           st.syncs);
+    CU_ASSERT_EQUAL(st.synced_lsn, st.last_lsn);
+    CU_ASSERT(st.syncs < st.last_lsn);
+
+    jt_close(&p, 0);
+    (void) ok;
+
+    s = jt_recover(dir, &rc, NULL);
+    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    CU_ASSERT_EQUAL(jt_store_sum(s), MT_ACCOUNTS * 100000);
+    fb_store_free(s);
+    (void) why;
+    jt_rmdir(dir);
+}
+
+
+/* The batch policy: a reply after write; fdatasync later, and at stop. */
+static void
+test_policy_batch(void)
+{
+    int                  rc;
+    char                *dir, why[160];
+    jt_rng_t             r;
+    jt_pair_t            p;
+    jt_model_t           m;
+    fb_store_t          *s;
+    fb_journal_stats_t   st;
+
+    dir = jt_mkdir("batch");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+
+    jt_rng_seed(&r, seed + 6);
+    jt_model_init(&m);
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_BATCH, 0), 0);
+    run_ops(&p, &m, &r, 300);
+
+    fb_journal_stats(p.j, &st);
+    CU_ASSERT_EQUAL(st.written_lsn, st.last_lsn);
+    CU_ASSERT(st.synced_lsn <= st.written_lsn);
+    jt_close(&p, 0);
+
+    s = jt_recover(dir, &rc, NULL);
+    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    CU_ASSERT_EQUAL(jt_store_equals_model(s, &m, why, sizeof(why)), 0);
+    fb_store_free(s);
+    jt_rmdir(dir);
+}
+
+
+/* ---- the directory ---- */
+
+
+static void
+test_directory_rules(void)
+{
+    int            fd, rc;
+    char          *dir, path[4096], why[160];
+    jt_rng_t       r;
+    jt_pair_t      p, q;
+    jt_model_t     m;
+    fb_store_t    *s;
+
+    dir = jt_mkdir("dir");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+
+    jt_rng_seed(&r, seed + 7);
+    jt_model_init(&m);
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+    run_ops(&p, &m, &r, 30);
+
+    /* One process per directory; --check keeps off a live one. */
+    jt_log_clear();
+    CU_ASSERT_NOT_EQUAL(jt_open(&q, dir, FB_FSYNC_ALWAYS, 0), 0);
+    CU_ASSERT(jt_log_has("in use"));
+    jt_close(&q, 0);
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_IO);
+
+    jt_close(&p, 1);
+
+    /* An unfinished snapshot is ignored, and removed at start-up. */
+    snprintf(path, sizeof(path), "%s/snapshot.tmp", dir);
+    fd = open(path, O_WRONLY | O_CREAT, 0600);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(write(fd, "FBSNAP", 6), 6);
+    close(fd);
+
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_OK);
+    s = jt_recover(dir, &rc, NULL);
+    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    CU_ASSERT_EQUAL(jt_store_equals_model(s, &m, why, sizeof(why)), 0);
+    CU_ASSERT_EQUAL(jt_file_size(path), -1);
+    fb_store_free(s);
+
+    CU_ASSERT_EQUAL(check_dir("/nonexistent/fastbank", 0), FB_CHECK_IO);
+
+    jt_rmdir(dir);
+}
+
+
+/* --check reports a torn tail (1); --repair cuts it (then 0). */
+static void
+test_check_and_repair(void)
+{
+    char          *dir;
+    long           size;
+    jt_rng_t       r;
+    jt_pair_t      p;
+    jt_model_t     m;
+    const char    *seg;
+
+    dir = jt_mkdir("check");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+
+    jt_rng_seed(&r, seed + 8);
+    jt_model_init(&m);
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+    run_ops(&p, &m, &r, 30);
+    jt_close(&p, 0);
+
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_OK);
+
+    seg = jt_last_segment(dir);
+    size = jt_file_size(seg);
+    CU_ASSERT_EQUAL_FATAL(truncate(seg, size - 3), 0);
+
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_TORN);
+    CU_ASSERT_EQUAL(jt_file_size(seg), size - 3);
+    CU_ASSERT_EQUAL(check_dir(dir, 1), FB_CHECK_OK);
+    CU_ASSERT(jt_file_size(seg) < size - 3);
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_OK);
+
+    jt_rmdir(dir);
+}
+
+
+typedef struct {
+    const char  *name;
+    CU_TestFunc  fn;
+} test_case_t;
+
+static const test_case_t  tests[] = {
+    { "crc32c: check values", test_crc32c_check_values },
+    { "crc32c: hardware and table agree", test_crc32c_paths_agree },
+    { "record: round trip", test_record_round_trip },
+    { "record: short and damaged", test_record_short_and_damaged },
+    { "file names", test_file_names },
+    { "torn tail: every length", test_torn_tail_every_length },
+    { "corruption: in the middle", test_corruption_in_the_middle },
+    { "corruption: earlier segment, missing one",
+      test_corruption_earlier_segment },
+    { "snapshot: write and load", test_snapshot_write_load },
+    { "replay: idempotent", test_replay_idempotent },
+    { "recovery: equals the original", test_recovery_equals_original },
+    { "recovery: segments left before the snapshot",
+      test_leftover_segments },
+    { "snapshot: under load", test_snapshot_under_load },
+    { "group commit", test_group_commit },
+    { "policy: batch", test_policy_batch },
+    { "directory: lock, tmp, missing", test_directory_rules },
+    { "check and repair", test_check_and_repair },
+};
+
+
+int
+main(void)
+{
+    size_t        i;
+    unsigned      failed;
+    CU_pSuite     suite;
+
+    seed = jt_seed();
+    printf("test-journal: seed %" PRIu64 " (replay with FB_TEST_SEED=%"
+           PRIu64 ")\n", seed, seed);
+
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        fprintf(stderr, "test-journal: %s\n", CU_get_error_msg());
+        return 1;
+    }
+
+    suite = CU_add_suite("journal", NULL, NULL);
+    if (suite == NULL) {
+        goto failed;
+    }
+
+    for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+        if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL) {
+            goto failed;
+        }
+    }
+
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    if (CU_basic_run_tests() != CUE_SUCCESS) {
+        goto failed;
+    }
+
+    failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures()
+             + CU_get_number_of_suites_failed();
+    CU_cleanup_registry();
+
+    return failed == 0 ? 0 : 1;
+
+failed:
+
+    fprintf(stderr, "test-journal: %s\n", CU_get_error_msg());
+    CU_cleanup_registry();
+    return 1;
+}
