@@ -72,6 +72,8 @@ class Activated:
         self.port = fbtest.free_port()
         self.sock_path = os.path.join(self.dir, "fastbank.sock")
         self.conf = os.path.join(self.dir, "fastbank.conf")
+        # The unit's StateDirectory: the one place fastbank may write.
+        self.data_dir = os.path.join(self.dir, "data")
         self.log_path = os.path.join(self.dir, "backend.log")
         self.nginx_log = os.path.join(self.dir, "nginx.log")
         self.backend = None
@@ -95,7 +97,8 @@ class Activated:
         lsock.listen(128)
 
         cmd = SAFETY + list(wrapper) + [BACKEND, "--listen", "fd:0",
-                                        "--config", self.conf] + list(args)
+                                        "--config", self.conf,
+                                        "--data-dir", self.data_dir] + list(args)
         note("%s: %s" % (name, " ".join(cmd)))
         log = open(self.log_path, "w")
         self.backend = subprocess.Popen(cmd, stdin=lsock.fileno(),
@@ -331,6 +334,7 @@ def test_strace():
     finally:
         a.cleanup()
 
+    data_dir = a.data_dir
     with open(trace, errors="replace") as f:
         lines = f.read().splitlines()
     os.unlink(trace)
@@ -361,8 +365,10 @@ def test_strace():
           "(MemoryDenyWriteExecute)", "\n".join(wx))
 
     writes = [x for x in calls.get("openat", []) + calls.get("open", [])
-              if re.search(r"O_WRONLY|O_RDWR|O_CREAT", x)]
-    check(not writes, "no file opened for writing (ProtectSystem=strict)",
+              if re.search(r"O_WRONLY|O_RDWR|O_CREAT", x)
+              and '"%s/' % data_dir not in x]
+    check(not writes, "no file opened for writing outside the data "
+          "directory (ProtectSystem=strict, ReadWritePaths)",
           "\n".join(writes))
 
 
@@ -400,7 +406,8 @@ def test_refusals():
               "exit %d: %s" % (rc, out))
 
         # A regular file on fd 0 is no listening socket.
-        rc, out = run_backend(["--config", "/dev/null", "--listen", "fd:0"],
+        rc, out = run_backend(["--config", "/dev/null", "--listen", "fd:0",
+                               "--data-dir", os.path.join(d, "data")],
                               stdin=open(bad))
         check(rc == 1 and "not a listening socket" in out,
               "fd 0 not a socket: exit 1, said", "exit %d: %s" % (rc, out))
