@@ -14,3 +14,5 @@ noinst_PROGRAMS += loadtest/fb-journalbench
 loadtest_fb_journalbench_SOURCES = loadtest/fb-journalbench.c
 loadtest_fb_journalbench_CPPFLAGS = $(AM_CPPFLAGS) $(ATOMIC_OPS_CFLAGS)
 loadtest_fb_journalbench_LDADD = store/libfbstore.a $(ATOMIC_OPS_LIBS)
+#   loadtest/journal-bench.sh BUILD     --fsync always against off, nginx
+EXTRA_DIST += loadtest/journal-bench.sh

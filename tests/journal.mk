@@ -24,3 +24,14 @@ tests_test_journal_fault_CPPFLAGS = $(fb_test_cppflags)
 tests_test_journal_fault_LDADD = store/libfbstore.a $(CUNIT_LIBS) \
 	$(ATOMIC_OPS_LIBS)
 endif
+
+# The endpoints over a journal that fails (503s, reads, /healthz).
+if HAVE_CUNIT
+check_PROGRAMS += tests/test-handler-journal
+TESTS += tests/test-handler-journal
+
+tests_test_handler_journal_SOURCES = tests/test-handler-journal.c \
+	tests/fb_io_fault.c tests/fb_io_fault.h tests/fb_jtest.c tests/fb_jtest.h
+tests_test_handler_journal_CPPFLAGS = $(fb_test_cppflags)
+tests_test_handler_journal_LDADD = $(fb_test_ldadd)
+endif
