@@ -151,8 +151,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fb_fuzz_assert(fb_store_create(store, "Alice", 5, NULL) == FB_STORE_OK);
     fb_fuzz_assert(fb_store_create(store, "Bob", 3, NULL) == FB_STORE_OK);
-    fb_fuzz_assert(fb_store_deposit(store, 1, 1000000, NULL) == FB_STORE_OK);
-    fb_fuzz_assert(fb_store_deposit(store, 2, 5, NULL) == FB_STORE_OK);
+    fb_fuzz_assert(fb_store_deposit(store, 1, 1000000, NULL, NULL) == FB_STORE_OK);
+    fb_fuzz_assert(fb_store_deposit(store, 2, 5, NULL, NULL) == FB_STORE_OK);
 
     fb_fuzz_assert(fb_handler_ctx_init(&ctx, store, &metrics, stats)
                    == FB_OK);
