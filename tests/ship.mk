@@ -24,6 +24,7 @@ EXTRA_DIST += $(fb_ship_tests) tests/deb/test-deb.sh \
 	tests/fuzz/README tests/fuzz/run.sh tests/fuzz/fb_fuzz.h \
 	tests/fuzz/fuzz-json.c tests/fuzz/fuzz-route.c \
 	tests/fuzz/fuzz-handler.c tests/fuzz/fuzz-conffile.c \
+	tests/fuzz/fuzz-record.c \
 	tests/fuzz/fastbank.dict tests/fuzz/conffile.dict tests/fuzz/corpus
 
 # make fuzz: build each libFuzzer harness with clang and run it for

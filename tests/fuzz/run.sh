@@ -8,7 +8,8 @@
 #   --out DIR       build and work directory (default ./fuzz-out); the
 #                   harnesses go to DIR/bin, new inputs to DIR/work/NAME
 #   --time SECONDS  how long each harness runs (default 20)
-#   --only NAME     run only this harness (json, route, handler, conffile);
+#   --only NAME     run only this harness (json, route, handler, conffile,
+#                   record);
 #                   may be repeated
 #   --build-only    build the harnesses and stop
 #   --regress       run every seed (each crash kept as a regression input)
@@ -51,7 +52,7 @@ while [ $# -gt 0 ]; do
 done
 [[ $secs =~ ^[0-9]+$ ]] && [ "$secs" -ge 1 ] || die "--time takes a number of seconds, not '$secs'"
 
-harnesses=(json route handler conffile)
+harnesses=(json route handler conffile record)
 if [ ${#only[@]} -gt 0 ]; then
     for h in "${only[@]}"; do
         [ -f "$here/fuzz-$h.c" ] || die "no harness '$h' (have: ${harnesses[*]})"
