@@ -16,7 +16,7 @@
   slower, so under FB_SANITIZER the one-second check is left out, and the
   test says so.
 - Afterwards the backend holds no more connections than nginx's keep-alive
-  caches allow (2 workers x keepalive 8): closed upstream connections are
+  caches allow (2 workers x the shipped keepalive): closed upstream connections are
   not leaked.
 """
 
@@ -35,7 +35,11 @@ import fbtest  # noqa: E402
 from fbtest import Ledger, Stack, check, note  # noqa: E402
 
 CLIENTS = 500
-KEEPALIVE_CACHE = 2 * 8     # worker_processes x upstream keepalive
+# worker_processes x the upstream keepalive of the shipped configuration
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                       "nginx", "fastbank.conf")) as _f:
+    KEEPALIVE_CACHE = 2 * int(re.search(r"^\s*keepalive\s+(\d+);",
+                                        _f.read(), re.M).group(1))
 
 stack = Stack(name="keepalive").start()
 main = stack.client()
