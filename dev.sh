@@ -127,6 +127,18 @@ cmd_test() {
     build_tree build/tsan --enable-werror --enable-sanitizers=thread
     check_tree build/tsan
 
+    # The Debian package: built, installed system-wide, run from the
+    # installed paths behind the installed nginx site, purged.  Only where
+    # the machine may be changed: in CI, or when asked for.
+    if [ "${CI:-}" = true ] || [ "${FB_TEST_DEB:-}" = 1 ]; then
+        log "tests/deb/test-deb.sh (build, install, serve, purge the .deb)"
+        "$top/tests/deb/test-deb.sh" || die "tests/deb/test-deb.sh failed"
+        passed=$((passed + 1))
+    else
+        log "the Debian package test was not run (it installs a package" \
+            "system-wide): FB_TEST_DEB=1 ./dev.sh test runs it"
+    fi
+
     log "all tests passed: release, fuzz, distcheck, address+undefined, thread"
     echo "dev.sh test: $passed passed, 0 failed"
 }

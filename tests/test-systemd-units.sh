@@ -135,7 +135,7 @@ else
 fi
 
 # The ExecStart command line parses, and fd 0 must be a listening socket.
-out=$("$backend" --listen fd:0 --config /dev/null </dev/null 2>&1)
+out=$("$backend" --listen fd:0 --config /dev/null --data-dir "$tmp/data" </dev/null 2>&1)
 rc=$?
 if [ "$rc" -eq 1 ] && printf '%s' "$out" | grep -q 'fd:0: not a listening socket'; then
     ok "fastbank --listen fd:0 without a socket on fd 0 exits 1 and says why"

@@ -347,9 +347,18 @@ else
     fi
     for f in /usr/sbin/fastbank /lib/systemd/system/fastbank.socket /etc/fastbank \
              /etc/nginx/sites-available/fastbank /etc/nginx/snippets/fastbank-fastcgi.conf \
-             /etc/systemd/system/sockets.target.wants/fastbank.socket /var/lib/fastbank; do
+             /etc/systemd/system/sockets.target.wants/fastbank.socket; do
         if [ -e "$f" ] || [ -L "$f" ]; then fail "gone after purge: $f"; else ok "gone after purge: $f"; fi
     done
+    # Account data is never deleted by a purge (debian/postrm): the run
+    # above journaled its accounts, so the directory stays, with them.
+    if ls /var/lib/fastbank/journal-*.log >/dev/null 2>&1; then
+        ok "purge kept the account data in /var/lib/fastbank"
+        rm -rf /var/lib/fastbank
+    else
+        fail "purge kept the account data in /var/lib/fastbank" \
+             "$(ls -la /var/lib/fastbank 2>&1)"
+    fi
     getent passwd fastbank >/dev/null && say "the user fastbank stays, as Debian does for system users"
 fi
 
