@@ -363,8 +363,12 @@ fb_store_get(fb_store_t *s, int64_t id, fb_account_t *out)
 }
 
 
-fb_store_rc_e
-fb_store_deposit(fb_store_t *s, int64_t id, int64_t amount,
+/*
+ * Deposit or withdraw: the same locking, logging and publishing, with the
+ * check each one needs (no overflow past INT64_MAX, no negative balance).
+ */
+static fb_store_rc_e
+fb_store_move(fb_store_t *s, fb_op_type_e type, int64_t id, int64_t amount,
     int64_t *balance, uint64_t *lsn)
 {
     int64_t           old;
@@ -388,16 +392,17 @@ fb_store_deposit(fb_store_t *s, int64_t id, int64_t amount,
 
     old = fb_atomic_load_relaxed(&slot->balance);
 
-    if (old > INT64_MAX - amount) {
-        rc = FB_STORE_OVERFLOW;
+    if (type == FB_OP_DEPOSIT ? old > INT64_MAX - amount : old < amount) {
+        rc = type == FB_OP_DEPOSIT ? FB_STORE_OVERFLOW
+                                   : FB_STORE_INSUFFICIENT_FUNDS;
         goto done;
     }
 
     memset(&op, 0, sizeof(op));
-    op.type = FB_OP_DEPOSIT;
+    op.type = type;
     op.id = id;
     op.amount = amount;
-    op.balance = old + amount;
+    op.balance = type == FB_OP_DEPOSIT ? old + amount : old - amount;
 
     rc = fb_store_log(s, &op, &seq);
     if (rc != FB_STORE_OK) {
@@ -423,61 +428,18 @@ done:
 
 
 fb_store_rc_e
+fb_store_deposit(fb_store_t *s, int64_t id, int64_t amount,
+    int64_t *balance, uint64_t *lsn)
+{
+    return fb_store_move(s, FB_OP_DEPOSIT, id, amount, balance, lsn);
+}
+
+
+fb_store_rc_e
 fb_store_withdraw(fb_store_t *s, int64_t id, int64_t amount,
     int64_t *balance, uint64_t *lsn)
 {
-    int64_t           old;
-    fb_op_t           op;
-    uint64_t          seq;
-    fb_slot_t        *slot;
-    fb_store_rc_e     rc;
-    pthread_mutex_t  *m;
-
-    if (!fb_store_amount_ok(amount)) {
-        return FB_STORE_INVALID_AMOUNT;
-    }
-
-    slot = fb_store_slot(s, id);
-    if (slot == NULL) {
-        return FB_STORE_NOT_FOUND;
-    }
-
-    m = fb_store_stripe(s, id);
-    pthread_mutex_lock(m);
-
-    old = fb_atomic_load_relaxed(&slot->balance);
-
-    if (old < amount) {
-        rc = FB_STORE_INSUFFICIENT_FUNDS;
-        goto done;
-    }
-
-    memset(&op, 0, sizeof(op));
-    op.type = FB_OP_WITHDRAW;
-    op.id = id;
-    op.amount = amount;
-    op.balance = old - amount;
-
-    rc = fb_store_log(s, &op, &seq);
-    if (rc != FB_STORE_OK) {
-        goto done;
-    }
-
-    fb_atomic_store_relaxed(&slot->lsn, (int64_t) seq);
-    fb_atomic_store_release(&slot->balance, op.balance);
-
-    if (balance != NULL) {
-        *balance = op.balance;
-    }
-
-    if (lsn != NULL) {
-        *lsn = seq;
-    }
-
-done:
-
-    pthread_mutex_unlock(m);
-    return rc;
+    return fb_store_move(s, FB_OP_WITHDRAW, id, amount, balance, lsn);
 }
 
 
