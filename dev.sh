@@ -90,10 +90,13 @@ check_tree() {
     local dir=$1 n
     log "make check in $dir"
     if ! make -s -C "$dir" -j"$jobs" check; then
-        for f in $(find "$dir" -name '*.log' ! -name test-suite.log ! -name config.log); do
-            if grep -qE '^(FAIL|ERROR)' "${f%.log}.trs" 2>/dev/null; then
-                printf '\n---- %s ----\n' "$f" >&2
-                tail -n 80 "$f" >&2
+        # automake's .trs files say ":test-result: FAIL" (or ERROR).
+        for f in $(find "$dir" -name '*.trs'); do
+            if grep -qE '^:test-result: (FAIL|ERROR)' "$f"; then
+                printf '\n---- %s: failed checks ----\n' "${f%.trs}.log"
+                grep -E -A4 '^FAIL' "${f%.trs}.log" | head -n 60
+                printf -- '---- %s: its end ----\n' "${f%.trs}.log"
+                tail -n 60 "${f%.trs}.log"
             fi
         done
         die "make check failed in $dir"

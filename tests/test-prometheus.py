@@ -40,6 +40,12 @@ WAIT = 180 if fbtest.SANITIZER else 60
 
 PROMETHEUS = fbmetrics.prometheus()
 
+# Prometheus bounds a scrape by the interval: with 1 s, a sanitizer build on a
+# loaded machine can miss one, and a failed scrape marks every series stale
+# until the next.  2 s leaves room; the checks below also wait for a value
+# rather than read it once, so one missed scrape delays them, no more.
+SCRAPE = "scrape_interval: 2s\n  scrape_timeout: 2s"
+
 
 class Prometheus:
     def __init__(self, target_port):
@@ -55,7 +61,7 @@ class Prometheus:
         with open(os.path.join(PROM_DIR, "prometheus.yml")) as f:
             text = f.read()
         for old, new in (("127.0.0.1:8080", "127.0.0.1:%d" % self.target_port),
-                         ("scrape_interval: 15s", "scrape_interval: 1s"),
+                         ("scrape_interval: 15s", SCRAPE),
                          ("evaluation_interval: 15s",
                           "evaluation_interval: 1s")):
             if text.count(old) != 1:
@@ -192,24 +198,31 @@ def one_value(expr):
         and len(data) == 1 else None
 
 
+def check_value(expr, want, what):
+    """expr has the single value want, within the wait bound: a scrape that
+    failed on a loaded machine leaves the series stale until the next."""
+    got = prom.wait_for(what, lambda: one_value(expr) == want)
+    check(got, what, "%s = %r, want %r" % (expr, one_value(expr), want))
+
+
 def test_target_up():
     def up():
         res = prom.api("/api/v1/targets")
         for t in res.get("data", {}).get("activeTargets", []):
             if t.get("scrapeUrl") == "http://127.0.0.1:%d/metrics" \
-                    % stack.port and t.get("health") == "up":
+                    % stack.port and t.get("health") == "up" \
+                    and t.get("lastError") == "":
                 return t
         return None
 
     t = prom.wait_for("the target to be up", up)
-    check(t is not None, "the fastbank target is up (/api/v1/targets)",
+    check(t is not None, "the fastbank target is up and its last scrape "
+          "had no error (/api/v1/targets)",
           prom.api("/api/v1/targets"))
     if t is not None:
         check(t.get("labels", {}).get("job") == "fastbank",
               "its job label is fastbank", t.get("labels"))
-        check(t.get("lastError") == "", "its last scrape had no error",
-              t.get("lastError"))
-    check(one_value('up{job="fastbank"}') == "1", 'up{job="fastbank"} is 1')
+    check_value('up{job="fastbank"}', "1", 'up{job="fastbank"} is 1')
 
 
 def test_series_stored():
@@ -224,22 +237,22 @@ def test_series_stored():
     check(not missing, "every series name the backend exports is stored "
           "(%d names)" % len(exported), "missing: %s" % missing)
 
-    check(one_value('accounts_active{job="fastbank"}') == "2",
-          "accounts_active is 2 in Prometheus")
+    check_value('accounts_active{job="fastbank"}', "2",
+                "accounts_active is 2 in Prometheus")
     if not METRICS_ON:
         return
-    check(one_value('accounts_created_total{job="fastbank"}') == "2",
-          "accounts_created_total is 2 in Prometheus")
-    check(one_value('http_requests_total{job="fastbank",method="POST",'
-                    'endpoint="/accounts",status_code="201"}') == "2",
-          "http_requests_total for the two creations is 2")
-    check(one_value('banking_operations_total{job="fastbank",'
-                    'operation="transfer",status="success"}') == "1",
-          "one successful transfer stored")
-    check(one_value('transfer_amount_centavos_sum{job="fastbank"}')
-          == "1234", "transfer_amount_centavos_sum is 1234")
-    check(one_value('fastbank_worker_threads{job="fastbank"}') == "2",
-          "fastbank_worker_threads is 2")
+    check_value('accounts_created_total{job="fastbank"}', "2",
+                "accounts_created_total is 2 in Prometheus")
+    check_value('http_requests_total{job="fastbank",method="POST",'
+                'endpoint="/accounts",status_code="201"}', "2",
+                "http_requests_total for the two creations is 2")
+    check_value('banking_operations_total{job="fastbank",'
+                'operation="transfer",status="success"}', "1",
+                "one successful transfer stored")
+    check_value('transfer_amount_centavos_sum{job="fastbank"}', "1234",
+                "transfer_amount_centavos_sum is 1234")
+    check_value('fastbank_worker_threads{job="fastbank"}', "2",
+                "fastbank_worker_threads is 2")
 
 
 def test_rules_evaluate():
@@ -259,9 +272,17 @@ def test_rules_evaluate():
               == ["FastbankDown", "FastbankHighErrorRate",
                   "FastbankHighLatencyP99", "FastbankWorkerPoolSaturated"],
               "they are the shipped rules")
-        down = [r for r in rules if r["name"] == "FastbankDown"][0]
-        check(down.get("state") == "inactive", "FastbankDown is not "
-              "firing while the target is up", down)
+
+        def down_inactive():
+            res = prom.api("/api/v1/rules")
+            return [r for g in res.get("data", {}).get("groups", [])
+                    for r in g.get("rules", [])
+                    if r.get("name") == "FastbankDown"
+                    and r.get("state") == "inactive"]
+
+        check(prom.wait_for("FastbankDown inactive", down_inactive),
+              "FastbankDown is not firing while the target is up",
+              prom.api("/api/v1/rules"))
 
 
 def test_dashboard_queries():
