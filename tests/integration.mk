@@ -9,7 +9,7 @@ fb_integration_tests = \
 	tests/test-readme.sh
 
 TESTS += $(fb_integration_tests) tests/test-keepalive.py
-EXTRA_DIST += $(fb_integration_tests) tests/test-keepalive.py tests/fbtest.py
+EXTRA_DIST += $(fb_integration_tests) tests/test-keepalive.py tests/fbtest.py tests/fbfcgi.py
 
 # The journal through nginx: kill -9 under load, restart, nothing lost.
 TESTS += tests/test-crash.py

@@ -7,14 +7,12 @@
   between requests, instead of one per request).
 - 500 concurrent keep-alive connections (asyncio), all open at once, send
   8,000 requests: first back to back, then paced at about 500 requests per
-  second.  All finish with no 5xx and no error, the deposits among them all
-  count, and, in the non-sanitizer build only, no paced request takes a
-  second or more.  That is a stall check (a request held back by a pinned
-  backend thread, the backlog, a poll timeout), not a performance test:
-  back to back, a request's latency is the time the requests queued before
-  it take, so no time is checked there.  Sanitizer builds run 5-20 times
-  slower, so under FB_SANITIZER the one-second check is left out, and the
-  test says so.
+  second.  All finish with no 5xx and no error, and the deposits among them
+  all count.  Latencies are printed for the reader, never judged.
+- More idle kept FastCGI connections than the backend has threads, each
+  left as nginx leaves one: requests through nginx and a second request on
+  each of them are all answered (a backend that pins a thread to every
+  kept connection hangs here).
 - Afterwards the backend holds no more connections than nginx's keep-alive
   caches allow (2 workers x the shipped keepalive): closed upstream connections are
   not leaked.
@@ -25,6 +23,7 @@ import os
 import random
 import re
 import resource
+import socket
 import sys
 import time
 
@@ -32,6 +31,7 @@ sys.dont_write_bytecode = True     # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fbtest  # noqa: E402
+import fbfcgi  # noqa: E402
 from fbtest import Ledger, Stack, check, note  # noqa: E402
 
 CLIENTS = 500
@@ -290,20 +290,9 @@ def test_500_connections():
     # serves, so that requests do not queue behind one another: a request
     # that still takes a second has been held back somewhere (a pinned
     # backend thread, a connection waiting in the backlog, a poll timeout).
-    latencies, paced, control = run_phase("paced", accounts, 10, 1.0)
-    if fbtest.SANITIZER:
-        note("FB_SANITIZER=%s: the check that no request took a second or "
-             "more is left out (sanitizer builds are 5-20x slower); no 5xx "
-             "and no timeouts were still checked"
-             % os.environ.get("FB_SANITIZER"))
-    else:
-        slow = [x for x in latencies if x >= 1.0]
-        check(not slow, "paced: no request took a second or more (stall "
-              "check): %d did, slowest %.2f s"
-              % (len(slow), max(latencies or [0])),
-              "for comparison, %s; load average now %.1f"
-              % (control, os.getloadavg()[0]))
-
+    _, paced, _ = run_phase("paced", accounts, 10, 1.0)
+    # Latencies are printed, never judged: this machine is shared.  A stall
+    # is caught structurally by test_idle_kept_connections.
     wrong = {}
     for a in accounts:
         expect = burst[a] + paced[a]
@@ -326,11 +315,56 @@ def test_500_connections():
           % (n, KEEPALIVE_CACHE))
 
 
+def test_idle_kept_connections():
+    """More idle kept FastCGI connections than the backend has threads,
+    each left as nginx leaves one after a reply (FCGI_KEEP_CONN, nothing
+    more sent): a backend that pins a thread to each (libfcgi's own loop)
+    has none left, and the next request hangs.  Every request below must
+    be answered; the socket timeout is a hang bound, not a time check."""
+    threads = len(os.listdir("/proc/%d/task" % stack.backend_pid))
+    idle = []
+    try:
+        for i in range(threads + 8):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(fbtest.REQUEST_TIMEOUT)
+            idle.append(s)
+            s.connect(sock_path)
+            s.sendall(fbfcgi.request("GET", "/healthz"))
+            status, _ = fbfcgi.reply(s)
+            if status != 200:
+                check(False, "kept connection %d: GET /healthz is 200" % i,
+                      "status %d" % status)
+                return
+        note("%d idle kept FastCGI connections held; the backend runs %d "
+             "threads in all" % (len(idle), threads))
+        r = main.get("/healthz")
+        check(r.status == 200, "with %d idle kept connections, a request "
+              "through nginx is answered" % len(idle), r)
+        answered = 0
+        for s in reversed(idle):
+            try:
+                s.sendall(fbfcgi.request("GET", "/healthz"))
+                status, _ = fbfcgi.reply(s)
+            except OSError as e:
+                note("kept connection: %r" % e)
+                break
+            if status != 200:
+                break
+            answered += 1
+        check(answered == len(idle), "a second request on each idle kept "
+              "connection, newest first, is answered (%d of %d)"
+              % (answered, len(idle)))
+    finally:
+        for s in idle:
+            s.close()
+
+
 def test_final_state():
     L.verify("the whole run")
 
 
-fbtest.run(test_one_connection, test_500_connections, test_final_state)
+fbtest.run(test_one_connection, test_500_connections,
+           test_idle_kept_connections, test_final_state)
 main.close()
 rc = stack.stop()
 check(rc == 0, "fb-run.sh stopped cleanly (exit status %r)" % rc)

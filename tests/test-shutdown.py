@@ -21,7 +21,6 @@ import os
 import re
 import signal
 import socket
-import struct
 import sys
 import threading
 import time
@@ -31,68 +30,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fbtest  # noqa: E402
 from fbtest import Ledger, Stack, check, note, pid_alive, wait_gone  # noqa: E402
+from fbfcgi import head as fcgi_head, reply as fcgi_reply  # noqa: E402
+from fbfcgi import stdin as fcgi_stdin  # noqa: E402
 
-HANG_BOUND = 10     # seconds the backend may take to exit after SIGTERM
-
-# ------------------------------------------------------------ FastCGI
-
-FCGI_BEGIN_REQUEST, FCGI_END_REQUEST, FCGI_PARAMS, FCGI_STDIN, FCGI_STDOUT = \
-    1, 3, 4, 5, 6
-
-
-def record(rtype, content, rid=1):
-    return struct.pack("!BBHHBB", 1, rtype, rid, len(content), 0, 0) + content
-
-
-def nv(name, value):
-    out = b""
-    for s in (name, value):
-        n = len(s)
-        out += bytes([n]) if n < 128 else struct.pack("!I", n | 0x80000000)
-    return out + name + value
-
-
-def fcgi_head(method, uri, body_len, keep_conn=True):
-    params = b"".join(nv(k.encode(), v.encode()) for k, v in (
-        ("REQUEST_METHOD", method), ("REQUEST_URI", uri),
-        ("CONTENT_LENGTH", str(body_len) if body_len else ""),
-        ("CONTENT_TYPE", "application/json" if body_len else ""),
-        ("REMOTE_ADDR", "127.0.0.1")))
-    begin = struct.pack("!HB5x", 1, 1 if keep_conn else 0)
-    return record(FCGI_BEGIN_REQUEST, begin) + record(FCGI_PARAMS, params) \
-        + record(FCGI_PARAMS, b"")
-
-
-def fcgi_stdin(data, last):
-    out = record(FCGI_STDIN, data) if data else b""
-    return out + (record(FCGI_STDIN, b"") if last else b"")
-
-
-def recv_exact(s, n):
-    buf = b""
-    while len(buf) < n:
-        b = s.recv(n - len(buf))
-        if not b:
-            raise EOFError("connection closed after %d of %d bytes" % (len(buf), n))
-        buf += b
-    return buf
-
-
-def fcgi_reply(s):
-    """Read one complete reply: STDOUT records up to END_REQUEST.  Returns
-    (http status, body bytes)."""
-    out = b""
-    while True:
-        _, rtype, _, clen, plen, _ = struct.unpack("!BBHHBB", recv_exact(s, 8))
-        content = recv_exact(s, clen + plen)[:clen]
-        if rtype == FCGI_STDOUT:
-            out += content
-        elif rtype == FCGI_END_REQUEST:
-            break
-    head, _, body = out.partition(b"\r\n\r\n")
-    m = re.search(rb"^Status: (\d{3})", head, re.M)
-    return (int(m.group(1)) if m else 200), body
-
+# Seconds the backend may take to exit after SIGTERM: a hang bound.
+HANG_BOUND = 30 if fbtest.SANITIZER else 10
 
 # ------------------------------------------------------------ load
 
