@@ -10,6 +10,9 @@
 #   echo       nginx -> fb-echo over a unix socket, no upstream keep-alive
 #   echo-ka    nginx -> fb-echo with upstream { keepalive 16; } and
 #              fastcgi_keep_conn on
+#   floor      nginx -> fb-floor (one thread, epoll, no libfcgi, a fixed
+#              reply) with the upstream keep-alive and FastCGI parameters
+#              of the shipped configuration: the floor under any backend
 #   fastbank   nginx/fb-run.sh --build BUILD_DIR (nginx + the backend)
 # Cases, for each server:
 #   get-64, get-500   GET /accounts/1/balance at 64 and 500 connections
@@ -23,7 +26,7 @@
 #   --servers LIST     comma-separated subset of the above
 #   --cases LIST       comma-separated subset of the above
 #   --out DIR          where results go [BUILD_DIR/bench/DATE]
-#   --port N           first port; the servers use N..N+3 [18480]
+#   --port N           first port; the servers use N..N+4 [18480]
 #   --nginx-workers N  worker_processes of every nginx [2]
 #   --echo-threads N   fb-echo threads [32]
 #   --wrk              also measure the GET cases with wrk (-t1), to
@@ -51,7 +54,7 @@ shift
 
 duration=20
 warmup=2
-servers=nginx,echo,echo-ka,fastbank
+servers=nginx,echo,echo-ka,floor,fastbank
 cases=get-64,get-500,mix-64,mix-500
 out=
 port0=18480
@@ -86,7 +89,7 @@ is_number "$warmup" || die "--warmup takes seconds"
 [[ $echo_threads =~ ^[0-9]+$ ]] || die "--echo-threads takes a number"
 
 for s in ${servers//,/ }; do
-    case "$s" in nginx|echo|echo-ka|fastbank) ;; *) die "unknown server: $s" ;; esac
+    case "$s" in nginx|echo|echo-ka|floor|fastbank) ;; *) die "unknown server: $s" ;; esac
 done
 for c in ${cases//,/ }; do
     case "$c" in get-64|get-500|mix-64|mix-500) ;; *) die "unknown case: $c" ;; esac
@@ -94,11 +97,13 @@ done
 
 fbload=$build/loadtest/fb-load
 fbecho=$build/loadtest/fb-echo
+fbfloor=$build/loadtest/fb-floor
 fbrun=$top/nginx/fb-run.sh
 seed=$here/scenarios/seed.conf
 
 [ -x "$fbload" ] || die "$fbload not built: make -C $build loadtest/fb-load"
 [ -x "$fbecho" ] || die "$fbecho not built: make -C $build loadtest/fb-echo"
+[ -x "$fbfloor" ] || die "$fbfloor not built: make -C $build loadtest/fb-floor"
 [ -r "$seed" ] || die "$seed is missing"
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 [ -x "$NGINX" ] || die "nginx not found: install the Debian package nginx"
@@ -197,7 +202,7 @@ EOF
     fi
 }
 
-# nginx_conf DIR PORT KIND: KIND is static, fcgi or fcgi-ka.
+# nginx_conf DIR PORT KIND: KIND is static, fcgi, fcgi-ka or fcgi-floor.
 nginx_conf() {
     local dir=$1 port=$2 kind=$3 upstream="" location
     case "$kind" in
@@ -216,6 +221,15 @@ nginx_conf() {
     }"
             location="$(fastcgi_params)
             fastcgi_pass  echo_ka;
+            fastcgi_keep_conn  on;"
+            ;;
+        fcgi-floor)
+            upstream="upstream floor {
+        server  unix:$dir/echo.sock;
+        $(grep -E '^[[:space:]]*keepalive[[:space:]]' "$top/nginx/fastbank.conf")
+    }"
+            location="$(grep -E '^fastcgi_(param|pass_request_headers)' "$top/nginx/fastbank-fastcgi.conf")
+            fastcgi_pass  floor;
             fastcgi_keep_conn  on;"
             ;;
     esac
@@ -265,10 +279,15 @@ start_reference() {
     srv_pids=()
     srv_stop=()
 
-    if [ "$kind" != static ]; then
+    if [ "$kind" = fcgi-floor ]; then
+        "${asuser[@]}" "$fbfloor" --socket "$dir/echo.sock" \
+            --lifetime "$lifetime" >"$out/$name-fb-echo.log" 2>&1 &
+    elif [ "$kind" != static ]; then
         "${asuser[@]}" "$fbecho" --socket "$dir/echo.sock" \
             --threads "$echo_threads" --lifetime "$lifetime" \
             >"$out/$name-fb-echo.log" 2>&1 &
+    fi
+    if [ "$kind" != static ]; then
         epid=$!
         srv_stop+=("$epid")
         wait_for "[ -S '$dir/echo.sock' ]" 10 \
@@ -386,8 +405,10 @@ log "results in $out"
 log "fb-load per case: --duration $duration --warmup $warmup; servers: $servers; cases: $cases"
 
 declare -A port_of=([nginx]=$port0 [echo]=$((port0 + 1))
-                    [echo-ka]=$((port0 + 2)) [fastbank]=$((port0 + 3)))
-declare -A kind_of=([nginx]=static [echo]=fcgi [echo-ka]=fcgi-ka)
+                    [echo-ka]=$((port0 + 2)) [fastbank]=$((port0 + 3))
+                    [floor]=$((port0 + 4)))
+declare -A kind_of=([nginx]=static [echo]=fcgi [echo-ka]=fcgi-ka
+                    [floor]=fcgi-floor)
 declare -A note_of=()
 
 for server in ${servers//,/ }; do

@@ -2,7 +2,7 @@
 # None of it is part of make check; loadtest/README says how to run it.
 include loadtest/store.mk
 
-noinst_PROGRAMS += loadtest/fb-load loadtest/fb-echo
+noinst_PROGRAMS += loadtest/fb-load loadtest/fb-echo loadtest/fb-floor
 
 loadtest_fb_load_SOURCES = \
 	loadtest/fb_load.h \
@@ -17,6 +17,8 @@ loadtest_fb_echo_SOURCES = loadtest/fb_echo.c
 loadtest_fb_echo_CPPFLAGS = $(AM_CPPFLAGS) $(FCGI_CFLAGS)
 loadtest_fb_echo_LDADD = $(FCGI_LIBS)
 
+loadtest_fb_floor_SOURCES = loadtest/fb_floor.c
+
 EXTRA_DIST += \
 	loadtest/README \
 	loadtest/bench.sh \
@@ -26,7 +28,7 @@ EXTRA_DIST += \
 
 # make bench [BENCH_FLAGS=--quick]: the references and fastbank, one run.
 # The fastbank rows need the backend built too (make, or ./dev.sh bench).
-bench: loadtest/fb-load loadtest/fb-echo
+bench: loadtest/fb-load loadtest/fb-echo loadtest/fb-floor
 	$(SHELL) $(top_srcdir)/loadtest/bench.sh $(abs_top_builddir) $(BENCH_FLAGS)
 
 .PHONY: bench
