@@ -124,19 +124,22 @@ fb_store_error(fb_handler_ctx_t *ctx, fb_store_rc_e rc)
 /*
  * A reply tells only what is durable under the journal's policy: a
  * mutation's own record, and the record behind any balance it shows
- * (doc/journal.txt, "Replies").  Waits for lsn; FB_OK once it is durable
- * (at once without a journal).  If the journal failed first, the reply
- * becomes a 503 and FB_DECLINED is returned.
+ * (doc/journal.txt, "Replies").  Notes that the reply waits for lsn; if
+ * the journal fails first, fb_handle_done turns it into a 503 with
+ * message.  Nothing waits here.
  */
-static int
+static void
 fb_durable(fb_handler_ctx_t *ctx, uint64_t lsn, const char *message)
 {
-    if (ctx->journal == NULL || fb_journal_wait(ctx->journal, lsn) == 0) {
-        return FB_OK;
+    if (ctx->journal == NULL || lsn == 0) {
+        return;
     }
 
-    fb_error(ctx, FB_ERR_UNAVAILABLE, message);
-    return FB_DECLINED;
+    if (lsn > ctx->pending.lsn) {
+        ctx->pending.lsn = lsn;
+    }
+
+    ctx->pending.not_durable = message;
 }
 
 
@@ -151,35 +154,30 @@ fb_durable(fb_handler_ctx_t *ctx, uint64_t lsn, const char *message)
  * A refusal that depends on a balance (insufficient funds, overflow) is a
  * read of that balance: it waits for the account's last record too.
  */
-static int
+static void
 fb_durable_account(fb_handler_ctx_t *ctx, int64_t id)
 {
     fb_account_t  a;
 
-    if (ctx->journal == NULL || fb_store_get(ctx->store, id, &a) != FB_STORE_OK)
+    if (ctx->journal != NULL && fb_store_get(ctx->store, id, &a) == FB_STORE_OK)
     {
-        return FB_OK;
+        fb_durable(ctx, a.lsn, FB_NOT_DURABLE);
     }
-
-    return fb_durable(ctx, a.lsn, FB_NOT_DURABLE);
 }
 
 
-static int
+static void
 fb_refusal_durable(fb_handler_ctx_t *ctx, fb_store_rc_e rc, int64_t id,
     int64_t to)
 {
     if (rc != FB_STORE_INSUFFICIENT_FUNDS && rc != FB_STORE_OVERFLOW) {
-        return FB_OK;
+        return;
     }
 
-    if (fb_durable_account(ctx, id) != FB_OK
-        || (to > 0 && fb_durable_account(ctx, to) != FB_OK))
-    {
-        return FB_DECLINED;
+    fb_durable_account(ctx, id);
+    if (to > 0) {
+        fb_durable_account(ctx, to);
     }
-
-    return FB_OK;
 }
 
 
@@ -270,15 +268,15 @@ fb_reply_account(fb_handler_ctx_t *ctx, const fb_account_t *a)
 
 
 fb_route_e
-fb_handle(fb_handler_ctx_t *ctx, const fb_request_t *req)
+fb_handle_start(fb_handler_ctx_t *ctx, const fb_request_t *req)
 {
     char           msg[64];
     int64_t        amount = 0;
-    fb_route_e     route;
     fb_match_t     m;
-    fb_stat_op_e   op;
 
     fb_reply_reset(&ctx->reply);
+    memset(&ctx->pending, 0, sizeof(ctx->pending));
+    ctx->pending.route = FB_ROUTE_NONE;
 
     switch (fb_route_match(req->method, req->uri, req->uri_len, &m)) {
     case FB_MATCH_OK:
@@ -293,6 +291,7 @@ fb_handle(fb_handler_ctx_t *ctx, const fb_request_t *req)
                  m.route->allow);
         fb_error(ctx, FB_ERR_METHOD_NOT_ALLOWED, msg);
         ctx->reply.allow = m.route->allow;
+        ctx->pending.route = m.route->id;
         return m.route->id;
 
     case FB_MATCH_BAD_ID:
@@ -334,17 +333,58 @@ fb_handle(fb_handler_ctx_t *ctx, const fb_request_t *req)
 
 done:
 
-    route = m.route->id;
+    ctx->pending.route = m.route->id;
+    ctx->pending.amount = amount;
+    ctx->pending.operation = 1;
 
-    if (ctx->stats != NULL
+    return m.route->id;
+}
+
+
+void
+fb_handle_done(fb_handler_ctx_t *ctx, int durable)
+{
+    fb_route_e     route = ctx->pending.route;
+    fb_stat_op_e   op;
+
+    if (!durable && ctx->pending.lsn != 0) {
+        ctx->reply.buf.len = FB_REPLY_HEADROOM;
+        ctx->reply.location = 0;
+        ctx->reply.allow = NULL;
+        fb_error(ctx, FB_ERR_UNAVAILABLE, ctx->pending.not_durable);
+    }
+
+    if (ctx->stats == NULL) {
+        return;
+    }
+
+    if (ctx->pending.created && ctx->reply.status == 201) {
+        fb_stats_account_created(ctx->stats);
+    }
+
+    if (ctx->pending.operation
         && (route == FB_ROUTE_DEPOSIT || route == FB_ROUTE_WITHDRAW
             || route == FB_ROUTE_TRANSFER))
     {
         op = route == FB_ROUTE_DEPOSIT ? FB_STAT_OP_DEPOSIT
              : route == FB_ROUTE_WITHDRAW ? FB_STAT_OP_WITHDRAW
              : FB_STAT_OP_TRANSFER;
-        fb_stats_operation(ctx->stats, op, ctx->reply.status == 200, amount);
+        fb_stats_operation(ctx->stats, op, ctx->reply.status == 200,
+                           ctx->pending.amount);
     }
+}
+
+
+fb_route_e
+fb_handle(fb_handler_ctx_t *ctx, const fb_request_t *req)
+{
+    fb_route_e  route;
+
+    route = fb_handle_start(ctx, req);
+
+    fb_handle_done(ctx, ctx->pending.lsn == 0
+                        || fb_journal_wait(ctx->journal, ctx->pending.lsn)
+                           == 0);
 
     return route;
 }
@@ -384,13 +424,8 @@ fb_handle_create(fb_handler_ctx_t *ctx, const fb_request_t *req)
         return;
     }
 
-    if (fb_durable(ctx, a.lsn, FB_NOT_RECORDED) != FB_OK) {
-        return;
-    }
-
-    if (ctx->stats != NULL) {
-        fb_stats_account_created(ctx->stats);
-    }
+    fb_durable(ctx, a.lsn, FB_NOT_RECORDED);
+    ctx->pending.created = 1;
 
     ctx->reply.status = 201;
     ctx->reply.location = a.id;
@@ -413,9 +448,7 @@ fb_handle_get(fb_handler_ctx_t *ctx, int64_t id)
         return;
     }
 
-    if (fb_durable(ctx, a.lsn, FB_NOT_DURABLE) != FB_OK) {
-        return;
-    }
+    fb_durable(ctx, a.lsn, FB_NOT_DURABLE);
 
     if (fb_reply_account(ctx, &a) != FB_OK) {
         fb_internal_error(ctx);
@@ -443,15 +476,12 @@ fb_handle_move(fb_handler_ctx_t *ctx, const fb_request_t *req,
          : fb_store_withdraw(ctx->store, id, amount, &balance, &lsn);
 
     if (rc != FB_STORE_OK) {
-        if (fb_refusal_durable(ctx, rc, id, 0) == FB_OK) {
-            fb_store_error(ctx, rc);
-        }
+        fb_refusal_durable(ctx, rc, id, 0);
+        fb_store_error(ctx, rc);
         return amount;
     }
 
-    if (fb_durable(ctx, lsn, FB_NOT_RECORDED) != FB_OK) {
-        return amount;
-    }
+    fb_durable(ctx, lsn, FB_NOT_RECORDED);
 
     if (fb_buf_printf(&ctx->reply.buf,
                       "{\"id\":%" PRId64 ",\"balance\":%" PRId64 "}",
@@ -482,15 +512,12 @@ fb_handle_transfer(fb_handler_ctx_t *ctx, const fb_request_t *req)
     rc = fb_store_transfer(ctx->store, from, to, amount, &from_balance,
                            &to_balance, &lsn);
     if (rc != FB_STORE_OK) {
-        if (fb_refusal_durable(ctx, rc, from, to) == FB_OK) {
-            fb_store_error(ctx, rc);
-        }
+        fb_refusal_durable(ctx, rc, from, to);
+        fb_store_error(ctx, rc);
         return amount;
     }
 
-    if (fb_durable(ctx, lsn, FB_NOT_RECORDED) != FB_OK) {
-        return amount;
-    }
+    fb_durable(ctx, lsn, FB_NOT_RECORDED);
 
     if (fb_buf_printf(&ctx->reply.buf,
                       "{\"from_id\":%" PRId64 ",\"to_id\":%" PRId64

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fb_listen.h"
 #include "fb_log.h"
@@ -97,12 +98,15 @@ fb_options_key(const char *name, size_t len)
 int
 fb_conf_threads(const fb_conf_t *c)
 {
+    long  n;
+
     if (c->threads_set) {
         return c->threads;
     }
 
-    return c->fsync == FB_FSYNC_ALWAYS ? FB_DEFAULT_THREADS_ALWAYS
-                                       : FB_DEFAULT_THREADS;
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n < 1 ? 1 : n > FB_MAX_THREADS ? FB_MAX_THREADS : (int) n;
 }
 
 
@@ -122,8 +126,8 @@ fb_options_usage(FILE *out)
 "                                                 on a descriptor (spawn-fcgi,\n"
 "                                                 systemd StandardInput=socket)\n"
 "  -m, --socket-mode MODE   permissions of a unix socket, octal (default 0660)\n"
-"  -t, --threads N          worker threads, 1 to %d (default %d; %d with\n"
-"                           --fsync always)\n"
+"  -t, --threads N          worker threads (event loops), 1 to %d\n"
+"                           (default: one per online CPU)\n"
 "  -b, --backlog N          listen backlog (default %d)\n"
 "      --max-body BYTES     largest request body accepted (default %d);\n"
 "                           larger ones are answered 413\n"
@@ -153,8 +157,7 @@ fb_options_usage(FILE *out)
 "\n"
 "SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0.\n"
 "See fastbank(8).\n",
-        FB_DEFAULT_LISTEN, FB_MAX_THREADS, FB_DEFAULT_THREADS,
-        FB_DEFAULT_THREADS_ALWAYS, FB_DEFAULT_BACKLOG, FB_DEFAULT_MAX_BODY,
+        FB_DEFAULT_LISTEN, FB_MAX_THREADS, FB_DEFAULT_BACKLOG, FB_DEFAULT_MAX_BODY,
         (unsigned long long) FB_STORE_MAX_ACCOUNTS_DEFAULT,
         FB_STORE_STRIPES_DEFAULT, FB_DEFAULT_CONFIG, FB_DEFAULT_DATA_DIR,
         FB_MAX_FSYNC_INTERVAL, FB_JOURNAL_INTERVAL_MS,

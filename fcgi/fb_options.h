@@ -13,11 +13,9 @@
 #include "fb_journal.h"
 
 #define FB_DEFAULT_LISTEN    "unix:/run/fastbank/fastbank.sock"
-#define FB_DEFAULT_THREADS   16
-/* Under --fsync always a worker waits for the group commit before it
- * replies, so more of them are needed to keep one fdatasync busy with
- * many requests (doc/journal.txt, "Threads"). */
-#define FB_DEFAULT_THREADS_ALWAYS  64
+/* 0: one worker (an event loop) per online CPU.  Workers never wait for
+ * the journal (fcgi/fb_server.c), so more would only add switches. */
+#define FB_DEFAULT_THREADS   0
 #define FB_DEFAULT_DATA_DIR  "/var/lib/fastbank"
 #define FB_MAX_FSYNC_INTERVAL  10000
 #define FB_MAX_THREADS       1024

@@ -1,18 +1,31 @@
 /*
- * fb_server.c: the worker pool, the epoll set and orderly shutdown.
+ * fb_server.c: the worker event loops and orderly shutdown.
  *
- * Every descriptor in the epoll set is registered EPOLLONESHOT: once an
- * event is delivered to a worker, the descriptor stays disarmed until that
- * worker re-arms it, so two workers never read one connection.  The
- * listening socket is re-armed as soon as the accepts are done; a
- * connection is re-armed after its request is answered, if nginx keeps it.
+ * The memcached model: each worker thread runs its own epoll set and owns
+ * the connections in it.  The listening socket is in every set
+ * (EPOLLEXCLUSIVE); the worker that takes it accepts and hands the new
+ * connections round-robin to all workers, each into its owner's set,
+ * level-triggered, for the connection's life.  Only the owner ever reads,
+ * writes or closes a connection, so nothing is re-armed per request and
+ * no lock is taken on the request path.  A readable connection holds a
+ * whole request (nginx writes one at once and sends the next only after
+ * the reply), which the owner reads with libfcgi (fcgi/fb_fcgx.h), serves
+ * and answers; a receive timeout bounds a peer that stops half-way.
+ *
+ * A reply that must wait for the journal (doc/journal.txt, "Replies")
+ * does not block its worker: the connection is parked with its reply,
+ * and the worker goes on serving others.  The journal's writer notifies
+ * the worker (an eventfd in its set) once the earliest parked LSN is
+ * durable; the worker then sends every reply the journal allows.  nginx
+ * sends nothing on a parked connection, so it raises no event until it is
+ * answered, unless nginx closes it.
  *
  * Shutdown: the main thread waits in sigwait(); on SIGTERM/SIGINT it sets
- * stopping and makes the eventfd readable.  That eventfd is level
- * triggered, so it wakes every worker in turn; a worker serving a request
- * finishes it, closes that connection and exits.  Workers block every
- * signal, so no read or write of theirs is ever interrupted (libfcgi does
- * not retry EINTR).
+ * stopping, takes the listening socket out of every set and makes the
+ * stop eventfd readable.  Each worker serves the requests already
+ * delivered to it, closes its idle connections, sends its parked replies
+ * once durable, and exits.  Workers block every signal, so no read or
+ * write of theirs is ever interrupted (libfcgi does not retry EINTR).
  */
 
 #include "fb_core.h"
@@ -27,6 +40,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,29 +49,8 @@
 #include "fb_log.h"
 #include "fb_server.h"
 
-/*
- * ThreadSanitizer (GCC 12's libtsan) takes EPOLL_CTL_ADD as a release of
- * the epoll descriptor and epoll_wait() as an acquire, but not
- * EPOLL_CTL_MOD: it does not know that re-arming an EPOLLONESHOT
- * descriptor orders everything the re-arming worker did with it before
- * everything the next worker to receive it does, and reports the next
- * worker's close() as racing the epoll_ctl().  In that build the re-arm
- * says so with a release, and bypasses the epoll_ctl() interceptor, whose
- * access to the descriptor would come after the release; the acquire
- * follows every epoll_wait().  Other builds compile all this out.
- */
-#if defined(__SANITIZE_THREAD__)
-#include <sys/syscall.h>
-void __tsan_acquire(void *addr);
-void __tsan_release(void *addr);
-#define fb_tsan_acquire(addr)  __tsan_acquire(addr)
-#define fb_epoll_rearm(srv, fd, ev)                                        \
-    (__tsan_release(&(srv)->epfd),                                         \
-     (int) syscall(SYS_epoll_ctl, (srv)->epfd, EPOLL_CTL_MOD, fd, ev))
-#else
-#define fb_tsan_acquire(addr)
-#define fb_epoll_rearm(srv, fd, ev)                                        \
-    epoll_ctl((srv)->epfd, EPOLL_CTL_MOD, fd, ev)
+#ifndef EPOLLEXCLUSIVE
+#define EPOLLEXCLUSIVE  (1u << 28)
 #endif
 
 /* Connections taken per wake-up of the listening socket. */
@@ -70,25 +63,73 @@ void __tsan_release(void *addr);
  */
 #define FB_DRAIN_MAX     (1024 * 1024)
 
-typedef struct {
+/*
+ * The longest a read or write of a connection may block its worker: a
+ * peer that sends half a request, or stops reading replies, is dropped
+ * after this long instead of holding the worker's other connections.
+ * nginx writes a request at once and reads replies as they come.
+ */
+#define FB_IO_TIMEOUT_S  5
+
+typedef struct fb_worker_s  fb_worker_t;
+typedef struct fb_conn_s    fb_conn_t;
+
+/* epoll data of the two eventfds; connections carry their fb_conn_t. */
+static char  fb_stop_tag, fb_wake_tag, fb_listen_tag;
+
+struct fb_conn_s {
+    int            fd;
+    fb_worker_t   *owner;
+    fb_conn_t     *prev;          /* the owner's connections */
+    fb_conn_t     *next;
+    fb_conn_t     *parked_next;   /* the owner's parked connections */
+    FCGX_Request   req;           /* at most one request per connection */
+
+    /* While parked: the reply held back and what it waits for. */
+    fb_reply_t     reply;
+    fb_pending_t   pending;
+    fb_method_e    method;
+    uint64_t       start;
+    unsigned       parked:1;
+    unsigned       gone:1;         /* nginx closed it while parked */
+    unsigned       reply_ready:1;  /* reply was initialised */
+};
+
+struct fb_worker_s {
     pthread_t          tid;
     int                index;
     unsigned           started:1;
     fb_server_t       *srv;
-    FCGX_Request       req;
+    int                epfd;
+    int                wakefd;     /* eventfd: the journal's notification */
     fb_handler_ctx_t   ctx;
     char              *body;       /* max_body + 1 bytes */
-} fb_worker_t;
+
+    /*
+     * conns_mutex protects conns and closed: a worker accepting links new
+     * connections into their owner's list, the owner unlinks them.  Taken
+     * once per connection, never per request.
+     */
+    pthread_mutex_t    conns_mutex;
+    unsigned           conns_mutex_ready:1;
+    fb_conn_t         *conns;
+    unsigned           closed:1;   /* stopping: takes no connection */
+
+    /* The owner's own. */
+    fb_conn_t         *parked;
+    fb_jnotify_t      *jnotify;
+    unsigned           armed:1;    /* jnotify is linked in the journal */
+};
 
 struct fb_server_s {
     fb_server_conf_t   conf;
     fb_listen_t       *listen;
     fb_store_t        *store;
-    int                epfd;
     int                stopfd;     /* eventfd, readable once stopping */
     fb_atomic_u64_t    failed;     /* a worker could not go on */
     fb_atomic_u64_t    stopping;
     fb_atomic_u64_t    emfile_logged;  /* time of the last EMFILE record */
+    fb_atomic_i64_t    next_owner; /* round-robin of new connections */
     fb_metrics_t       metrics;
     fb_stats_t        *stats;      /* one per worker, FB_STATS_ALIGN apart */
     fb_worker_t       *workers;
@@ -130,6 +171,32 @@ fb_stopping(fb_server_t *srv)
 }
 
 
+/* The journal writer's call, outside its locks: wakes the worker. */
+static void
+fb_worker_notify(void *arg)
+{
+    fb_worker_t  *w = arg;
+    uint64_t      one = 1;
+
+    if (write(w->wakefd, &one, sizeof(one)) != sizeof(one)) {
+        fb_log(FB_LOG_ERR, errno, "write(eventfd) failed");
+    }
+}
+
+
+static int
+fb_epoll_add(int epfd, int fd, uint32_t events, void *ptr)
+{
+    struct epoll_event  ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.events = events;
+    ev.data.ptr = ptr;
+
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+
 fb_server_t *
 fb_server_new(const fb_server_conf_t *conf, fb_listen_t *l, fb_store_t *store)
 {
@@ -137,7 +204,6 @@ fb_server_new(const fb_server_conf_t *conf, fb_listen_t *l, fb_store_t *store)
     size_t              n = (size_t) conf->threads;
     fb_server_t        *srv;
     struct timespec     ts;
-    struct epoll_event  ev;
 
     srv = calloc(1, sizeof(*srv));
     if (srv == NULL) {
@@ -151,7 +217,6 @@ fb_server_new(const fb_server_conf_t *conf, fb_listen_t *l, fb_store_t *store)
     }
     srv->listen = l;
     srv->store = store;
-    srv->epfd = -1;
     srv->stopfd = -1;
 
     srv->stats = fb_stats_alloc(n);
@@ -172,11 +237,28 @@ fb_server_new(const fb_server_conf_t *conf, fb_listen_t *l, fb_store_t *store)
     }
 
     for (i = 0; i < conf->threads; i++) {
+        srv->workers[i].epfd = -1;
+        srv->workers[i].wakefd = -1;
+    }
+
+    /* Level triggered, in every set: once stopping it wakes every worker. */
+    srv->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (srv->stopfd < 0) {
+        fb_log(FB_LOG_ERR, errno, "eventfd() failed");
+        goto failed;
+    }
+
+    for (i = 0; i < conf->threads; i++) {
         fb_worker_t *w = &srv->workers[i];
 
         w->index = i;
         w->srv = srv;
-        fb_fcgx_request_init(&w->req);
+
+        if (pthread_mutex_init(&w->conns_mutex, NULL) != 0) {
+            fb_log(FB_LOG_ERR, 0, "worker %d: pthread_mutex_init() failed", i);
+            goto failed;
+        }
+        w->conns_mutex_ready = 1;
 
         w->body = malloc(conf->max_body + 1);
         if (w->body == NULL
@@ -188,33 +270,35 @@ fb_server_new(const fb_server_conf_t *conf, fb_listen_t *l, fb_store_t *store)
         }
 
         w->ctx.journal = conf->journal;
-    }
 
-    srv->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (srv->epfd < 0) {
-        fb_log(FB_LOG_ERR, errno, "epoll_create1() failed");
-        goto failed;
-    }
+        if (conf->journal != NULL) {
+            w->jnotify = fb_journal_notify_new(fb_worker_notify, w);
+            if (w->jnotify == NULL) {
+                fb_log(FB_LOG_ERR, errno, "worker %d: calloc() failed", i);
+                goto failed;
+            }
+        }
 
-    srv->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (srv->stopfd < 0) {
-        fb_log(FB_LOG_ERR, errno, "eventfd() failed");
-        goto failed;
-    }
+        w->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (w->epfd < 0) {
+            fb_log(FB_LOG_ERR, errno, "epoll_create1() failed");
+            goto failed;
+        }
 
-    memset(&ev, 0, sizeof(ev));
-    ev.events = EPOLLIN;                      /* level triggered: wakes all */
-    ev.data.fd = srv->stopfd;
-    if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->stopfd, &ev) != 0) {
-        fb_log(FB_LOG_ERR, errno, "epoll_ctl(ADD, eventfd) failed");
-        goto failed;
-    }
+        w->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (w->wakefd < 0) {
+            fb_log(FB_LOG_ERR, errno, "eventfd() failed");
+            goto failed;
+        }
 
-    ev.events = EPOLLIN | EPOLLONESHOT;
-    ev.data.fd = l->fd;
-    if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, l->fd, &ev) != 0) {
-        fb_log(FB_LOG_ERR, errno, "epoll_ctl(ADD, listen) failed");
-        goto failed;
+        if (fb_epoll_add(w->epfd, srv->stopfd, EPOLLIN, &fb_stop_tag) != 0
+            || fb_epoll_add(w->epfd, w->wakefd, EPOLLIN, &fb_wake_tag) != 0
+            || fb_epoll_add(w->epfd, l->fd, EPOLLIN | EPOLLEXCLUSIVE,
+                            &fb_listen_tag) != 0)
+        {
+            fb_log(FB_LOG_ERR, errno, "epoll_ctl(ADD) failed");
+            goto failed;
+        }
     }
 
     return srv;
@@ -237,8 +321,20 @@ fb_server_free(fb_server_t *srv)
 
     if (srv->workers != NULL) {
         for (i = 0; i < srv->conf.threads; i++) {
-            fb_handler_ctx_free(&srv->workers[i].ctx);
-            free(srv->workers[i].body);
+            fb_worker_t *w = &srv->workers[i];
+
+            fb_handler_ctx_free(&w->ctx);
+            free(w->body);
+            fb_journal_notify_free(w->jnotify);
+            if (w->epfd >= 0) {
+                close(w->epfd);
+            }
+            if (w->wakefd >= 0) {
+                close(w->wakefd);
+            }
+            if (w->conns_mutex_ready) {
+                pthread_mutex_destroy(&w->conns_mutex);
+            }
         }
         free(srv->workers);
     }
@@ -247,41 +343,106 @@ fb_server_free(fb_server_t *srv)
         close(srv->stopfd);
     }
 
-    if (srv->epfd >= 0) {
-        close(srv->epfd);
-    }
-
     free(srv->stats);
     free(srv);
 }
 
 
-static int
-fb_rearm(fb_server_t *srv, int fd)
+/* Unlinks c from its owner and frees it; closes its descriptor unless
+ * libfcgi already did (c->fd < 0). */
+static void
+fb_conn_close(fb_conn_t *c)
 {
-    struct epoll_event  ev;
+    fb_worker_t  *w = c->owner;
 
-    memset(&ev, 0, sizeof(ev));
-    ev.events = EPOLLIN | EPOLLONESHOT;
-    ev.data.fd = fd;
+    pthread_mutex_lock(&w->conns_mutex);
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        w->conns = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+    pthread_mutex_unlock(&w->conns_mutex);
 
-    if (fb_epoll_rearm(srv, fd, &ev) != 0) {
-        fb_log(FB_LOG_ERR, errno, "epoll_ctl(MOD, %d) failed", fd);
-        return FB_ERROR;
+    if (c->fd >= 0) {
+        close(c->fd);                 /* also leaves the epoll set */
     }
 
-    return FB_OK;
+    if (c->reply_ready) {
+        fb_reply_free(&c->reply);
+    }
+
+    free(c);
+}
+
+
+/* Hands a new connection to the next worker in turn. */
+static void
+fb_conn_add(fb_server_t *srv, int fd)
+{
+    fb_conn_t    *c;
+    fb_worker_t  *w;
+
+    w = &srv->workers[(uint64_t) fb_atomic_fetch_add(&srv->next_owner, 1)
+                      % (uint64_t) srv->conf.threads];
+
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        fb_log(FB_LOG_ERR, errno, "calloc() failed: connection dropped");
+        close(fd);
+        return;
+    }
+
+    c->fd = fd;
+    c->owner = w;
+    fb_fcgx_request_init(&c->req);
+
+    pthread_mutex_lock(&w->conns_mutex);
+
+    if (w->closed) {
+        pthread_mutex_unlock(&w->conns_mutex);
+        close(fd);
+        free(c);
+        return;
+    }
+
+    c->next = w->conns;
+    if (w->conns != NULL) {
+        w->conns->prev = c;
+    }
+    w->conns = c;
+
+    /* Under the mutex, so that the owner cannot close its connections
+     * between the link and the add.  The add publishes c to the owner. */
+    if (fb_epoll_add(w->epfd, fd, EPOLLIN, c) != 0) {
+        fb_log(FB_LOG_ERR, errno, "epoll_ctl(ADD, %d) failed", fd);
+        w->conns = c->next;
+        if (c->next != NULL) {
+            c->next->prev = NULL;
+        }
+        pthread_mutex_unlock(&w->conns_mutex);
+        close(fd);
+        free(c);
+        return;
+    }
+
+    pthread_mutex_unlock(&w->conns_mutex);
 }
 
 
 static void
 fb_accept(fb_server_t *srv)
 {
-    int                 i, fd, on = 1;
-    uint64_t            now;
-    struct epoll_event  ev;
+    int              i, fd, on = 1;
+    uint64_t         now;
+    struct timeval   tv;
 
-    for (i = 0; i < FB_ACCEPT_BATCH; i++) {
+    tv.tv_sec = FB_IO_TIMEOUT_S;
+    tv.tv_usec = 0;
+
+    for (i = 0; i < FB_ACCEPT_BATCH && !fb_stopping(srv); i++) {
         fd = accept4(srv->listen->fd, NULL, NULL, SOCK_CLOEXEC);
 
         if (fd < 0) {
@@ -305,24 +466,19 @@ fb_accept(fb_server_t *srv)
             break;
         }
 
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0
+            || setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0)
+        {
+            fb_log(FB_LOG_WARN, errno, "setsockopt(SO_RCVTIMEO) failed");
+        }
+
         if (srv->listen->family != AF_UNIX
             && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) != 0)
         {
             fb_log(FB_LOG_WARN, errno, "setsockopt(TCP_NODELAY) failed");
         }
 
-        memset(&ev, 0, sizeof(ev));
-        ev.events = EPOLLIN | EPOLLONESHOT;
-        ev.data.fd = fd;
-
-        if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-            fb_log(FB_LOG_ERR, errno, "epoll_ctl(ADD, %d) failed", fd);
-            close(fd);
-        }
-    }
-
-    if (!fb_stopping(srv)) {
-        (void) fb_rearm(srv, srv->listen->fd);
+        fb_conn_add(srv, fd);
     }
 }
 
@@ -358,7 +514,7 @@ fb_read_params(FCGX_Request *r, fb_request_t *req, long long *clen)
  * consumed, or the next request on this connection is out of step.
  */
 static void
-fb_read_body(fb_worker_t *w, fb_request_t *req, long long clen)
+fb_read_body(fb_worker_t *w, FCGX_Request *r, fb_request_t *req, long long clen)
 {
     int      n;
     char     scratch[4096];
@@ -371,7 +527,7 @@ fb_read_body(fb_worker_t *w, fb_request_t *req, long long clen)
     if (!req->body_too_large) {
         while (len < cap
                && (n = FCGX_GetStr(w->body + len, (int) (cap - len),
-                                   w->req.in)) > 0)
+                                   r->in)) > 0)
         {
             len += (size_t) n;
         }
@@ -384,65 +540,211 @@ fb_read_body(fb_worker_t *w, fb_request_t *req, long long clen)
         req->body_too_large = 1;
     }
 
-    while ((n = FCGX_GetStr(scratch, sizeof(scratch), w->req.in)) > 0) {
+    while ((n = FCGX_GetStr(scratch, sizeof(scratch), r->in)) > 0) {
         drained += (size_t) n;
         if (drained > FB_DRAIN_MAX) {
-            fb_fcgx_close_after(&w->req);
+            fb_fcgx_close_after(r);
             break;
         }
     }
 }
 
 
+
+/* fb_journal_durable, for a worker that may have no journal. */
+static int
+fb_journal_durable_or_none(fb_worker_t *w, uint64_t lsn)
+{
+    if (lsn == 0 || w->ctx.journal == NULL) {
+        return 1;
+    }
+
+    return fb_journal_durable(w->ctx.journal, lsn);
+}
+
+
+/*
+ * Sends the reply in the worker's handler context, settled by
+ * fb_handle_done, and finishes the request; closes the connection unless
+ * nginx keeps it.
+ */
 static void
-fb_serve(fb_worker_t *w, int fd)
+fb_reply(fb_worker_t *w, fb_conn_t *c, int durable, fb_method_e method,
+    uint64_t start)
 {
     int            keep;
     size_t         len;
+    const char    *out;
+    fb_stats_t    *st = w->ctx.stats;
+
+    fb_handle_done(&w->ctx, durable);
+
+    if (fb_reply_render(&w->ctx.reply, &out, &len) != FB_OK
+        || FCGX_PutStr(out, (int) len, c->req.out) != (int) len)
+    {
+        fb_fcgx_close_after(&c->req);
+    }
+
+    /*
+     * Counted before FCGX_Finish_r flushes the reply, so that a client
+     * that has read a reply finds it in the next scrape: the scraped
+     * values are exact, not "soon".  The duration thus ends when the
+     * reply is handed to libfcgi; for a parked reply it includes the wait
+     * for the journal.
+     */
+    fb_stats_request(st, w->ctx.pending.route, method, w->ctx.reply.status,
+                     fb_stats_clock() - start);
+
+    c->fd = fb_fcgx_end(&c->req, &keep);
+
+    if (c->fd < 0 || !keep || c->gone || fb_stopping(w->srv)) {
+        fb_conn_close(c);
+    }
+}
+
+
+static void
+fb_reply_swap(fb_reply_t *a, fb_reply_t *b)
+{
+    fb_reply_t  t = *a;
+
+    *a = *b;
+    *b = t;
+}
+
+
+/*
+ * Holds the reply in the worker's context back until the journal says its
+ * LSN is durable.  FB_ERROR if c cannot hold it (no memory): the caller
+ * then waits.
+ */
+static int
+fb_park(fb_worker_t *w, fb_conn_t *c, fb_method_e method, uint64_t start)
+{
+    if (!c->reply_ready) {
+        if (fb_reply_init(&c->reply) != FB_OK) {
+            return FB_ERROR;
+        }
+        c->reply_ready = 1;
+    }
+
+    fb_reply_swap(&w->ctx.reply, &c->reply);
+    c->pending = w->ctx.pending;
+    c->method = method;
+    c->start = start;
+    c->parked = 1;
+    c->parked_next = w->parked;
+    w->parked = c;
+
+    return FB_OK;
+}
+
+
+/*
+ * Sends every parked reply the journal allows (or the 503 of each, if it
+ * failed), then asks to be notified at the earliest LSN still waiting.
+ */
+static void
+fb_settle(fb_worker_t *w)
+{
+    int          d;
+    uint64_t     min;
+    fb_conn_t  **pc, *c;
+
+    while (w->parked != NULL && !w->armed) {
+        min = UINT64_MAX;
+
+        for (pc = &w->parked; *pc != NULL; /* void */) {
+            c = *pc;
+            d = fb_journal_durable(w->ctx.journal, c->pending.lsn);
+
+            if (d == 0) {
+                if (c->pending.lsn < min) {
+                    min = c->pending.lsn;
+                }
+                pc = &c->parked_next;
+                continue;
+            }
+
+            *pc = c->parked_next;
+            c->parked = 0;
+            fb_reply_swap(&w->ctx.reply, &c->reply);
+            w->ctx.pending = c->pending;
+            fb_reply(w, c, d > 0, c->method, c->start);
+        }
+
+        if (w->parked != NULL
+            && fb_journal_notify(w->ctx.journal, w->jnotify, min) == FB_OK)
+        {
+            w->armed = 1;
+        }
+    }
+}
+
+
+static void
+fb_serve(fb_worker_t *w, fb_conn_t *c)
+{
+    int            d;
     uint64_t       start;
     long long      clen;
-    fb_route_e     route;
-    const char    *out;
     fb_request_t   req;
     fb_stats_t    *st = w->ctx.stats;
 
+    if (c->parked) {
+        /* nginx sends nothing while it waits for the reply: this is its
+         * close.  Out of the set, lest level triggering repeat it. */
+        (void) epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+        c->gone = 1;
+        return;
+    }
+
     start = fb_stats_clock();
 
-    if (fb_fcgx_begin(&w->req, fd) != FB_OK) {
+    if (fb_fcgx_begin(&c->req, c->fd) != FB_OK) {
+        c->fd = -1;                   /* libfcgi closed it */
+        fb_conn_close(c);
         return;
     }
 
     fb_stats_set_busy(st, 1);
 
-    fb_read_params(&w->req, &req, &clen);
-    fb_read_body(w, &req, clen);
+    fb_read_params(&c->req, &req, &clen);
+    fb_read_body(w, &c->req, &req, clen);
 
-    route = fb_handle(&w->ctx, &req);
+    (void) fb_handle_start(&w->ctx, &req);
 
-    if (fb_reply_render(&w->ctx.reply, &out, &len) != FB_OK
-        || FCGX_PutStr(out, (int) len, w->req.out) != (int) len)
-    {
-        fb_fcgx_close_after(&w->req);
+    d = fb_journal_durable_or_none(w, w->ctx.pending.lsn);
+
+    if (d == 0 && fb_park(w, c, req.method, start) != FB_OK) {
+        d = fb_journal_wait(w->ctx.journal, w->ctx.pending.lsn) == 0 ? 1 : -1;
     }
 
-    /*
-     * Counted before FCGX_Finish_r flushes the reply, so that a client
-     * that has read a reply finds it in the next scrape, and finds this
-     * worker idle: the scraped values are exact, not "soon".  The duration
-     * thus ends when the reply is handed to libfcgi.
-     */
-    fb_stats_request(st, route, req.method, w->ctx.reply.status,
-                     fb_stats_clock() - start);
+    if (d != 0) {
+        fb_reply(w, c, d > 0, req.method, start);
+    }
+
     fb_stats_set_busy(st, 0);
+}
 
-    fd = fb_fcgx_end(&w->req, &keep);
 
-    if (fd < 0) {
-        return;
-    }
+/* Closes every connection not waiting for the journal; takes no more. */
+static void
+fb_worker_close_idle(fb_worker_t *w)
+{
+    fb_conn_t  *c, *next;
 
-    if (!keep || fb_stopping(w->srv) || fb_rearm(w->srv, fd) != FB_OK) {
-        close(fd);
+    pthread_mutex_lock(&w->conns_mutex);
+    w->closed = 1;
+    c = w->conns;
+    pthread_mutex_unlock(&w->conns_mutex);
+
+    /* Only this worker unlinks, and no one links any more. */
+    for ( /* void */ ; c != NULL; c = next) {
+        next = c->next;
+        if (!c->parked) {
+            fb_conn_close(c);
+        }
     }
 }
 
@@ -451,14 +753,14 @@ static void *
 fb_worker_main(void *arg)
 {
     int                 i, n, stop = 0;
+    void               *tag;
+    uint64_t            count;
     fb_worker_t        *w = arg;
     fb_server_t        *srv = w->srv;
     struct epoll_event  ev[FB_EVENTS_MAX];
 
-    while (!stop) {
-        n = epoll_wait(srv->epfd, ev, srv->conf.events, -1);
-
-        fb_tsan_acquire(&srv->epfd);
+    while (!stop || w->parked != NULL) {
+        n = epoll_wait(w->epfd, ev, srv->conf.events, -1);
 
         if (n < 0) {
             if (errno == EINTR) {
@@ -470,18 +772,35 @@ fb_worker_main(void *arg)
             break;
         }
 
-        /*
-         * Every descriptor delivered here is ours alone until re-armed
-         * (EPOLLONESHOT), so each one is served before waiting again.
-         */
         for (i = 0; i < n; i++) {
-            if (ev[i].data.fd == srv->stopfd) {
-                stop = 1;
-            } else if (ev[i].data.fd == srv->listen->fd) {
+            tag = ev[i].data.ptr;
+
+            if (tag == &fb_stop_tag) {
+                if (!stop) {
+                    stop = 1;
+                    (void) epoll_ctl(w->epfd, EPOLL_CTL_DEL, srv->stopfd,
+                                     NULL);
+                }
+
+            } else if (tag == &fb_wake_tag) {
+                if (read(w->wakefd, &count, sizeof(count)) == sizeof(count)) {
+                    w->armed = 0;
+                }
+
+            } else if (tag == &fb_listen_tag) {
                 fb_accept(srv);
+
             } else {
-                fb_serve(w, ev[i].data.fd);
+                fb_serve(w, tag);
             }
+        }
+
+        if (stop && !w->closed) {
+            fb_worker_close_idle(w);
+        }
+
+        if (w->parked != NULL) {
+            fb_settle(w);
         }
     }
 
@@ -527,7 +846,10 @@ fb_server_run(fb_server_t *srv)
 
     /* Stop accepting.  The socket itself is closed only after the workers
      * are gone: one of them may be in accept4() on it right now. */
-    (void) epoll_ctl(srv->epfd, EPOLL_CTL_DEL, srv->listen->fd, NULL);
+    for (i = 0; i < srv->conf.threads; i++) {
+        (void) epoll_ctl(srv->workers[i].epfd, EPOLL_CTL_DEL,
+                         srv->listen->fd, NULL);
+    }
 
     if (write(srv->stopfd, &one, sizeof(one)) != sizeof(one)) {
         fb_log(FB_LOG_ERR, errno, "write(eventfd) failed");

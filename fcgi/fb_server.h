@@ -23,7 +23,7 @@
  * serve several ready connections per wake-up; each is then answered only
  * after those before it, so it trades latency for fewer system calls.
  */
-#define FB_EVENTS_DEFAULT  1
+#define FB_EVENTS_DEFAULT  64
 #define FB_EVENTS_MAX      64
 
 typedef struct {

@@ -46,20 +46,22 @@
 
 
 /*
- * A worker waiting for its LSN, on its own stack, in the list the writer
- * walks.  The writer wakes exactly the waiters its batch satisfied, rather
- * than every waiter at every batch (those whose records are in the next
- * batch would wake only to sleep again), and wakes each through its own
- * semaphore: a condition variable would make each woken worker take the
- * list's mutex again while the writer still holds it, a convoy of context
- * switches per batch (measured: doc/journal-bench.txt).
+ * A waiter for an LSN, in the list the writer walks: a thread blocked in
+ * fb_journal_wait (on its own stack, woken through its semaphore), or an
+ * fb_jnotify_t of fb_journal_notify (its function called).  The writer
+ * wakes exactly the waiters its batch satisfied, rather than every waiter
+ * at every batch (those whose records are in the next batch would wake
+ * only to sleep again), and each through its own semaphore or function: a
+ * condition variable would make each woken thread take the list's mutex
+ * again while the writer still holds it, a convoy of context switches per
+ * batch (measured: doc/journal-bench.txt).
  */
-typedef struct fb_jwaiter_s  fb_jwaiter_t;
-
 struct fb_jwaiter_s {
-    uint64_t        lsn;
-    sem_t           sem;
-    fb_jwaiter_t   *next;
+    uint64_t         lsn;
+    sem_t            sem;
+    fb_jnotify_pt    notify;        /* NULL: post sem */
+    void            *arg;
+    fb_jwaiter_t    *next;
 };
 
 
@@ -561,7 +563,11 @@ fb_journal_wake_waiters(fb_journal_t *j)
     while (wake != NULL) {
         w = wake;
         wake = w->next;
-        sem_post(&w->sem);
+        if (w->notify != NULL) {
+            w->notify(w->arg);
+        } else {
+            sem_post(&w->sem);
+        }
     }
 }
 
@@ -762,6 +768,7 @@ fb_journal_wait(fb_journal_t *j, uint64_t lsn)
 
     w.lsn = lsn;
     sem_init(&w.sem, 0, 0);
+    w.notify = NULL;
     w.next = j->waiters;
     j->waiters = &w;
 
@@ -777,6 +784,67 @@ fb_journal_wait(fb_journal_t *j, uint64_t lsn)
     sem_destroy(&w.sem);
 
     return fb_journal_acked(j) >= lsn ? 0 : -1;
+}
+
+
+int
+fb_journal_durable(fb_journal_t *j, uint64_t lsn)
+{
+    if (lsn == 0 || fb_journal_acked(j) >= lsn) {
+        return 1;
+    }
+
+    return fb_jload(&j->failed) ? -1 : 0;
+}
+
+
+fb_jnotify_t *
+fb_journal_notify_new(fb_jnotify_pt notify, void *arg)
+{
+    fb_jwaiter_t  *w;
+
+    w = calloc(1, sizeof(*w));
+    if (w == NULL) {
+        return NULL;
+    }
+
+    w->notify = notify;
+    w->arg = arg;
+
+    return w;
+}
+
+
+void
+fb_journal_notify_free(fb_jnotify_t *n)
+{
+    free(n);
+}
+
+
+int
+fb_journal_notify(fb_journal_t *j, fb_jnotify_t *n, uint64_t lsn)
+{
+    if (fb_journal_durable(j, lsn) != 0) {
+        return FB_DECLINED;
+    }
+
+    pthread_mutex_lock(&j->wait_mutex);
+
+    /* Re-checked under the mutex: the writer publishes, then takes it to
+     * walk the list, so a waiter linked now is seen by that walk. */
+    if (fb_journal_acked(j) >= lsn || fb_jload(&j->failed)) {
+        pthread_mutex_unlock(&j->wait_mutex);
+        return FB_DECLINED;
+    }
+
+    n->lsn = lsn;
+    n->next = j->waiters;
+    j->waiters = n;
+
+    pthread_mutex_unlock(&j->wait_mutex);
+
+    return FB_OK;
 }
 
 

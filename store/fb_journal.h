@@ -107,6 +107,29 @@ int fb_journal_log(void *ctx, const fb_op_t *op, uint64_t *lsn);
  */
 int fb_journal_wait(fb_journal_t *j, uint64_t lsn);
 
+/* Without blocking: 1 if the record lsn is durable under the policy (or
+ * lsn is 0), 0 if not yet, -1 if the journal failed first. */
+int fb_journal_durable(fb_journal_t *j, uint64_t lsn);
+
+/*
+ * Asynchronous waits, for callers that must not block (the FastCGI
+ * workers' event loops).  An fb_jnotify_t is a reusable waiter:
+ * fb_journal_notify links it for lsn and returns FB_OK, after which the
+ * writer thread calls notify(arg) once, outside its locks, as soon as lsn
+ * is durable or the journal failed; until that call the waiter must not
+ * be linked again or freed.  FB_DECLINED: nothing was linked, because lsn
+ * already is durable or never will be (fb_journal_durable says which).
+ * notify must be quick: it may read fb_journal_durable, and must not
+ * block or take the journal's locks (fb_journal_notify, _wait).
+ */
+typedef struct fb_jwaiter_s  fb_jwaiter_t;
+typedef fb_jwaiter_t  fb_jnotify_t;
+typedef void (*fb_jnotify_pt)(void *arg);
+
+fb_jnotify_t *fb_journal_notify_new(fb_jnotify_pt notify, void *arg);
+void fb_journal_notify_free(fb_jnotify_t *n);
+int fb_journal_notify(fb_journal_t *j, fb_jnotify_t *n, uint64_t lsn);
+
 /* Whether the journal has failed: it takes no more records, ever. */
 int fb_journal_failed(fb_journal_t *j);
 

@@ -490,3 +490,94 @@ jt_store_sum(fb_store_t *s)
 
     return sum;
 }
+
+
+/* ---- asynchronous waits ---- */
+
+
+/* Hang bound of jt_notice_wait, seconds: not a timing check. */
+#define JT_NOTICE_BOUND  60
+
+
+/* The journal writer's call. */
+static void
+jt_notice_fn(void *arg)
+{
+    jt_notice_t  *n = arg;
+
+    pthread_mutex_lock(&n->mutex);
+    n->calls++;
+    n->durable = fb_journal_durable(n->j, n->lsn);
+    pthread_cond_broadcast(&n->cond);
+    pthread_mutex_unlock(&n->mutex);
+}
+
+
+int
+jt_notice_init(jt_notice_t *n, fb_journal_t *j)
+{
+    memset(n, 0, sizeof(*n));
+    n->j = j;
+    n->jn = fb_journal_notify_new(jt_notice_fn, n);
+    if (n->jn == NULL) {
+        return -1;
+    }
+
+    pthread_mutex_init(&n->mutex, NULL);
+    pthread_cond_init(&n->cond, NULL);
+
+    return 0;
+}
+
+
+void
+jt_notice_free(jt_notice_t *n)
+{
+    fb_journal_notify_free(n->jn);
+    pthread_mutex_destroy(&n->mutex);
+    pthread_cond_destroy(&n->cond);
+}
+
+
+int
+jt_notice_link(jt_notice_t *n, uint64_t lsn)
+{
+    pthread_mutex_lock(&n->mutex);
+    n->lsn = lsn;
+    pthread_mutex_unlock(&n->mutex);
+
+    return fb_journal_notify(n->j, n->jn, lsn);
+}
+
+
+int
+jt_notice_calls(jt_notice_t *n)
+{
+    int  calls;
+
+    pthread_mutex_lock(&n->mutex);
+    calls = n->calls;
+    pthread_mutex_unlock(&n->mutex);
+
+    return calls;
+}
+
+
+int
+jt_notice_wait(jt_notice_t *n, int calls)
+{
+    int              rc = 0;
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += JT_NOTICE_BOUND;
+
+    pthread_mutex_lock(&n->mutex);
+    while (n->calls < calls && rc == 0) {
+        rc = pthread_cond_timedwait(&n->cond, &n->mutex, &ts);
+    }
+    rc = n->calls >= calls ? 0 : -1;
+    pthread_mutex_unlock(&n->mutex);
+
+    return rc;
+}

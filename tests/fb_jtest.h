@@ -8,6 +8,7 @@
 #ifndef FB_JTEST_H_INCLUDED
 #define FB_JTEST_H_INCLUDED
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -89,5 +90,28 @@ int jt_store_equals_model(fb_store_t *s, const jt_model_t *m, char *why,
 /* 0 if the two stores hold the same accounts: owners, created, balances. */
 int jt_stores_equal(fb_store_t *a, fb_store_t *b, char *why, size_t len);
 int64_t jt_store_sum(fb_store_t *s);
+
+/*
+ * An asynchronous waiter (fb_journal_notify) that counts its calls and
+ * notes, at each, what fb_journal_durable said of the LSN it waited for.
+ */
+typedef struct {
+    pthread_mutex_t   mutex;
+    pthread_cond_t    cond;
+    fb_journal_t     *j;
+    fb_jnotify_t     *jn;
+    uint64_t          lsn;
+    int               calls;
+    int               durable;        /* at the last call */
+} jt_notice_t;
+
+int jt_notice_init(jt_notice_t *n, fb_journal_t *j);
+void jt_notice_free(jt_notice_t *n);
+/* fb_journal_notify(n, lsn): FB_OK (linked) or FB_DECLINED. */
+int jt_notice_link(jt_notice_t *n, uint64_t lsn);
+/* The calls so far. */
+int jt_notice_calls(jt_notice_t *n);
+/* Waits until n has been called calls times: 0; -1 past a hang bound. */
+int jt_notice_wait(jt_notice_t *n, int calls);
 
 #endif /* FB_JTEST_H_INCLUDED */

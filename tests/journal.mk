@@ -35,3 +35,16 @@ tests_test_handler_journal_SOURCES = tests/test-handler-journal.c \
 tests_test_handler_journal_CPPFLAGS = $(fb_test_cppflags)
 tests_test_handler_journal_LDADD = $(fb_test_ldadd)
 endif
+
+# The worker event loops in process, over a journal that syncs and then
+# fails: parked replies, peers that leave, 503s, SIGTERM.
+if HAVE_CUNIT
+check_PROGRAMS += tests/test-server
+TESTS += tests/test-server
+
+tests_test_server_SOURCES = tests/test-server.c fcgi/fb_server.c \
+	fcgi/fb_fcgx.c tests/fb_io_fault.c tests/fb_io_fault.h \
+	tests/fb_jtest.c tests/fb_jtest.h
+tests_test_server_CPPFLAGS = $(fb_test_cppflags) $(FCGI_CFLAGS)
+tests_test_server_LDADD = $(fb_test_ldadd) $(FCGI_LIBS)
+endif

@@ -203,6 +203,50 @@ fault_loop(int persist)
 }
 
 
+/*
+ * A notification linked before the journal fails is called when it fails,
+ * and sees the failure; afterwards nothing is linked.
+ */
+static void
+test_notify_on_failure(void)
+{
+    char          *dir;
+    int64_t        balance;
+    uint64_t       lsn;
+    jt_pair_t      p;
+    jt_notice_t    n;
+    fb_account_t   a;
+
+    dir = jt_mkdir("notify");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    jt_log_clear();
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(jt_notice_init(&n, p.j), 0);
+
+    CU_ASSERT_EQUAL_FATAL(fb_store_create(p.s, "Notify", 6, &a), FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_journal_wait(p.j, a.lsn), 0);
+    CU_ASSERT_EQUAL_FATAL(jt_notice_link(&n, a.lsn + 1), FB_OK);
+
+    /* The disk fails from the next call on: the record is appended in
+     * memory, its write fails, and the journal with it. */
+    fb_fault_arm(0, 1);
+    CU_ASSERT_EQUAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn),
+                    FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(jt_notice_wait(&n, 1), 0);
+    CU_ASSERT_EQUAL(n.durable, -1);
+    CU_ASSERT(fb_journal_failed(p.j));
+    CU_ASSERT_EQUAL(fb_journal_durable(p.j, lsn), -1);
+    CU_ASSERT_EQUAL(fb_journal_durable(p.j, a.lsn), 1);
+    CU_ASSERT_EQUAL(jt_notice_link(&n, lsn), FB_DECLINED);
+    fb_fault_disarm();
+
+    jt_close(&p, 0);
+    CU_ASSERT_EQUAL(jt_notice_calls(&n), 1);
+    jt_notice_free(&n);
+    jt_rmdir(dir);
+}
+
+
 static void
 test_fail_once(void)
 {
@@ -242,7 +286,9 @@ main(void)
         || CU_add_test(suite, "the N-th call fails once", test_fail_once)
            == NULL
         || CU_add_test(suite, "every call from the N-th fails",
-                       test_fail_from_then_on) == NULL)
+                       test_fail_from_then_on) == NULL
+        || CU_add_test(suite, "a notification sees the failure",
+                       test_notify_on_failure) == NULL)
     {
         fprintf(stderr, "test-journal-fault: %s\n", CU_get_error_msg());
         CU_cleanup_registry();

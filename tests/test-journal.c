@@ -1020,6 +1020,65 @@ test_policy_batch(void)
 }
 
 
+/*
+ * fb_journal_notify: declined for a durable LSN; once linked, called once,
+ * by the writer, after the LSN is durable, and never again until linked
+ * again.
+ */
+static void
+test_notify(void)
+{
+    char          *dir;
+    int64_t        balance;
+    uint64_t       lsn;
+    jt_pair_t      p;
+    jt_notice_t    n;
+    fb_account_t   a;
+
+    dir = jt_mkdir("notify");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(jt_notice_init(&n, p.j), 0);
+
+    CU_ASSERT_EQUAL_FATAL(fb_store_create(p.s, "Notify", 6, &a), FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_journal_wait(p.j, a.lsn), 0);
+    CU_ASSERT_EQUAL(fb_journal_durable(p.j, a.lsn), 1);
+    CU_ASSERT_EQUAL(fb_journal_durable(p.j, 0), 1);
+
+    /* Durable already: nothing is linked, nothing will be called. */
+    CU_ASSERT_EQUAL(jt_notice_link(&n, a.lsn), FB_DECLINED);
+
+    /* The next record, not yet appended: linked. */
+    CU_ASSERT_EQUAL_FATAL(jt_notice_link(&n, a.lsn + 1), FB_OK);
+    CU_ASSERT_EQUAL(fb_journal_durable(p.j, a.lsn + 1), 0);
+    CU_ASSERT_EQUAL(jt_notice_calls(&n), 0);
+
+    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn),
+                          FB_STORE_OK);
+    CU_ASSERT_EQUAL(lsn, a.lsn + 1);
+    CU_ASSERT_EQUAL_FATAL(jt_notice_wait(&n, 1), 0);
+    CU_ASSERT_EQUAL(n.durable, 1);
+
+    /* Unlinked by that call: a later batch does not call it again. */
+    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn),
+                          FB_STORE_OK);
+    CU_ASSERT_EQUAL(fb_journal_wait(p.j, lsn), 0);
+    CU_ASSERT_EQUAL(jt_notice_calls(&n), 1);
+
+    /* And it can be linked again. */
+    CU_ASSERT_EQUAL_FATAL(jt_notice_link(&n, lsn + 1), FB_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn),
+                          FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(jt_notice_wait(&n, 2), 0);
+    CU_ASSERT_EQUAL(n.durable, 1);
+    CU_ASSERT_EQUAL(fb_journal_durable(p.j, lsn), 1);
+
+    jt_close(&p, 0);
+    jt_notice_free(&n);
+    jt_rmdir(dir);
+}
+
+
 /* ---- the directory ---- */
 
 
@@ -1129,6 +1188,7 @@ static const test_case_t  tests[] = {
     { "snapshot: under load", test_snapshot_under_load },
     { "group commit", test_group_commit },
     { "policy: batch", test_policy_batch },
+    { "notify: once, when durable", test_notify },
     { "directory: lock, tmp, missing", test_directory_rules },
     { "check and repair", test_check_and_repair },
 };
