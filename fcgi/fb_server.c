@@ -772,6 +772,11 @@ fb_worker_main(void *arg)
             break;
         }
 
+        /* This pass's records reach the writer together, at its end. */
+        if (w->ctx.journal != NULL) {
+            fb_journal_hold(w->ctx.journal);
+        }
+
         for (i = 0; i < n; i++) {
             tag = ev[i].data.ptr;
 
@@ -793,6 +798,10 @@ fb_worker_main(void *arg)
             } else {
                 fb_serve(w, tag);
             }
+        }
+
+        if (w->ctx.journal != NULL) {
+            fb_journal_release(w->ctx.journal);
         }
 
         if (stop && !w->closed) {

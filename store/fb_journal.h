@@ -107,6 +107,15 @@ int fb_journal_log(void *ctx, const fb_op_t *op, uint64_t *lsn);
  */
 int fb_journal_wait(fb_journal_t *j, uint64_t lsn);
 
+/*
+ * Between the two, the calling thread's appends do not wake the writer;
+ * the release wakes it once if there were any.  For an event loop: hold
+ * before serving a pass of events, release after it.  fb_journal_wait
+ * releases first.
+ */
+void fb_journal_hold(fb_journal_t *j);
+void fb_journal_release(fb_journal_t *j);
+
 /* Without blocking: 1 if the record lsn is durable under the policy (or
  * lsn is 0), 0 if not yet, -1 if the journal failed first. */
 int fb_journal_durable(fb_journal_t *j, uint64_t lsn);

@@ -1073,6 +1073,24 @@ test_notify(void)
     CU_ASSERT_EQUAL(n.durable, 1);
     CU_ASSERT_EQUAL(fb_journal_durable(p.j, lsn), 1);
 
+    /* Held appends wake the writer only at the release: the record gets
+     * synced (and n called) all the same, once released.  The pause lets
+     * the writer finish its last batch and go idle, so that only the
+     * release can wake it; should it still have been busy and taken the
+     * record by itself, the record is simply durable already. */
+    usleep(100000);
+    fb_journal_hold(p.j);
+    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn),
+                          FB_STORE_OK);
+    if (jt_notice_link(&n, lsn) == FB_OK) {
+        fb_journal_release(p.j);
+        CU_ASSERT_EQUAL_FATAL(jt_notice_wait(&n, 3), 0);
+        CU_ASSERT_EQUAL(n.durable, 1);
+    } else {
+        fb_journal_release(p.j);
+        CU_ASSERT_EQUAL(fb_journal_durable(p.j, lsn), 1);
+    }
+
     jt_close(&p, 0);
     jt_notice_free(&n);
     jt_rmdir(dir);
