@@ -18,6 +18,11 @@
 #   get-64, get-500   GET /accounts/1/balance at 64 and 500 connections
 #   mix-64, mix-500   the seed mix (scenarios/seed.conf); the references
 #                     get the same requests, without set-up and audit
+#   read-500          scenarios/read-heavy.conf (80% balance, 5,000 accounts)
+#   cont-500          scenarios/contention.conf (85% transfers, 100 accounts)
+#   rate-64           the seed mix at a fixed rate: half of what the same
+#                     server reached in mix-64 in this run (latency from
+#                     the intended send time); needs mix-64 before it
 #
 # Options:
 #   --quick            ~1 minute: 2 s per case after 1 s of warm-up
@@ -29,6 +34,7 @@
 #   --port N           first port; the servers use N..N+4 [18480]
 #   --nginx-workers N  worker_processes of every nginx [2]
 #   --echo-threads N   fb-echo threads [32]
+#   --fastbank-args S  extra backend options for fb-run.sh, e.g. "--fsync off"
 #   --wrk              also measure the GET cases with wrk (-t1), to
 #                      compare the two load generators
 #   -h, --help
@@ -55,11 +61,12 @@ shift
 duration=20
 warmup=2
 servers=nginx,echo,echo-ka,floor,fastbank
-cases=get-64,get-500,mix-64,mix-500
+cases=get-64,get-500,mix-64,mix-500,read-500,cont-500,rate-64
 out=
 port0=18480
 nginx_workers=2
 echo_threads=32
+fastbank_args=
 with_wrk=no
 
 while [ $# -gt 0 ]; do
@@ -73,6 +80,7 @@ while [ $# -gt 0 ]; do
         --port)          port0=${2:?}; shift ;;
         --nginx-workers) nginx_workers=${2:?}; shift ;;
         --echo-threads)  echo_threads=${2:?}; shift ;;
+        --fastbank-args) fastbank_args=${2:?}; shift ;;
         --wrk)           with_wrk=yes ;;
         -h|--help)       usage; exit 0 ;;
         *)               die "unknown option: $1 (try --help)" ;;
@@ -92,7 +100,8 @@ for s in ${servers//,/ }; do
     case "$s" in nginx|echo|echo-ka|floor|fastbank) ;; *) die "unknown server: $s" ;; esac
 done
 for c in ${cases//,/ }; do
-    case "$c" in get-64|get-500|mix-64|mix-500) ;; *) die "unknown case: $c" ;; esac
+    case "$c" in get-64|get-500|mix-64|mix-500|read-500|cont-500|rate-64) ;;
+        *) die "unknown case: $c" ;; esac
 done
 
 fbload=$build/loadtest/fb-load
@@ -100,6 +109,8 @@ fbecho=$build/loadtest/fb-echo
 fbfloor=$build/loadtest/fb-floor
 fbrun=$top/nginx/fb-run.sh
 seed=$here/scenarios/seed.conf
+read_heavy=$here/scenarios/read-heavy.conf
+contention=$here/scenarios/contention.conf
 
 [ -x "$fbload" ] || die "$fbload not built: make -C $build loadtest/fb-load"
 [ -x "$fbecho" ] || die "$fbecho not built: make -C $build loadtest/fb-echo"
@@ -320,8 +331,10 @@ start_fastbank() {
     fi
 
     mkdir -p "$dir"
+    # shellcheck disable=SC2086  # word splitting of the options intended
     "$fbrun" --build "$build" --dir "$dir" --port "$port" \
-        --lifetime "$lifetime" >"$out/fastbank-run.log" 2>&1 &
+        --lifetime "$lifetime" ${fastbank_args:+-- $fastbank_args} \
+        >"$out/fastbank-run.log" 2>&1 &
     rpid=$!
     srv_stop=("$rpid")
 
@@ -355,11 +368,25 @@ run_case() {
 
     case "$case" in
         get-*) args+=(--get /accounts/1/balance) ;;
-        mix-*)
-            args+=(--scenario "$seed")
+        mix-*|read-*|cont-*|rate-*)
+            case "$case" in
+                read-*) args+=(--scenario "$read_heavy") ;;
+                cont-*) args+=(--scenario "$contention") ;;
+                *)      args+=(--scenario "$seed") ;;
+            esac
             [ "$server" = fastbank ] || args+=(--no-setup --no-audit)
             ;;
     esac
+
+    if [[ $case == rate-* ]]; then
+        base=$out/$server-mix-$conns.json
+        if [ ! -s "$base" ]; then
+            log "$server $case: no mix-$conns result in this run to take half of"
+            echo 2 >"$out/$server-$case.rc"
+            return 0
+        fi
+        args+=(--rate "$(field "$base" rps | awk '{ printf "%d", $1 / 2 }')")
+    fi
 
     # Other work on the machine moves every figure: keep a record of it.
     cut -d' ' -f1 /proc/loadavg >"$out/$server-$case.load"
@@ -452,6 +479,8 @@ report() {
         "$(nproc)" "$(uname -sr)"
     printf 'fb-load: --duration %s --warmup %s (GET /accounts/1/balance, or the seed mix)\n' \
         "$duration" "$warmup"
+    printf 'fastbank: nginx/fb-run.sh defaults%s\n' \
+        "${fastbank_args:+, backend options: $fastbank_args}"
     printf 'load average (1, 5, 15 min): %s at the start, %s at the end\n' \
         "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"
     printf 'x: ratio to nginx alone (the "nginx" row) in the same case\n\n'
