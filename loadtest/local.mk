@@ -22,6 +22,7 @@ loadtest_fb_floor_SOURCES = loadtest/fb_floor.c
 EXTRA_DIST += \
 	loadtest/README \
 	loadtest/bench.sh \
+	loadtest/soak.sh \
 	loadtest/scenarios/seed.conf \
 	loadtest/scenarios/read-heavy.conf \
 	loadtest/scenarios/contention.conf

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# soak.sh: a long run of the seed mix against fastbank through nginx, with
+# the backend's resident memory sampled as it goes: is RSS flat in the
+# number of requests?
+#
+#   loadtest/soak.sh BUILD_DIR [options]
+#
+#   --requests N       requests to send [10m] (fb-load's k/m suffixes)
+#   --connections N    [500]
+#   --every S          seconds between RSS samples [10]
+#   --port N           [18500]
+#   --fastbank-args S  extra backend options for fb-run.sh
+#   --out DIR          [BUILD_DIR/soak/DATE]
+#
+# Output: OUT/rss.csv (seconds, requests answered so far, VmRSS kB,
+# VmHWM kB), fb-load's table and JSON, and a summary on stdout: RSS after
+# the first tenth of the requests, at the end, and the largest sample.
+# Exit status: fb-load's (non-zero also if the money audit failed).
+set -euo pipefail
+
+prog=soak.sh
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+
+die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 2; }
+
+[ $# -ge 1 ] || { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+build=$(cd "$1" 2>/dev/null && pwd) || die "no such build directory: $1"
+shift
+
+requests=10m
+connections=500
+every=10
+port=18500
+fastbank_args=
+out=
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --requests)      requests=${2:?}; shift ;;
+        --connections)   connections=${2:?}; shift ;;
+        --every)         every=${2:?}; shift ;;
+        --port)          port=${2:?}; shift ;;
+        --fastbank-args) fastbank_args=${2:?}; shift ;;
+        --out)           out=${2:?}; shift ;;
+        *)               die "unknown option: $1" ;;
+    esac
+    shift
+done
+
+fbload=$build/loadtest/fb-load
+[ -x "$fbload" ] || die "$fbload not built: make -C $build loadtest/fb-load"
+[ -x "$build/fcgi/fastbank" ] || die "$build/fcgi/fastbank not built"
+
+out=${out:-$build/soak/$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$out"
+work=$(mktemp -d /tmp/fb-soak.XXXXXX)
+rpid=
+
+cleanup() {
+    if [ -n "$rpid" ]; then
+        kill "$rpid" 2>/dev/null || true
+        wait "$rpid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A lifetime far beyond the run: fb-run.sh stops everything by itself
+# should this script die.
+# shellcheck disable=SC2086  # word splitting of the options intended
+"$top/nginx/fb-run.sh" --build "$build" --dir "$work" --port "$port" \
+    --lifetime 86400 ${fastbank_args:+-- $fastbank_args} \
+    >"$out/fastbank-run.log" 2>&1 &
+rpid=$!
+
+for _ in $(seq 300); do
+    grep -q "serving on http://127.0.0.1:$port" "$out/fastbank-run.log" && break
+    sleep 0.1
+done
+grep -q "serving on" "$out/fastbank-run.log" || die "fb-run.sh did not start (see $out/fastbank-run.log)"
+bpid=$(cat "$work/fastbank.pid")
+npid=$(cat "$work/nginx.pid")
+
+"$fbload" --port "$port" --scenario "$here/scenarios/seed.conf" \
+    --connections "$connections" --requests "$requests" --warmup 0 \
+    --pid-tree "$npid" --pid "$bpid" --json "$out/fb-load.json" \
+    >"$out/fb-load.txt" 2>&1 &
+lpid=$!
+
+# Requests answered so far, from the backend's own counter.
+answered() {
+    curl -s "http://127.0.0.1:$port/metrics" 2>/dev/null \
+        | awk '/^http_requests_total/ { n += $NF } END { printf "%d", n }'
+}
+
+echo "seconds,requests,vmrss_kb,vmhwm_kb" >"$out/rss.csv"
+t0=$(date +%s)
+while kill -0 "$lpid" 2>/dev/null; do
+    rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$bpid/status")
+    hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$bpid/status")
+    echo "$(( $(date +%s) - t0 )),$(answered),$rss,$hwm" >>"$out/rss.csv"
+    sleep "$every"
+done
+
+rc=0
+wait "$lpid" || rc=$?
+
+awk -F, 'NR == 1 { next }
+    { n++; t[n] = $1; q[n] = $2; r[n] = $3; if ($3 > max) max = $3 }
+    END {
+        if (n == 0) { print "no samples"; exit }
+        last = q[n]; k = 1
+        for (i = 1; i <= n; i++) if (q[i] >= last / 10) { k = i; break }
+        printf "samples: %d over %d s, %d requests answered\n", n, t[n], q[n]
+        printf "RSS after %d requests: %d kB; at the end: %d kB; largest: %d kB\n",
+            q[k], r[k], r[n], max
+        printf "growth from the first tenth to the end: %+d kB (%+.1f%%)\n",
+            r[n] - r[k], (r[k] > 0 ? 100 * (r[n] - r[k]) / r[k] : 0)
+    }' "$out/rss.csv" | tee "$out/summary.txt"
+tail -n 30 "$out/fb-load.txt"
+echo "results in $out"
+
+exit "$rc"
