@@ -51,7 +51,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fb_fuzz_assert(strncmp(msg, "fastbank: fuzz.conf", 19) == 0);
     } else {
         fb_fuzz_assert(msg[0] == '\0');
-        fb_fuzz_assert(c.threads >= 1 && c.threads <= FB_MAX_THREADS);
+        /* Unset, threads stays 0: one per CPU, fb_conf_threads says. */
+        fb_fuzz_assert(c.threads_set ? c.threads >= 1
+                                       && c.threads <= FB_MAX_THREADS
+                                     : c.threads == FB_DEFAULT_THREADS);
+        fb_fuzz_assert(fb_conf_threads(&c) >= 1
+                       && fb_conf_threads(&c) <= FB_MAX_THREADS);
         fb_fuzz_assert(c.backlog >= 1 && c.backlog <= 65535);
         fb_fuzz_assert(c.max_body >= 1 && c.max_body <= FB_MAX_MAX_BODY);
         fb_fuzz_assert(c.max_accounts >= 1);
