@@ -11,7 +11,8 @@ tests_test_handler_SOURCES = tests/test-handler.c
 tests_test_handler_CPPFLAGS = $(fb_test_cppflags)
 tests_test_handler_LDADD = $(fb_test_ldadd)
 
-tests_test_fcgx_SOURCES = tests/test-fcgx.c fcgi/fb_fcgx.c fcgi/fb_log.c
+tests_test_fcgx_SOURCES = tests/test-fcgx.c fcgi/fb_fcgx.c fcgi/fb_log.c \
+	tests/fb_fcgiclient.c tests/fb_fcgiclient.h
 tests_test_fcgx_CPPFLAGS = $(fb_test_cppflags) $(FCGI_CFLAGS)
 tests_test_fcgx_LDADD = $(CUNIT_LIBS) $(FCGI_LIBS)
 endif

@@ -44,6 +44,7 @@ TESTS += tests/test-server
 
 tests_test_server_SOURCES = tests/test-server.c fcgi/fb_server.c \
 	fcgi/fb_fcgx.c tests/fb_io_fault.c tests/fb_io_fault.h \
+	tests/fb_fcgiclient.c tests/fb_fcgiclient.h \
 	tests/fb_jtest.c tests/fb_jtest.h
 tests_test_server_CPPFLAGS = $(fb_test_cppflags) $(FCGI_CFLAGS)
 tests_test_server_LDADD = $(fb_test_ldadd) $(FCGI_LIBS)

@@ -18,80 +18,14 @@
 
 #include <CUnit/Basic.h>
 
+#include "fb_fcgiclient.h"
 #include "fb_fcgx.h"
-
-#define T_BEGIN_REQUEST  1
-#define T_END_REQUEST    3
-#define T_PARAMS         4
-#define T_STDIN          5
-#define T_STDOUT         6
-
-static size_t
-record(unsigned char *p, int type, const void *data, size_t len)
-{
-    p[0] = 1;
-    p[1] = (unsigned char) type;
-    p[2] = 0;
-    p[3] = 1;                        /* request id 1 */
-    p[4] = (unsigned char) (len >> 8);
-    p[5] = (unsigned char) len;
-    p[6] = 0;
-    p[7] = 0;
-    memcpy(p + 8, data, len);
-    return 8 + len;
-}
-
-
-static size_t
-param(unsigned char *p, const char *name, const char *value)
-{
-    size_t  n = strlen(name), v = strlen(value);
-
-    p[0] = (unsigned char) n;
-    p[1] = (unsigned char) v;
-    memcpy(p + 2, name, n);
-    memcpy(p + 2 + n, value, v);
-    return 2 + n + v;
-}
-
 
 /* Writes one whole request, as nginx does. */
 static void
 send_request(int fd, int keep, const char *uri, const char *body)
 {
-    size_t         n = 0, pn = 0;
-    unsigned char  buf[1024], params[256];
-    unsigned char  begin[8] = { 0, 1, (unsigned char) (keep ? 1 : 0) };
-
-    n += record(buf + n, T_BEGIN_REQUEST, begin, sizeof(begin));
-    pn += param(params + pn, "REQUEST_METHOD", "POST");
-    pn += param(params + pn, "REQUEST_URI", uri);
-    n += record(buf + n, T_PARAMS, params, pn);
-    n += record(buf + n, T_PARAMS, "", 0);
-    if (*body != '\0') {
-        n += record(buf + n, T_STDIN, body, strlen(body));
-    }
-    n += record(buf + n, T_STDIN, "", 0);
-
-    CU_ASSERT_EQUAL_FATAL(write(fd, buf, n), (ssize_t) n);
-}
-
-
-static int
-read_full(int fd, unsigned char *p, size_t n)
-{
-    ssize_t  r;
-
-    while (n > 0) {
-        r = read(fd, p, n);
-        if (r <= 0) {
-            return -1;
-        }
-        p += r;
-        n -= (size_t) r;
-    }
-
-    return 0;
+    CU_ASSERT_EQUAL_FATAL(fbt_fcgi_send(fd, keep, "POST", uri, body), 0);
 }
 
 
@@ -99,29 +33,16 @@ read_full(int fd, unsigned char *p, size_t n)
 static size_t
 read_reply(int fd, char *out, size_t cap)
 {
-    size_t         len = 0, clen, plen;
-    unsigned char  h[8], body[65536 + 256];
+    long  n;
 
-    for ( ;; ) {
-        if (read_full(fd, h, 8) != 0) {
-            CU_FAIL("connection closed before END_REQUEST");
-            return len;
-        }
-        clen = (size_t) h[4] << 8 | h[5];
-        plen = h[6];
-        if (read_full(fd, body, clen + plen) != 0) {
-            CU_FAIL("short record");
-            return len;
-        }
-        if (h[1] == T_STDOUT && len + clen < cap) {
-            memcpy(out + len, body, clen);
-            len += clen;
-        }
-        if (h[1] == T_END_REQUEST) {
-            out[len] = '\0';
-            return len;
-        }
+    n = fbt_fcgi_reply(fd, out, cap);
+    if (n < 0) {
+        CU_FAIL("connection closed before END_REQUEST");
+        out[0] = '\0';
+        return 0;
     }
+
+    return (size_t) n;
 }
 
 

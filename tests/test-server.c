@@ -35,6 +35,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "fb_fcgiclient.h"
 #include "fb_fcgx.h"
 #include "fb_io_fault.h"
 #include "fb_jtest.h"
@@ -58,39 +59,7 @@ static int            status;
 static char           body[4096];
 
 
-/* ---- a FastCGI client, as nginx speaks it ---- */
-
-
-static size_t
-fc_record(unsigned char *p, int type, const void *content, size_t len)
-{
-    p[0] = 1;
-    p[1] = (unsigned char) type;
-    p[2] = 0;
-    p[3] = 1;                               /* request id 1 */
-    p[4] = (unsigned char) (len >> 8);
-    p[5] = (unsigned char) len;
-    p[6] = 0;
-    p[7] = 0;
-    memcpy(p + 8, content, len);
-
-    return 8 + len;
-}
-
-
-static size_t
-fc_param(unsigned char *p, const char *name, const char *value)
-{
-    size_t  n = strlen(name), v = strlen(value);
-
-    /* Every name and value here is shorter than 128 bytes. */
-    p[0] = (unsigned char) n;
-    p[1] = (unsigned char) v;
-    memcpy(p + 2, name, n);
-    memcpy(p + 2 + n, value, v);
-
-    return 2 + n + v;
-}
+/* ---- the client side ---- */
 
 
 static int
@@ -124,44 +93,7 @@ fc_connect(void)
 static int
 fc_send(int fd, const char *method, const char *uri, const char *b)
 {
-    char            clen[32];
-    size_t          n = 0, pn = 0, blen = b != NULL ? strlen(b) : 0;
-    unsigned char   out[4096], params[1024];
-    static const unsigned char  begin[8] = { 0, 1, 1, 0, 0, 0, 0, 0 };
-
-    snprintf(clen, sizeof(clen), "%zu", blen);
-    pn += fc_param(params + pn, "REQUEST_METHOD", method);
-    pn += fc_param(params + pn, "REQUEST_URI", uri);
-    pn += fc_param(params + pn, "CONTENT_LENGTH", blen ? clen : "");
-    pn += fc_param(params + pn, "CONTENT_TYPE", blen ? "application/json" : "");
-
-    n += fc_record(out + n, 1, begin, sizeof(begin));      /* BEGIN */
-    n += fc_record(out + n, 4, params, pn);                /* PARAMS */
-    n += fc_record(out + n, 4, "", 0);
-    if (blen) {
-        n += fc_record(out + n, 5, b, blen);               /* STDIN */
-    }
-    n += fc_record(out + n, 5, "", 0);
-
-    return write(fd, out, n) == (ssize_t) n ? 0 : -1;
-}
-
-
-static int
-fc_read(int fd, void *buf, size_t n)
-{
-    ssize_t  r;
-    size_t   got = 0;
-
-    while (got < n) {
-        r = read(fd, (char *) buf + got, n - got);
-        if (r <= 0) {
-            return -1;
-        }
-        got += (size_t) r;
-    }
-
-    return 0;
+    return fbt_fcgi_send(fd, 1, method, uri, b != NULL ? b : "");
 }
 
 
@@ -169,28 +101,12 @@ fc_read(int fd, void *buf, size_t n)
 static int
 fc_reply(int fd)
 {
-    char            out[8192], *p;
-    size_t          len = 0, clen;
-    unsigned char   h[8];
+    char  out[8192], *p;
 
-    for ( ;; ) {
-        if (fc_read(fd, h, 8) != 0) {
-            return -1;
-        }
-        clen = ((size_t) h[4] << 8) | h[5];
-        if (len + clen + h[6] > sizeof(out)
-            || fc_read(fd, out + len, clen + h[6]) != 0)
-        {
-            return -1;
-        }
-        if (h[1] == 6) {                                   /* STDOUT */
-            len += clen;
-        } else if (h[1] == 3) {                            /* END */
-            break;
-        }
+    if (fbt_fcgi_reply(fd, out, sizeof(out)) < 0) {
+        return -1;
     }
 
-    out[len] = '\0';
     status = strncmp(out, "Status: ", 8) == 0 ? atoi(out + 8) : 200;
     p = strstr(out, "\r\n\r\n");
     snprintf(body, sizeof(body), "%s", p != NULL ? p + 4 : "");

@@ -1,0 +1,127 @@
+/*
+ * fb_fcgiclient.c: the tests' FastCGI client (fb_fcgiclient.h).
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fb_fcgiclient.h"
+
+#define FBT_BEGIN_REQUEST  1
+#define FBT_END_REQUEST    3
+#define FBT_PARAMS         4
+#define FBT_STDIN          5
+#define FBT_STDOUT         6
+
+
+static size_t
+fbt_record(unsigned char *p, int type, const void *content, size_t len)
+{
+    p[0] = 1;
+    p[1] = (unsigned char) type;
+    p[2] = 0;
+    p[3] = 1;                               /* request id 1 */
+    p[4] = (unsigned char) (len >> 8);
+    p[5] = (unsigned char) len;
+    p[6] = 0;
+    p[7] = 0;
+    memcpy(p + 8, content, len);
+
+    return 8 + len;
+}
+
+
+/* Every name and value here is shorter than 128 bytes. */
+static size_t
+fbt_param(unsigned char *p, const char *name, const char *value)
+{
+    size_t  n = strlen(name), v = strlen(value);
+
+    p[0] = (unsigned char) n;
+    p[1] = (unsigned char) v;
+    memcpy(p + 2, name, n);
+    memcpy(p + 2 + n, value, v);
+
+    return 2 + n + v;
+}
+
+
+int
+fbt_fcgi_send(int fd, int keep, const char *method, const char *uri,
+    const char *body)
+{
+    char            clen[32];
+    size_t          n = 0, pn = 0, blen = strlen(body);
+    unsigned char   out[8192], params[1024];
+    unsigned char   begin[8] = { 0, 1, (unsigned char) (keep ? 1 : 0) };
+
+    if (strlen(method) > 100 || strlen(uri) > 100 || blen > 4096) {
+        return -1;
+    }
+
+    snprintf(clen, sizeof(clen), "%zu", blen);
+    pn += fbt_param(params + pn, "REQUEST_METHOD", method);
+    pn += fbt_param(params + pn, "REQUEST_URI", uri);
+    pn += fbt_param(params + pn, "CONTENT_LENGTH", blen ? clen : "");
+    pn += fbt_param(params + pn, "CONTENT_TYPE",
+                    blen ? "application/json" : "");
+
+    n += fbt_record(out + n, FBT_BEGIN_REQUEST, begin, sizeof(begin));
+    n += fbt_record(out + n, FBT_PARAMS, params, pn);
+    n += fbt_record(out + n, FBT_PARAMS, "", 0);
+    if (blen) {
+        n += fbt_record(out + n, FBT_STDIN, body, blen);
+    }
+    n += fbt_record(out + n, FBT_STDIN, "", 0);
+
+    return write(fd, out, n) == (ssize_t) n ? 0 : -1;
+}
+
+
+static int
+fbt_read_full(int fd, unsigned char *p, size_t n)
+{
+    ssize_t  r;
+
+    while (n > 0) {
+        r = read(fd, p, n);
+        if (r <= 0) {
+            return -1;
+        }
+        p += r;
+        n -= (size_t) r;
+    }
+
+    return 0;
+}
+
+
+long
+fbt_fcgi_reply(int fd, char *out, size_t cap)
+{
+    size_t          len = 0, clen;
+    unsigned char   h[8], content[65536 + 256];
+
+    for ( ;; ) {
+        if (fbt_read_full(fd, h, 8) != 0) {
+            return -1;
+        }
+        clen = (size_t) h[4] << 8 | h[5];
+        if (fbt_read_full(fd, content, clen + h[6]) != 0) {
+            return -1;
+        }
+        if (h[1] == FBT_STDOUT && len + clen < cap) {
+            memcpy(out + len, content, clen);
+            len += clen;
+        }
+        if (h[1] == FBT_END_REQUEST) {
+            out[len] = '\0';
+            return (long) len;
+        }
+    }
+}
