@@ -22,6 +22,7 @@
 #include "fb_core.h"
 
 #include <errno.h>
+#include <unistd.h>
 
 #include "fb_fcgx.h"
 #include "fb_log.h"
@@ -94,4 +95,25 @@ void
 fb_fcgx_close_after(FCGX_Request *r)
 {
     r->keepConnection = 0;
+}
+
+
+int
+fb_fcgx_broken(FCGX_Request *r)
+{
+    return r->in == NULL || FCGX_GetError(r->in) != 0;
+}
+
+
+void
+fb_fcgx_drop(FCGX_Request *r)
+{
+    int  fd = r->ipcFd;
+
+    r->ipcFd = -1;
+    FCGX_Free(r, 0);
+
+    if (fd >= 0) {
+        close(fd);
+    }
 }

@@ -43,4 +43,18 @@ int fb_fcgx_end(FCGX_Request *r, int *keep);
 /* Makes the current request's connection close after its reply. */
 void fb_fcgx_close_after(FCGX_Request *r);
 
+/*
+ * Whether the request could be read whole.  libfcgi ends the parameters
+ * or the body at a read error (a receive timeout, a reset) as it ends them
+ * at their last record, and FCGX_Accept_r succeeds; only the input
+ * stream's error tells the two apart.
+ */
+int fb_fcgx_broken(FCGX_Request *r);
+
+/*
+ * Forgets the current request without a reply and closes its connection
+ * (the descriptor is closed on return): for a request not read whole.
+ */
+void fb_fcgx_drop(FCGX_Request *r);
+
 #endif /* FB_FCGX_H_INCLUDED */

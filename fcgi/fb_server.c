@@ -712,6 +712,24 @@ fb_serve(fb_worker_t *w, fb_conn_t *c)
     fb_read_params(&c->req, &req, &clen);
     fb_read_body(w, &c->req, &req, clen);
 
+    /*
+     * Cut short by a read error (the receive timeout, a reset) or shorter
+     * than its CONTENT_LENGTH: nothing of it is served, and there is no
+     * one to answer.  nginx never sends such a request.
+     */
+    if (fb_fcgx_broken(&c->req)
+        || (!req.body_too_large && clen >= 0
+            && (long long) req.body_len != clen))
+    {
+        fb_log(FB_LOG_WARN, 0, "a request was not read whole: connection "
+               "dropped");
+        fb_fcgx_drop(&c->req);
+        c->fd = -1;
+        fb_conn_close(c);
+        fb_stats_set_busy(st, 0);
+        return;
+    }
+
     (void) fb_handle_start(&w->ctx, &req);
 
     d = fb_journal_durable_or_none(w, w->ctx.pending.lsn);

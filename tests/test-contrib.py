@@ -121,9 +121,10 @@ def test_prometheus_files():
     check("histogram_quantile(0.99" in joined
           and "http_request_duration_seconds_bucket" in joined,
           "the latency alert uses p99 from the histogram")
-    check("fastbank_worker_threads_busy" in joined
+    check("rate(process_cpu_seconds_total{" in joined
           and "fastbank_worker_threads{" in joined,
-          "the saturation alert divides busy by configured threads")
+          "the saturation alert divides the CPU rate by the worker count "
+          "(each worker is an event loop: one CPU at most)")
 
 
 def panels_of(d):

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -178,6 +179,66 @@ test_close_after(void)
 }
 
 
+/*
+ * A read error inside the parameters (here a receive timeout): libfcgi
+ * ends them there and FCGX_Accept_r succeeds with what it has; only the
+ * input stream's error (fb_fcgx_broken) says the request is cut short.
+ * fb_fcgx_drop then closes the connection without a reply.
+ */
+static void
+test_read_error_inside_params(void)
+{
+    int             sv[2];
+    char            c;
+    FCGX_Request    r;
+    struct timeval  tv = { 0, 200000 };
+    /* BEGIN_REQUEST whole, then 5 bytes of a PARAMS record's header. */
+    static const unsigned char  half[] = {
+        1, 1, 0, 1, 0, 8, 0, 0,   0, 1, 1, 0, 0, 0, 0, 0,
+        1, 4, 0, 1, 0
+    };
+
+    CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    CU_ASSERT_EQUAL_FATAL(setsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &tv,
+                                     sizeof(tv)), 0);
+    fb_fcgx_request_init(&r);
+
+    CU_ASSERT_EQUAL_FATAL(write(sv[0], half, sizeof(half)),
+                          (ssize_t) sizeof(half));
+
+    CU_ASSERT_EQUAL_FATAL(fb_fcgx_begin(&r, sv[1]), FB_OK);
+    CU_ASSERT_TRUE(fb_fcgx_broken(&r));
+
+    fb_fcgx_drop(&r);
+    CU_ASSERT_FALSE(fd_open(sv[1]));
+    CU_ASSERT_EQUAL(read(sv[0], &c, 1), 0);     /* closed, nothing said */
+    close(sv[0]);
+}
+
+
+/* A whole request is not broken. */
+static void
+test_whole_request_not_broken(void)
+{
+    int           sv[2];
+    char          out[256];
+    FCGX_Request  r;
+
+    CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    fb_fcgx_request_init(&r);
+
+    send_request(sv[0], 1, "/accounts/1", "{\"amount\":5}");
+    CU_ASSERT_EQUAL_FATAL(fb_fcgx_begin(&r, sv[1]), FB_OK);
+    while (FCGX_GetStr(out, sizeof(out), r.in) > 0) {
+        /* void */
+    }
+    CU_ASSERT_FALSE(fb_fcgx_broken(&r));
+
+    fb_fcgx_drop(&r);
+    close(sv[0]);
+}
+
+
 int
 main(void)
 {
@@ -196,7 +257,11 @@ main(void)
                         test_peer_close_is_reported_and_closed)
         || !CU_add_test(s, "protocol error is reported and closed",
                         test_protocol_error_is_reported_and_closed)
-        || !CU_add_test(s, "close after", test_close_after))
+        || !CU_add_test(s, "close after", test_close_after)
+        || !CU_add_test(s, "read error inside the parameters",
+                        test_read_error_inside_params)
+        || !CU_add_test(s, "a whole request is not broken",
+                        test_whole_request_not_broken))
     {
         CU_cleanup_registry();
         return 1;

@@ -9,6 +9,8 @@
  *     the balances;
  *   - connections the peer closes while their reply is parked: the
  *     deposits still count and the server goes on serving;
+ *   - peers that stall half-way through a request hold their worker only
+ *     until the receive timeout;
  *   - the journal failing while replies are parked: they become 503, as
  *     do later mutations and reads of balances not durable; durable
  *     balances are still served; /healthz says read-only;
@@ -292,6 +294,45 @@ test_peer_closes_parked(void)
 }
 
 
+/*
+ * Peers that send half a request and stall hold their workers only until
+ * the receive timeout (FB_IO_TIMEOUT_S): both workers are held, and a
+ * request on a new connection is answered all the same once they are
+ * dropped.  Without the timeout it would wait for ever (the client's own
+ * receive timeout, HANG_BOUND_S, ends the test then).  The half requests
+ * get no answer (libfcgi would have passed their parameters on cut
+ * short): their connections are closed.
+ */
+static void
+test_stalled_peers(void)
+{
+    int            a1, a2;
+    char           c;
+    /* BEGIN_REQUEST whole, then 5 bytes of a PARAMS record's header. */
+    static const unsigned char  half[] = {
+        1, 1, 0, 1, 0, 8, 0, 0,   0, 1, 1, 0, 0, 0, 0, 0,
+        1, 4, 0, 1, 0
+    };
+
+    a1 = fc_connect();
+    a2 = fc_connect();
+    CU_ASSERT_FATAL(a1 >= 0 && a2 >= 0);
+
+    /* Consecutive connections go to the two workers in turn. */
+    CU_ASSERT_EQUAL(write(a1, half, sizeof(half)), (ssize_t) sizeof(half));
+    CU_ASSERT_EQUAL(write(a2, half, sizeof(half)), (ssize_t) sizeof(half));
+
+    CU_ASSERT_EQUAL(call("GET", "/healthz", NULL), 0);
+    CU_ASSERT_EQUAL(status, 200);
+
+    /* The stalled peers were dropped: their connections are at EOF. */
+    CU_ASSERT_EQUAL(read(a1, &c, 1), 0);
+    CU_ASSERT_EQUAL(read(a2, &c, 1), 0);
+    close(a1);
+    close(a2);
+}
+
+
 static void
 expect_503(const char *what)
 {
@@ -370,6 +411,8 @@ main(void)
                        test_parked_many) == NULL
         || CU_add_test(suite, "peers that close while parked",
                        test_peer_closes_parked) == NULL
+        || CU_add_test(suite, "peers that stall half-way are dropped",
+                       test_stalled_peers) == NULL
         || CU_add_test(suite, "the journal fails under parked replies",
                        test_journal_fails) == NULL
         || CU_add_test(suite, "SIGTERM", test_sigterm) == NULL)
