@@ -950,8 +950,7 @@ static void
 test_group_commit(void)
 {
     int                  i, rc, taken;
-    char                *dir, why[160];
-    long                 ok = 0;
+    char                *dir;
     jt_pair_t            p;
     fb_store_t          *s;
     mt_worker_t          w[MT_THREADS];
@@ -966,7 +965,6 @@ test_group_commit(void)
 
     for (i = 0; i < MT_THREADS; i++) {
         CU_ASSERT_EQUAL(w[i].errors, 0);
-        ok += w[i].ok;
     }
 
     fb_journal_stats(p.j, &st);
@@ -976,13 +974,11 @@ test_group_commit(void)
     CU_ASSERT(st.syncs < st.last_lsn);
 
     jt_close(&p, 0);
-    (void) ok;
 
     s = jt_recover(dir, &rc, NULL);
     CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
     CU_ASSERT_EQUAL(jt_store_sum(s), MT_ACCOUNTS * 100000);
     fb_store_free(s);
-    (void) why;
     jt_rmdir(dir);
 }
 
