@@ -8,6 +8,11 @@
  *       the log hook alone: deposits through a store whose journal is
  *       not waited for (--fsync batch), ns per operation, and the records
  *       per write and per fdatasync the writer made
+ *   fb-journalbench commit [-d DIR] [-n N] [-t THREADS]
+ *       group commit under --fsync always, as the workers meet it:
+ *       THREADS threads each make a deposit and wait until it is durable,
+ *       N in all; operations per second, per fdatasync, and the process's
+ *       CPU time (workers, writer, kernel) per operation
  *   fb-journalbench recover [-d DIR] [-a ACCOUNTS] [-r RECORDS]
  *       builds a data directory of ACCOUNTS creates and RECORDS deposits,
  *       withdrawals and transfers, drops its files from the page cache,
@@ -30,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -351,10 +357,12 @@ bench_recover(int64_t accounts, int64_t records)
 
 
 typedef struct {
-    fb_store_t  *s;
-    pthread_t    tid;
-    long         n;
-    int64_t      first;
+    fb_store_t    *s;
+    fb_journal_t  *j;
+    pthread_t      tid;
+    long           n;
+    long           failed;
+    int64_t        first;
 } bench_worker_t;
 
 
@@ -421,12 +429,101 @@ bench_append(long n, int threads)
 }
 
 
+static double
+bench_cpu(void)
+{
+    struct rusage  ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return (double) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec)
+           + (double) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+
+static void *
+bench_commit_worker(void *arg)
+{
+    long             i;
+    uint64_t         lsn;
+    bench_worker_t  *w = arg;
+
+    for (i = 0; i < w->n; i++) {
+        if (fb_store_deposit(w->s, w->first + i % 1000, 1, NULL, &lsn)
+                != FB_STORE_OK
+            || fb_journal_wait(w->j, lsn) != 0)
+        {
+            w->failed++;
+        }
+    }
+
+    return NULL;
+}
+
+
+static int
+bench_commit(long n, int threads)
+{
+    int                  i;
+    char                 dir[4096];
+    long                 failed = 0;
+    double               t, cpu;
+    bench_pair_t         p;
+    bench_worker_t       w[BENCH_MAX_THREADS];
+    fb_journal_stats_t   st0, st;
+
+    snprintf(dir, sizeof(dir), "%s/fb-journalbench.%ld", bench_dir,
+             (long) getpid());
+
+    if (bench_open(&p, dir, FB_FSYNC_ALWAYS, 1, NULL) != 0) {
+        return 1;
+    }
+
+    for (i = 0; i < threads * 1000; i++) {
+        (void) fb_store_create(p.s, "OOO", 3, NULL);
+    }
+
+    fb_journal_stats(p.j, &st0);
+    t = bench_now();
+    cpu = bench_cpu();
+
+    for (i = 0; i < threads; i++) {
+        w[i].s = p.s;
+        w[i].j = p.j;
+        w[i].n = n / threads;
+        w[i].first = 1 + i * 1000;
+        w[i].failed = 0;
+        pthread_create(&w[i].tid, NULL, bench_commit_worker, &w[i]);
+    }
+
+    for (i = 0; i < threads; i++) {
+        pthread_join(w[i].tid, NULL);
+        failed += w[i].failed;
+    }
+
+    t = bench_now() - t;
+    cpu = bench_cpu() - cpu;
+    fb_journal_stats(p.j, &st);
+    n = n / threads * threads;
+
+    printf("%ld durable deposits from %d thread(s): %.0f/s, %.1f per "
+           "fdatasync (%" PRIu64 "), %.1f us of CPU each%s\n", n, threads,
+           (double) n / t, (double) n / (double) (st.syncs - st0.syncs),
+           st.syncs - st0.syncs, cpu / (double) n * 1e6,
+           failed ? " (SOME FAILED)" : "");
+
+    bench_close(&p);
+    bench_rmdir(dir);
+    return failed != 0;
+}
+
+
 static void
 bench_usage(void)
 {
     fprintf(stderr,
         "usage: fb-journalbench fsync [-d DIR] [-n N] [-b BYTES]\n"
         "       fb-journalbench append [-d DIR] [-n N] [-t THREADS]\n"
+        "       fb-journalbench commit [-d DIR] [-n N] [-t THREADS]\n"
         "       fb-journalbench recover [-d DIR] [-a ACCOUNTS] "
         "[-r RECORDS]\n");
 }
@@ -475,6 +572,10 @@ main(int argc, char **argv)
 
     if (strcmp(cmd, "append") == 0) {
         return bench_append(n == 2000 ? 2000000 : n, threads);
+    }
+
+    if (strcmp(cmd, "commit") == 0) {
+        return bench_commit(n == 2000 ? 50000 : n, threads);
     }
 
     if (strcmp(cmd, "recover") == 0) {

@@ -58,4 +58,30 @@ fb_io_write_all(int fd, const void *buf, size_t len, size_t *done)
     return off == len ? 0 : -1;
 }
 
+/* The same for pwrite(), at off. */
+static inline int
+fb_io_pwrite_all(int fd, const void *buf, size_t len, off_t off)
+{
+    size_t       done = 0;
+    ssize_t      n;
+    const char  *p = buf;
+
+    while (done < len) {
+        n = fb_io_pwrite(fd, p + done, len - done, off + (off_t) done);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -1;
+        }
+        if (n == 0) {
+            errno = EIO;
+            return -1;
+        }
+        done += (size_t) n;
+    }
+
+    return 0;
+}
+
 #endif /* FB_IO_H_INCLUDED */

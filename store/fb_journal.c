@@ -125,6 +125,8 @@ struct fb_journal_s {
     int                 fd;
     uint64_t            seg_first;
     off_t               seg_off;       /* end of the last complete write */
+    off_t               seg_alloc;     /* zeros written up to here */
+    unsigned            prealloc_failed:1;
     off_t               seg_synced;    /* end of what fdatasync covered */
     uint64_t            last_sync_ns;
     char                seg_path[4096];
@@ -231,6 +233,10 @@ fb_journal_new(const fb_journal_conf_t *conf)
         j->conf.interval_ms = FB_JOURNAL_INTERVAL_MS;
     }
 
+    if (j->conf.prealloc_bytes == 0) {
+        j->conf.prealloc_bytes = FB_JOURNAL_PREALLOC_BYTES;
+    }
+
     j->dir = strdup(conf->dir);
     if (j->dir == NULL
         || fb_jbuf_reserve(&j->bufs[0], FB_JBUF_INITIAL) != 0
@@ -329,6 +335,71 @@ fb_journal_recover(fb_journal_t *j, fb_store_t *s, fb_recovery_t *out)
 }
 
 
+/*
+ * Writes zeros from seg_alloc up to past need, a chunk (prealloc_bytes) at
+ * a time, as PostgreSQL zero-fills its WAL segments.  Records are then
+ * written over blocks the file already has: the file's size does not
+ * change, so fdatasync() writes the records and flushes the disk's cache,
+ * and leaves the inode alone.  Appending instead cost an inode write per
+ * sync: 269 -> 157 us and 100 -> 47 us of CPU per 2 KiB write+fdatasync
+ * on this machine's ext4 (doc/journal.txt, section 5).  fallocate() would
+ * not do: its unwritten extents are converted, a metadata change, on the
+ * first write to them.
+ *
+ * Only speed depends on it: a failure is logged once and the segment is
+ * appended to as it grows.  Recovery reads zeros after the last record as
+ * the end of the segment (fb_recover.c).
+ */
+static void
+fb_journal_prealloc(fb_journal_t *j, int fd, off_t need)
+{
+    off_t        end, off;
+    size_t       n;
+    static const unsigned char  zeros[64 * 1024];
+
+    if (j->prealloc_failed || need <= j->seg_alloc) {
+        return;
+    }
+
+    end = need + (off_t) j->conf.prealloc_bytes;
+    end -= end % (off_t) j->conf.prealloc_bytes;
+
+    for (off = j->seg_alloc; off < end; off += (off_t) n) {
+        n = (size_t) (end - off) < sizeof(zeros) ? (size_t) (end - off)
+                                                  : sizeof(zeros);
+        if (fb_io_pwrite_all(fd, zeros, n, off) != 0) {
+            fb_jlog(j, FB_JLOG_WARN, errno, "pwrite() of zeros ahead of the "
+                    "records in \"%s\" failed: the segment is appended to "
+                    "from here on", j->seg_path);
+            j->prealloc_failed = 1;
+            return;
+        }
+        j->seg_alloc = off + (off_t) n;
+    }
+}
+
+
+/* Cuts the zeros off the end of a segment that is done with.  Best effort:
+ * zeros left behind (a failure, or a crash before the new size reached
+ * the disk) read as the end of the segment. */
+static void
+fb_journal_cut_zeros(fb_journal_t *j)
+{
+    if (j->fd < 0 || j->seg_alloc <= j->seg_off || fb_jload(&j->failed)) {
+        return;
+    }
+
+    if (fb_io_ftruncate(j->fd, j->seg_off) != 0) {
+        fb_jlog(j, FB_JLOG_WARN, errno, "ftruncate() \"%s\" failed: its "
+                "last %lld bytes stay zeros", j->seg_path,
+                (long long) (j->seg_alloc - j->seg_off));
+        return;
+    }
+
+    j->seg_alloc = j->seg_off;
+}
+
+
 /* Writes a segment's header and makes the file and its name durable. */
 static int
 fb_journal_open_segment(fb_journal_t *j, uint64_t first)
@@ -358,6 +429,12 @@ fb_journal_open_segment(fb_journal_t *j, uint64_t first)
         fb_jlog(j, FB_JLOG_ERR, errno, "write() \"%s\" failed", j->seg_path);
         goto failed;
     }
+
+    /* The first chunk of zeros goes to disk with the header.  pwrite():
+     * the file position, where the records go, stays after the header. */
+    j->seg_alloc = FB_SEGMENT_HEADER;
+    j->prealloc_failed = 0;
+    fb_journal_prealloc(j, fd, FB_SEGMENT_HEADER + 1);
 
     if (fb_io_fdatasync(fd) != 0) {
         fb_jlog(j, FB_JLOG_ERR, errno, "fdatasync() \"%s\" failed",
@@ -431,6 +508,8 @@ fb_journal_write(fb_journal_t *j, const unsigned char *p, size_t len)
         return FB_OK;
     }
 
+    fb_journal_prealloc(j, j->fd, j->seg_off + (off_t) len);
+
     if (fb_io_write_all(j->fd, p, len, NULL) != 0) {
         fb_jlog(j, FB_JLOG_ERR, errno, "write() \"%s\" failed", j->seg_path);
         /* A partial batch was never acknowledged: cut it off. */
@@ -478,6 +557,8 @@ fb_journal_rotate(fb_journal_t *j, uint64_t first)
     if (j->seg_synced < j->seg_off && fb_journal_sync(j) != FB_OK) {
         return FB_ERROR;
     }
+
+    fb_journal_cut_zeros(j);
 
     if (fb_journal_open_segment(j, first) != FB_OK) {
         fb_journal_fail(j, -1);
@@ -1160,6 +1241,7 @@ fb_journal_stop(fb_journal_t *j, int final_snapshot)
     }
 
     if (j->fd >= 0) {
+        fb_journal_cut_zeros(j);
         if (close(j->fd) != 0) {
             fb_jlog(j, FB_JLOG_ERR, errno, "close() \"%s\" failed",
                     j->seg_path);

@@ -49,6 +49,7 @@ typedef enum {
 } fb_fsync_e;
 
 #define FB_JOURNAL_SEGMENT_BYTES     ((uint64_t) 64 << 20)
+#define FB_JOURNAL_PREALLOC_BYTES    ((uint64_t) 1 << 20)
 #define FB_JOURNAL_SNAPSHOT_RECORDS  ((uint64_t) 5000000)
 #define FB_JOURNAL_INTERVAL_MS       10
 
@@ -57,6 +58,8 @@ typedef struct {
     fb_fsync_e    fsync;              /* ALWAYS or BATCH */
     unsigned      interval_ms;        /* BATCH: longest time unsynced */
     uint64_t      segment_bytes;      /* 0: FB_JOURNAL_SEGMENT_BYTES */
+    uint64_t      prealloc_bytes;     /* zeros written ahead of the
+                                         records; 0: the default */
     uint64_t      snapshot_records;   /* records between snapshots; 0:
                                          only when asked (and at stop) */
     fb_jlog_pt    log;                /* NULL: silent */

@@ -320,12 +320,43 @@ fb_recover_cut(fb_recover_t *rc, const char *path, size_t off)
 }
 
 
+/*
+ * Only zeros from off to the end: the journal writes zeros ahead of its
+ * records (fb_journal_prealloc), so this is where the segment ended, not
+ * damage.  The last segment is cut back to its records, except by a
+ * check; an older one keeps them (its own cut did not reach the disk).
+ */
+static int
+fb_recover_zeros(fb_recover_t *rc, const char *path, size_t size, size_t off,
+    int last)
+{
+    fb_jlog(rc->log, FB_JLOG_INFO, 0, "journal \"%s\": %zu bytes of zeros "
+            "after the last record at offset %zu%s", path, size - off, off,
+            last && rc->mode != FB_RECOVER_CHECK ? ": cut off" : "");
+
+    if (!last || rc->mode == FB_RECOVER_CHECK) {
+        return FB_CHECK_OK;
+    }
+
+    return fb_recover_cut(rc, path, off);
+}
+
+
 /* A bad or short record at off: a torn tail, or corruption. */
 static int
 fb_recover_bad(fb_recover_t *rc, const char *path, const unsigned char *buf,
     size_t size, size_t off, int last)
 {
-    size_t  valid;
+    size_t  valid, i;
+
+    if (off >= FB_SEGMENT_HEADER) {
+        for (i = off; i < size && buf[i] == 0; i++) {
+            /* void */
+        }
+        if (i == size) {
+            return fb_recover_zeros(rc, path, size, off, last);
+        }
+    }
 
     if (!last) {
         fb_jlog(rc->log, FB_JLOG_ERR, 0, "journal \"%s\": bad record at "

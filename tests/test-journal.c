@@ -71,6 +71,63 @@ copy_file(const char *from, const char *to)
 }
 
 
+/* Where the last valid record of a segment begins (0: none), and where
+ * the records end (*end). */
+static long
+last_record_at(const char *path, long *end)
+{
+    int             fd;
+    long            last = 0, off = FB_SEGMENT_HEADER;
+    ssize_t         n;
+    fb_record_t     r;
+    static unsigned char  buf[4 << 20];
+
+    fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        return -1;
+    }
+    n = read(fd, buf, sizeof(buf));
+    close(fd);
+    if (n < FB_SEGMENT_HEADER) {
+        return -1;
+    }
+
+    while (fb_record_decode(buf + off, (size_t) (n - off), &r)
+           == FB_RECORD_OK)
+    {
+        last = off;
+        off += (long) r.size;
+    }
+
+    *end = off;
+    return last;
+}
+
+
+/* Appends len bytes of value c to a file. */
+static int
+append_bytes(const char *path, int c, size_t len)
+{
+    int            fd, rc = 0;
+    unsigned char  buf[4096];
+    size_t         k;
+
+    memset(buf, c, sizeof(buf));
+    fd = open(path, O_WRONLY | O_APPEND);
+    if (fd < 0) {
+        return -1;
+    }
+    for (k = 0; k < len && rc == 0; k += sizeof(buf)) {
+        size_t  n = len - k < sizeof(buf) ? len - k : sizeof(buf);
+        if (write(fd, buf, n) != (ssize_t) n) {
+            rc = -1;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+
 static int
 flip_byte(const char *path, long off)
 {
@@ -361,7 +418,7 @@ test_torn_tail_every_length(void)
 {
     int            rc;
     char          *dir, *scratch, why[160], path[4096], seg_name[64];
-    long           before, after, k;
+    long           before, after, end, k;
     jt_rng_t       r;
     jt_pair_t      p;
     fb_store_t    *s, *prev;
@@ -377,10 +434,9 @@ test_torn_tail_every_length(void)
     CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
     run_ops(&p, &m, &r, 40);
 
-    /* The last record: a transfer, the longest of the money records. */
-    seg = jt_last_segment(dir);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(seg);
-    before = jt_file_size(seg);
+    /* The last record: a transfer, the longest of the money records.
+     * (While the journal runs, its segment ends in zeros written ahead;
+     * the orderly stop cuts them.) */
     m_prev = m;
     CU_ASSERT_EQUAL_FATAL(fb_store_transfer(p.s, 1, 2, 1, NULL, NULL, NULL),
                           FB_STORE_OK);
@@ -388,8 +444,12 @@ test_torn_tail_every_length(void)
     m.balance[1] -= 1;
     m.balance[2] += 1;
 
+    seg = jt_last_segment(dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(seg);
     after = jt_file_size(seg);
-    CU_ASSERT_FATAL(after > before);
+    before = last_record_at(seg, &end);
+    CU_ASSERT_EQUAL_FATAL(end, after);
+    CU_ASSERT_FATAL(before > FB_SEGMENT_HEADER && after > before);
     snprintf(seg_name, sizeof(seg_name), "%s", strrchr(seg, '/') + 1);
 
     prev = NULL;
@@ -528,6 +588,104 @@ test_corruption_earlier_segment(void)
 
     /* Without the first segment, records 1.. are missing. */
     CU_ASSERT_EQUAL_FATAL(unlink(first), 0);
+    jt_log_clear();
+    s = jt_recover(dir, &rc, NULL);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT(jt_log_has("records are missing"));
+
+    jt_rmdir(dir);
+}
+
+
+/*
+ * The journal writes zeros ahead of its records (fb_journal_prealloc): a
+ * running segment is longer than its records, and a process killed then
+ * leaves zeros after the last one.  They end the segment: not a torn
+ * tail, not damage; start-up cuts them off the last segment, a check
+ * changes nothing, and an older segment may keep them.  A bad record
+ * before zeros is still torn, and zeros before a valid record corrupt.
+ */
+static void
+test_zeros_after_records(void)
+{
+    int            rc;
+    char          *dir, why[160], first[4096], last[4096];
+    long           size, first_size, end;
+    jt_rng_t       r;
+    jt_pair_t      p;
+    jt_model_t     m;
+    fb_store_t    *s;
+    fb_recovery_t  rec;
+
+    dir = jt_mkdir("zeros");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+
+    jt_rng_seed(&r, seed + 3);
+    jt_model_init(&m);
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+    run_ops(&p, &m, &r, 20);
+
+    /* Running: zeros written ahead, a whole chunk of them. */
+    snprintf(first, sizeof(first), "%s", jt_last_segment(dir));
+    CU_ASSERT(jt_file_size(first) >= (long) FB_JOURNAL_PREALLOC_BYTES);
+    jt_close(&p, 0);
+
+    /* Stopped in order: cut back to the records. */
+    first_size = jt_file_size(first);
+    CU_ASSERT(last_record_at(first, &end) > 0);
+    CU_ASSERT_EQUAL(end, first_size);
+
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+    run_ops(&p, &m, &r, 20);
+    jt_close(&p, 0);
+    snprintf(last, sizeof(last), "%s", jt_last_segment(dir));
+    size = jt_file_size(last);
+
+    /* As a kill leaves them: zeros after both segments' records. */
+    CU_ASSERT_EQUAL_FATAL(append_bytes(first, 0, 4096), 0);
+    CU_ASSERT_EQUAL_FATAL(append_bytes(last, 0, 100000), 0);
+
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_OK);
+    CU_ASSERT_EQUAL(jt_file_size(last), size + 100000);
+
+    jt_log_clear();
+    s = jt_recover(dir, &rc, &rec);
+    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(rec.torn_bytes, 0);
+    CU_ASSERT_EQUAL(jt_store_equals_model(s, &m, why, sizeof(why)), 0);
+    CU_ASSERT(jt_log_has("bytes of zeros after the last record"));
+    CU_ASSERT(!jt_log_has("torn"));
+    fb_store_free(s);
+
+    /* The last segment cut back; the older one left as it was. */
+    CU_ASSERT_EQUAL(jt_file_size(last), size);
+    CU_ASSERT_EQUAL(jt_file_size(first), first_size + 4096);
+
+    /* Half a record and then zeros: a torn write, cut.  (The start-up
+     * above began a segment of its own, now the last one.) */
+    snprintf(last, sizeof(last), "%s", jt_last_segment(dir));
+    size = jt_file_size(last);
+    CU_ASSERT_EQUAL_FATAL(append_bytes(last, 0x5a, 7), 0);
+    CU_ASSERT_EQUAL_FATAL(append_bytes(last, 0, 5000), 0);
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_TORN);
+    jt_log_clear();
+    s = jt_recover(dir, &rc, &rec);
+    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(rec.torn_bytes, 5007);
+    CU_ASSERT_EQUAL(jt_store_equals_model(s, &m, why, sizeof(why)), 0);
+    fb_store_free(s);
+    CU_ASSERT_EQUAL(jt_file_size(last), size);
+
+    /* Zeros in place of the first segment's last record: they read as
+     * its end, and the next segment then shows a record missing. */
+    end = last_record_at(first, &end);
+    CU_ASSERT_FATAL(end > FB_SEGMENT_HEADER);
+    CU_ASSERT_EQUAL_FATAL(truncate(first, end), 0);
+    CU_ASSERT_EQUAL_FATAL(append_bytes(first, 0, (size_t) (first_size - end)),
+                          0);
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_CORRUPT);
     jt_log_clear();
     s = jt_recover(dir, &rc, NULL);
     CU_ASSERT_PTR_NULL(s);
@@ -1194,6 +1352,7 @@ static const test_case_t  tests[] = {
     { "corruption: in the middle", test_corruption_in_the_middle },
     { "corruption: earlier segment, missing one",
       test_corruption_earlier_segment },
+    { "zeros after the records", test_zeros_after_records },
     { "snapshot: write and load", test_snapshot_write_load },
     { "replay: idempotent", test_replay_idempotent },
     { "recovery: equals the original", test_recovery_equals_original },
