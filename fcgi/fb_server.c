@@ -36,6 +36,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -839,6 +840,7 @@ int
 fb_server_run(fb_server_t *srv)
 {
     int       i, rc, sig;
+    char      name[32];
     uint64_t  one = 1;
     sigset_t  set;
 
@@ -851,6 +853,11 @@ fb_server_run(fb_server_t *srv)
             break;
         }
         srv->workers[i].started = 1;
+
+        /* For top -H, perf and gdb; a name that does not fit is no loss. */
+        snprintf(name, sizeof(name), "fb-worker-%d", i);
+        name[15] = '\0';
+        (void) pthread_setname_np(srv->workers[i].tid, name);
     }
 
     if (fb_atomic_u64_load(&srv->failed) == 0) {

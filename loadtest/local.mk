@@ -23,6 +23,7 @@ EXTRA_DIST += \
 	loadtest/README \
 	loadtest/bench.sh \
 	loadtest/soak.sh \
+	loadtest/thread-cost.sh \
 	loadtest/scenarios/seed.conf \
 	loadtest/scenarios/read-heavy.conf \
 	loadtest/scenarios/contention.conf

@@ -1196,6 +1196,7 @@ fb_journal_start(fb_journal_t *j, fb_store_t *s)
         return FB_ERROR;
     }
     j->writer_started = 1;
+    (void) pthread_setname_np(j->writer, "fb-journal");
 
     err = pthread_create(&j->snapper, NULL, fb_journal_snapper, j);
     if (err != 0) {
@@ -1203,6 +1204,7 @@ fb_journal_start(fb_journal_t *j, fb_store_t *s)
         return FB_ERROR;
     }
     j->snapper_started = 1;
+    (void) pthread_setname_np(j->snapper, "fb-snapshot");
 
     return FB_OK;
 }
