@@ -3,16 +3,17 @@ if HAVE_CUNIT
 check_PROGRAMS += tests/test-route tests/test-handler tests/test-fcgx
 TESTS += tests/test-route tests/test-handler tests/test-fcgx
 
-tests_test_route_SOURCES = tests/test-route.c
+tests_test_route_SOURCES = tests/test-route.c $(fb_cunit_sources)
 tests_test_route_CPPFLAGS = $(fb_test_cppflags)
 tests_test_route_LDADD = $(fb_test_ldadd)
 
-tests_test_handler_SOURCES = tests/test-handler.c
+tests_test_handler_SOURCES = tests/test-handler.c tests/fb_htest.c \
+	tests/fb_htest.h $(fb_cunit_sources)
 tests_test_handler_CPPFLAGS = $(fb_test_cppflags)
 tests_test_handler_LDADD = $(fb_test_ldadd)
 
 tests_test_fcgx_SOURCES = tests/test-fcgx.c fcgi/fb_fcgx.c fcgi/fb_log.c \
-	tests/fb_fcgiclient.c tests/fb_fcgiclient.h
+	tests/fb_fcgiclient.c tests/fb_fcgiclient.h $(fb_cunit_sources)
 tests_test_fcgx_CPPFLAGS = $(fb_test_cppflags) $(FCGI_CFLAGS)
 tests_test_fcgx_LDADD = $(CUNIT_LIBS) $(FCGI_LIBS)
 endif

@@ -9,7 +9,7 @@ check_PROGRAMS += tests/test-journal
 TESTS += tests/test-journal
 
 tests_test_journal_SOURCES = tests/test-journal.c tests/fb_jtest.c \
-	tests/fb_jtest.h
+	tests/fb_jtest.h $(fb_cunit_sources)
 tests_test_journal_CPPFLAGS = $(fb_test_cppflags)
 tests_test_journal_LDADD = store/libfbstore.a $(CUNIT_LIBS) $(ATOMIC_OPS_LIBS)
 endif
@@ -19,7 +19,8 @@ check_PROGRAMS += tests/test-journal-fault
 TESTS += tests/test-journal-fault
 
 tests_test_journal_fault_SOURCES = tests/test-journal-fault.c \
-	tests/fb_io_fault.c tests/fb_io_fault.h tests/fb_jtest.c tests/fb_jtest.h
+	tests/fb_io_fault.c tests/fb_io_fault.h tests/fb_jtest.c tests/fb_jtest.h \
+	$(fb_cunit_sources)
 tests_test_journal_fault_CPPFLAGS = $(fb_test_cppflags)
 tests_test_journal_fault_LDADD = store/libfbstore.a $(CUNIT_LIBS) \
 	$(ATOMIC_OPS_LIBS)
@@ -31,7 +32,8 @@ check_PROGRAMS += tests/test-handler-journal
 TESTS += tests/test-handler-journal
 
 tests_test_handler_journal_SOURCES = tests/test-handler-journal.c \
-	tests/fb_io_fault.c tests/fb_io_fault.h tests/fb_jtest.c tests/fb_jtest.h
+	tests/fb_io_fault.c tests/fb_io_fault.h tests/fb_jtest.c tests/fb_jtest.h \
+	tests/fb_htest.c tests/fb_htest.h $(fb_cunit_sources)
 tests_test_handler_journal_CPPFLAGS = $(fb_test_cppflags)
 tests_test_handler_journal_LDADD = $(fb_test_ldadd)
 endif
@@ -45,7 +47,7 @@ TESTS += tests/test-server
 tests_test_server_SOURCES = tests/test-server.c fcgi/fb_server.c \
 	fcgi/fb_fcgx.c tests/fb_io_fault.c tests/fb_io_fault.h \
 	tests/fb_fcgiclient.c tests/fb_fcgiclient.h \
-	tests/fb_jtest.c tests/fb_jtest.h
+	tests/fb_jtest.c tests/fb_jtest.h $(fb_cunit_sources)
 tests_test_server_CPPFLAGS = $(fb_test_cppflags) $(FCGI_CFLAGS)
 tests_test_server_LDADD = $(fb_test_ldadd) $(FCGI_LIBS)
 endif

@@ -16,6 +16,9 @@ EXTRA_DIST += tests/run-python.sh tests/no-cunit.sh
 fb_test_cppflags = $(AM_CPPFLAGS) $(CUNIT_CFLAGS) $(JSONC_CFLAGS) $(ATOMIC_OPS_CFLAGS)
 fb_test_ldadd = fcgi/libfbhttp.a store/libfbstore.a $(CUNIT_LIBS) $(JSONC_LIBS) $(ATOMIC_OPS_LIBS)
 
+# Every CUnit program's main() runs its tests through these.
+fb_cunit_sources = tests/fb_cunit.c tests/fb_cunit.h
+
 if !HAVE_CUNIT
 TESTS += tests/no-cunit.sh
 endif

@@ -7,7 +7,7 @@ check_PROGRAMS += tests/test-metrics
 TESTS += tests/test-metrics
 
 tests_test_metrics_SOURCES = tests/test-metrics.c tests/fb_expo.h \
-	tests/fb_expo.c
+	tests/fb_expo.c $(fb_cunit_sources)
 tests_test_metrics_CPPFLAGS = $(fb_test_cppflags)
 tests_test_metrics_LDADD = $(fb_test_ldadd) -lm
 endif

@@ -5,7 +5,7 @@ if HAVE_CUNIT
 check_PROGRAMS += tests/test-conffile
 TESTS += tests/test-conffile
 
-tests_test_conffile_SOURCES = tests/test-conffile.c
+tests_test_conffile_SOURCES = tests/test-conffile.c $(fb_cunit_sources)
 tests_test_conffile_CPPFLAGS = $(fb_test_cppflags)
 tests_test_conffile_LDADD = $(fb_test_ldadd)
 fb_ship_cunit_logs = tests/test-conffile.log

@@ -13,6 +13,7 @@
 #include <CUnit/Basic.h>
 
 #include "fb_conffile.h"
+#include "fb_cunit.h"
 #include "fb_log.h"
 #include "fb_store.h"
 
@@ -392,36 +393,21 @@ test_files(void)
 }
 
 
+static const fb_ctest_t  tests[] = {
+    { "empty and comments", test_empty_and_comments },
+    { "every key", test_every_key },
+    { "spacing", test_spacing },
+    { "bad values", test_bad_values },
+    { "bad lines", test_bad_lines },
+    { "NUL and long lines", test_nul_and_long_lines },
+    { "flags win", test_flags_win },
+    { "files", test_files },
+};
+
+
 int
 main(void)
 {
-    unsigned     failed;
-    CU_pSuite    s;
-
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        return 1;
-    }
-
-    s = CU_add_suite("conffile", setup, teardown);
-    if (s == NULL
-        || !CU_add_test(s, "empty and comments", test_empty_and_comments)
-        || !CU_add_test(s, "every key", test_every_key)
-        || !CU_add_test(s, "spacing", test_spacing)
-        || !CU_add_test(s, "bad values", test_bad_values)
-        || !CU_add_test(s, "bad lines", test_bad_lines)
-        || !CU_add_test(s, "NUL and long lines", test_nul_and_long_lines)
-        || !CU_add_test(s, "flags win", test_flags_win)
-        || !CU_add_test(s, "files", test_files))
-    {
-        CU_cleanup_registry();
-        return 1;
-    }
-
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed()
-             + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-
-    return failed == 0 ? 0 : 1;
+    return fb_cunit_run("test-conffile", "conffile", setup, teardown, tests,
+                        fb_nelems(tests));
 }

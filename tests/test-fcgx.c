@@ -19,6 +19,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "fb_cunit.h"
 #include "fb_fcgiclient.h"
 #include "fb_fcgx.h"
 
@@ -239,38 +240,26 @@ test_whole_request_not_broken(void)
 }
 
 
+static const fb_ctest_t  tests[] = {
+    { "keep-conn requests on one connection",
+      test_keep_conn_requests_on_one_connection },
+    { "peer close is reported and closed",
+      test_peer_close_is_reported_and_closed },
+    { "protocol error is reported and closed",
+      test_protocol_error_is_reported_and_closed },
+    { "close after", test_close_after },
+    { "read error inside the parameters", test_read_error_inside_params },
+    { "a whole request is not broken", test_whole_request_not_broken },
+};
+
+
 int
 main(void)
 {
-    unsigned    failed;
-    CU_pSuite   s;
-
-    if (fb_fcgx_init() != FB_OK || CU_initialize_registry() != CUE_SUCCESS) {
+    if (fb_fcgx_init() != FB_OK) {
         return 1;
     }
 
-    s = CU_add_suite("fcgx", NULL, NULL);
-    if (s == NULL
-        || !CU_add_test(s, "keep-conn requests on one connection",
-                        test_keep_conn_requests_on_one_connection)
-        || !CU_add_test(s, "peer close is reported and closed",
-                        test_peer_close_is_reported_and_closed)
-        || !CU_add_test(s, "protocol error is reported and closed",
-                        test_protocol_error_is_reported_and_closed)
-        || !CU_add_test(s, "close after", test_close_after)
-        || !CU_add_test(s, "read error inside the parameters",
-                        test_read_error_inside_params)
-        || !CU_add_test(s, "a whole request is not broken",
-                        test_whole_request_not_broken))
-    {
-        CU_cleanup_registry();
-        return 1;
-    }
-
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-    CU_cleanup_registry();
-
-    return failed == 0 ? 0 : 1;
+    return fb_cunit_run("test-fcgx", "fcgx", NULL, NULL, tests,
+                        fb_nelems(tests));
 }

@@ -6,20 +6,17 @@
 
 #include "fb_core.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <CUnit/Basic.h>
 
-#include "fb_handler.h"
+#include "fb_cunit.h"
+#include "fb_htest.h"
 
-static fb_store_t        *store;
-static fb_stats_t        *stats;
-static fb_metrics_t       metrics;
-static fb_handler_ctx_t   ctx;
-static char               body[8192];
-static int                status;
+static fb_store_t    *store;
+static fb_stats_t    *stats;
+static fb_metrics_t   metrics;
 
 
 static int
@@ -36,58 +33,18 @@ setup(void)
     metrics.nthreads = 1;
     metrics.start_time = 1.0;
 
-    return fb_handler_ctx_init(&ctx, store, &metrics, stats) == FB_OK ? 0 : 1;
+    return fb_handler_ctx_init(&ht_ctx, store, &metrics, stats) == FB_OK
+           ? 0 : 1;
 }
 
 
 static int
 teardown(void)
 {
-    fb_handler_ctx_free(&ctx);
+    fb_handler_ctx_free(&ht_ctx);
     fb_store_free(store);
     free(stats);
     return 0;
-}
-
-
-/* Sends one request; leaves the status in status and the body in body. */
-static fb_route_e
-req(const char *method, const char *uri, const char *b)
-{
-    size_t        n;
-    fb_route_e    route;
-    fb_request_t  r;
-
-    memset(&r, 0, sizeof(r));
-    r.method = fb_method_parse(method, strlen(method));
-    r.uri = uri;
-    r.uri_len = strlen(uri);
-    r.body = b != NULL ? b : "";
-    r.body_len = b != NULL ? strlen(b) : 0;
-
-    route = fb_handle(&ctx, &r);
-
-    status = ctx.reply.status;
-    n = fb_reply_body_len(&ctx.reply);
-    if (n >= sizeof(body)) {
-        n = sizeof(body) - 1;
-    }
-    memcpy(body, fb_reply_body(&ctx.reply), n);
-    body[n] = '\0';
-
-    return route;
-}
-
-
-static void
-expect(int st, const char *text)
-{
-    CU_ASSERT_EQUAL(status, st);
-    CU_ASSERT_STRING_EQUAL(body, text);
-    if (status != st || strcmp(body, text) != 0) {
-        fprintf(stderr, "\n  expected %d %s\n  got      %d %s\n", st, text,
-                status, body);
-    }
 }
 
 
@@ -95,16 +52,10 @@ expect(int st, const char *text)
 static void
 expect_error(int st, const char *code)
 {
-    char  want[96];
+    static const char  frame[] = "{\"code\":\"\",\"message\":\"";
 
-    snprintf(want, sizeof(want), "{\"code\":\"%s\",\"message\":\"", code);
-    CU_ASSERT_EQUAL(status, st);
-    CU_ASSERT_EQUAL(strncmp(body, want, strlen(want)), 0);
-    CU_ASSERT_TRUE(strlen(body) > strlen(want) + 3);
-    if (status != st || strncmp(body, want, strlen(want)) != 0) {
-        fprintf(stderr, "\n  expected %d %s\n  got      %d %s\n", st, code,
-                status, body);
-    }
+    ht_expect_error(st, code);
+    CU_ASSERT_TRUE(strlen(ht_body) > sizeof(frame) - 1 + strlen(code) + 3);
 }
 
 
@@ -124,10 +75,10 @@ test_create_and_get(void)
     size_t       len;
     char         text[512];
 
-    req("POST", "/accounts", "{\"owner\": \"Alice\"}");
-    expect(201, "{\"id\":1,\"owner\":\"Alice\",\"balance\":0}");
+    ht_req("POST", "/accounts", "{\"owner\": \"Alice\"}");
+    ht_expect(201, "{\"id\":1,\"owner\":\"Alice\",\"balance\":0}");
 
-    CU_ASSERT_EQUAL_FATAL(fb_reply_render(&ctx.reply, &out, &len), FB_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_reply_render(&ht_ctx.reply, &out, &len), FB_OK);
     CU_ASSERT_TRUE_FATAL(len < sizeof(text));
     memcpy(text, out, len);
     text[len] = '\0';
@@ -140,26 +91,29 @@ test_create_and_get(void)
         "{\"id\":1,\"owner\":\"Alice\",\"balance\":0}");
 
     /* Trimmed, stored and echoed byte for byte; unknown fields ignored. */
-    req("POST", "/accounts",
+    ht_req("POST", "/accounts",
         "{\"owner\":\" \\tZo\\u00eb O'Brien\\r\\n\",\"balance\":500,\"x\":[1]}");
-    expect(201, "{\"id\":2,\"owner\":\"Zo\xc3\xab O'Brien\",\"balance\":0}");
+    ht_expect(201,
+              "{\"id\":2,\"owner\":\"Zo\xc3\xab O'Brien\",\"balance\":0}");
 
-    req("GET", "/accounts/2", NULL);
-    expect(200, "{\"id\":2,\"owner\":\"Zo\xc3\xab O'Brien\",\"balance\":0}");
-    req("GET", "/accounts/2/balance", NULL);
-    expect(200, "{\"id\":2,\"owner\":\"Zo\xc3\xab O'Brien\",\"balance\":0}");
-    req("HEAD", "/accounts/1", NULL);
-    expect(200, "{\"id\":1,\"owner\":\"Alice\",\"balance\":0}");
+    ht_req("GET", "/accounts/2", NULL);
+    ht_expect(200,
+              "{\"id\":2,\"owner\":\"Zo\xc3\xab O'Brien\",\"balance\":0}");
+    ht_req("GET", "/accounts/2/balance", NULL);
+    ht_expect(200,
+              "{\"id\":2,\"owner\":\"Zo\xc3\xab O'Brien\",\"balance\":0}");
+    ht_req("HEAD", "/accounts/1", NULL);
+    ht_expect(200, "{\"id\":1,\"owner\":\"Alice\",\"balance\":0}");
 
-    req("GET", "/accounts/3", NULL);
+    ht_req("GET", "/accounts/3", NULL);
     expect_error(404, "ACCOUNT_NOT_FOUND");
-    req("GET", "/accounts/9223372036854775807", NULL);
+    ht_req("GET", "/accounts/9223372036854775807", NULL);
     expect_error(404, "ACCOUNT_NOT_FOUND");
-    req("GET", "/accounts/0", NULL);
+    ht_req("GET", "/accounts/0", NULL);
     expect_error(400, "VALIDATION_ERROR");
-    req("GET", "/accounts/%31", NULL);
+    ht_req("GET", "/accounts/%31", NULL);
     expect_error(400, "VALIDATION_ERROR");
-    req("GET", "/accounts/99999999999999999999/balance", NULL);
+    ht_req("GET", "/accounts/99999999999999999999/balance", NULL);
     expect_error(400, "VALIDATION_ERROR");
 }
 
@@ -180,7 +134,7 @@ test_create_refused(void)
     };
 
     for (i = 0; i < fb_nelems(bodies); i++) {
-        req("POST", "/accounts", bodies[i]);
+        ht_req("POST", "/accounts", bodies[i]);
         expect_error(400, "VALIDATION_ERROR");
     }
 
@@ -191,16 +145,16 @@ test_create_refused(void)
 static void
 test_deposit_withdraw(void)
 {
-    req("POST", "/accounts/1/deposit", "{\"amount\":10000}");
-    expect(200, "{\"id\":1,\"balance\":10000}");
-    req("POST", "/accounts/1/deposit", "{\"amount\":1}");
-    expect(200, "{\"id\":1,\"balance\":10001}");
-    req("POST", "/accounts/1/deposit", "{\"amount\":1000000}");
-    expect(200, "{\"id\":1,\"balance\":1010001}");
-    req("POST", "/accounts/1/withdraw", "{\"amount\":1}");
-    expect(200, "{\"id\":1,\"balance\":1010000}");
-    req("POST", "/accounts/1/withdraw", "{\"amount\":1000000}");
-    expect(200, "{\"id\":1,\"balance\":10000}");
+    ht_req("POST", "/accounts/1/deposit", "{\"amount\":10000}");
+    ht_expect(200, "{\"id\":1,\"balance\":10000}");
+    ht_req("POST", "/accounts/1/deposit", "{\"amount\":1}");
+    ht_expect(200, "{\"id\":1,\"balance\":10001}");
+    ht_req("POST", "/accounts/1/deposit", "{\"amount\":1000000}");
+    ht_expect(200, "{\"id\":1,\"balance\":1010001}");
+    ht_req("POST", "/accounts/1/withdraw", "{\"amount\":1}");
+    ht_expect(200, "{\"id\":1,\"balance\":1010000}");
+    ht_req("POST", "/accounts/1/withdraw", "{\"amount\":1000000}");
+    ht_expect(200, "{\"id\":1,\"balance\":10000}");
 }
 
 
@@ -243,15 +197,15 @@ test_move_refused(void)
     };
 
     for (i = 0; i < fb_nelems(c); i++) {
-        req("POST", c[i].uri, c[i].body);
+        ht_req("POST", c[i].uri, c[i].body);
         expect_error(c[i].st, c[i].code);
         CU_ASSERT_EQUAL(balance(1), b1);
     }
 
     /* Withdrawing exactly the balance is allowed and leaves 0. */
-    req("POST", "/accounts/2/deposit", "{\"amount\":700}");
-    req("POST", "/accounts/2/withdraw", "{\"amount\":700}");
-    expect(200, "{\"id\":2,\"balance\":0}");
+    ht_req("POST", "/accounts/2/deposit", "{\"amount\":700}");
+    ht_req("POST", "/accounts/2/withdraw", "{\"amount\":700}");
+    ht_expect(200, "{\"id\":2,\"balance\":0}");
 }
 
 
@@ -279,16 +233,17 @@ test_transfer(void)
         { "[1,2,5]", 400, "VALIDATION_ERROR" },
     };
 
-    req("POST", "/accounts/transfer", "{\"from\":1,\"to\":2,\"amount\":5000}");
-    expect(200, "{\"from_id\":1,\"to_id\":2,\"from_balance\":5000,"
-                "\"to_balance\":5000,\"transferred\":5000}");
+    ht_req("POST", "/accounts/transfer",
+           "{\"from\":1,\"to\":2,\"amount\":5000}");
+    ht_expect(200, "{\"from_id\":1,\"to_id\":2,\"from_balance\":5000,"
+                   "\"to_balance\":5000,\"transferred\":5000}");
     CU_ASSERT_EQUAL(balance(1), b1 - 5000);
     CU_ASSERT_EQUAL(balance(2), b2 + 5000);
 
     b1 = balance(1);
     b2 = balance(2);
     for (i = 0; i < fb_nelems(bad); i++) {
-        req("POST", "/accounts/transfer", bad[i].body);
+        ht_req("POST", "/accounts/transfer", bad[i].body);
         expect_error(bad[i].st, bad[i].code);
         CU_ASSERT_EQUAL(balance(1), b1);
         CU_ASSERT_EQUAL(balance(2), b2);
@@ -302,22 +257,22 @@ test_routes_and_limits(void)
     const char  *out;
     size_t       len;
 
-    req("GET", "/nope", NULL);
+    ht_req("GET", "/nope", NULL);
     expect_error(404, "NOT_FOUND");
-    CU_ASSERT_PTR_NULL(ctx.reply.allow);
+    CU_ASSERT_PTR_NULL(ht_ctx.reply.allow);
 
-    req("DELETE", "/accounts/1", NULL);
+    ht_req("DELETE", "/accounts/1", NULL);
     expect_error(405, "METHOD_NOT_ALLOWED");
-    CU_ASSERT_STRING_EQUAL(ctx.reply.allow, "GET, HEAD");
-    CU_ASSERT_EQUAL_FATAL(fb_reply_render(&ctx.reply, &out, &len), FB_OK);
+    CU_ASSERT_STRING_EQUAL(ht_ctx.reply.allow, "GET, HEAD");
+    CU_ASSERT_EQUAL_FATAL(fb_reply_render(&ht_ctx.reply, &out, &len), FB_OK);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nAllow: GET, HEAD\r\n"));
 
-    req("GET", "/accounts/transfer", NULL);
+    ht_req("GET", "/accounts/transfer", NULL);
     expect_error(405, "METHOD_NOT_ALLOWED");
-    CU_ASSERT_STRING_EQUAL(ctx.reply.allow, "POST");
+    CU_ASSERT_STRING_EQUAL(ht_ctx.reply.allow, "POST");
 
-    req("GET", "/healthz", NULL);
-    expect(200, "{\"status\":\"ok\"}");
+    ht_req("GET", "/healthz", NULL);
+    ht_expect(200, "{\"status\":\"ok\"}");
 }
 
 
@@ -335,9 +290,9 @@ test_body_too_large(void)
     r.body_len = strlen(r.body);
     r.body_too_large = 1;
 
-    fb_handle(&ctx, &r);
-    CU_ASSERT_EQUAL(ctx.reply.status, 413);
-    CU_ASSERT_EQUAL(strncmp(fb_reply_body(&ctx.reply),
+    fb_handle(&ht_ctx, &r);
+    CU_ASSERT_EQUAL(ht_ctx.reply.status, 413);
+    CU_ASSERT_EQUAL(strncmp(fb_reply_body(&ht_ctx.reply),
                             "{\"code\":\"PAYLOAD_TOO_LARGE\"", 26), 0);
     CU_ASSERT_EQUAL(balance(1), b1);
 }
@@ -353,8 +308,8 @@ test_metrics_counts(void)
     ok = snap.operations[FB_STAT_OP_TRANSFER * 2];
     err = snap.operations[FB_STAT_OP_TRANSFER * 2 + 1];
 
-    req("POST", "/accounts/transfer", "{\"from\":1,\"to\":2,\"amount\":1}");
-    req("POST", "/accounts/transfer", "{\"from\":1,\"to\":1,\"amount\":1}");
+    ht_req("POST", "/accounts/transfer", "{\"from\":1,\"to\":2,\"amount\":1}");
+    ht_req("POST", "/accounts/transfer", "{\"from\":1,\"to\":1,\"amount\":1}");
 
     fb_metrics_merge(&metrics, &snap);
 #ifndef FB_NO_METRICS
@@ -369,52 +324,38 @@ test_metrics_counts(void)
     CU_ASSERT_EQUAL(ok + err, 0);
 #endif
 
-    req("GET", "/metrics", NULL);
-    CU_ASSERT_EQUAL(status, 200);
-    CU_ASSERT_EQUAL(ctx.reply.type, FB_TYPE_PROMETHEUS);
-    CU_ASSERT_PTR_NOT_NULL(strstr(body, "\naccounts_active 2\n"));
+    ht_req("GET", "/metrics", NULL);
+    CU_ASSERT_EQUAL(ht_status, 200);
+    CU_ASSERT_EQUAL(ht_ctx.reply.type, FB_TYPE_PROMETHEUS);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ht_body, "\naccounts_active 2\n"));
 #ifndef FB_NO_METRICS
-    CU_ASSERT_PTR_NOT_NULL(strstr(body,
+    CU_ASSERT_PTR_NOT_NULL(strstr(ht_body,
         "banking_operations_total{operation=\"transfer\",status=\"success\"}"));
 #else
     /* Declared, with no sample. */
-    CU_ASSERT_PTR_NULL(strstr(body, "\nbanking_operations_total{"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(body,
+    CU_ASSERT_PTR_NULL(strstr(ht_body, "\nbanking_operations_total{"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(ht_body,
                                   "\n# TYPE banking_operations_total "));
 #endif
 }
 
 
+/* Run in order: they build on each other's accounts. */
+static const fb_ctest_t  tests[] = {
+    { "create and get", test_create_and_get },
+    { "create refused", test_create_refused },
+    { "deposit and withdraw", test_deposit_withdraw },
+    { "deposit and withdraw refused", test_move_refused },
+    { "transfer", test_transfer },
+    { "routes and limits", test_routes_and_limits },
+    { "body too large", test_body_too_large },
+    { "metrics counts", test_metrics_counts },
+};
+
+
 int
 main(void)
 {
-    unsigned    failed;
-    CU_pSuite   s;
-
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        return 1;
-    }
-
-    /* Tests run in order and build on each other's accounts. */
-    s = CU_add_suite("handler", setup, teardown);
-    if (s == NULL
-        || !CU_add_test(s, "create and get", test_create_and_get)
-        || !CU_add_test(s, "create refused", test_create_refused)
-        || !CU_add_test(s, "deposit and withdraw", test_deposit_withdraw)
-        || !CU_add_test(s, "deposit and withdraw refused", test_move_refused)
-        || !CU_add_test(s, "transfer", test_transfer)
-        || !CU_add_test(s, "routes and limits", test_routes_and_limits)
-        || !CU_add_test(s, "body too large", test_body_too_large)
-        || !CU_add_test(s, "metrics counts", test_metrics_counts))
-    {
-        CU_cleanup_registry();
-        return 1;
-    }
-
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-    CU_cleanup_registry();
-
-    return failed == 0 ? 0 : 1;
+    return fb_cunit_run("test-handler", "handler", setup, teardown, tests,
+                        fb_nelems(tests));
 }

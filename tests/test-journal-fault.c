@@ -35,6 +35,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "fb_cunit.h"
 #include "fb_io_fault.h"
 #include "fb_jtest.h"
 #include "fb_journal.h"
@@ -261,12 +262,16 @@ test_fail_from_then_on(void)
 }
 
 
+static const fb_ctest_t  tests[] = {
+    { "the N-th call fails once", test_fail_once },
+    { "every call from the N-th fails", test_fail_from_then_on },
+    { "a notification sees the failure", test_notify_on_failure },
+};
+
+
 int
 main(void)
 {
-    unsigned      failed;
-    CU_pSuite     suite;
-
     /*
      * Thousands of files are created and removed, and no sync reaches the
      * disk (fb_io_fault.c): a memory file system, when there is one, keeps
@@ -276,35 +281,6 @@ main(void)
         jt_tmpdir = "/dev/shm";
     }
 
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        fprintf(stderr, "test-journal-fault: %s\n", CU_get_error_msg());
-        return 1;
-    }
-
-    suite = CU_add_suite("journal I/O errors", NULL, NULL);
-    if (suite == NULL
-        || CU_add_test(suite, "the N-th call fails once", test_fail_once)
-           == NULL
-        || CU_add_test(suite, "every call from the N-th fails",
-                       test_fail_from_then_on) == NULL
-        || CU_add_test(suite, "a notification sees the failure",
-                       test_notify_on_failure) == NULL)
-    {
-        fprintf(stderr, "test-journal-fault: %s\n", CU_get_error_msg());
-        CU_cleanup_registry();
-        return 1;
-    }
-
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    if (CU_basic_run_tests() != CUE_SUCCESS) {
-        fprintf(stderr, "test-journal-fault: %s\n", CU_get_error_msg());
-        CU_cleanup_registry();
-        return 1;
-    }
-
-    failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures()
-             + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-
-    return failed == 0 ? 0 : 1;
+    return fb_cunit_run("test-journal-fault", "journal I/O errors", NULL,
+                        NULL, tests, sizeof(tests) / sizeof(tests[0]));
 }

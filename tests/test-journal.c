@@ -27,6 +27,7 @@
 #include <CUnit/Basic.h>
 
 #include "fb_crc32c.h"
+#include "fb_cunit.h"
 #include "fb_jtest.h"
 #include "fb_journal.h"
 #include "fb_record.h"
@@ -1337,12 +1338,7 @@ test_check_and_repair(void)
 }
 
 
-typedef struct {
-    const char  *name;
-    CU_TestFunc  fn;
-} test_case_t;
-
-static const test_case_t  tests[] = {
+static const fb_ctest_t  tests[] = {
     { "crc32c: check values", test_crc32c_check_values },
     { "crc32c: hardware and table agree", test_crc32c_paths_agree },
     { "record: round trip", test_record_round_trip },
@@ -1370,44 +1366,10 @@ static const test_case_t  tests[] = {
 int
 main(void)
 {
-    size_t        i;
-    unsigned      failed;
-    CU_pSuite     suite;
-
     seed = jt_seed();
     printf("test-journal: seed %" PRIu64 " (replay with FB_TEST_SEED=%"
            PRIu64 ")\n", seed, seed);
 
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        fprintf(stderr, "test-journal: %s\n", CU_get_error_msg());
-        return 1;
-    }
-
-    suite = CU_add_suite("journal", NULL, NULL);
-    if (suite == NULL) {
-        goto failed;
-    }
-
-    for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL) {
-            goto failed;
-        }
-    }
-
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    if (CU_basic_run_tests() != CUE_SUCCESS) {
-        goto failed;
-    }
-
-    failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures()
-             + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-
-    return failed == 0 ? 0 : 1;
-
-failed:
-
-    fprintf(stderr, "test-journal: %s\n", CU_get_error_msg());
-    CU_cleanup_registry();
-    return 1;
+    return fb_cunit_run("test-journal", "journal", NULL, NULL, tests,
+                        sizeof(tests) / sizeof(tests[0]));
 }

@@ -21,6 +21,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "fb_cunit.h"
 #include "fb_expo.h"
 #include "fb_metrics.h"
 
@@ -873,41 +874,26 @@ test_disabled(void)
 #endif
 
 
+static const fb_ctest_t  tests[] = {
+    { "the parser catches", test_parser_catches },
+    { "label values clean", test_label_values_clean },
+    { "scrape-time values", test_scrape_values },
+#ifndef FB_NO_METRICS
+    { "empty", test_empty },
+    { "exact values", test_exact },
+    { "merge over threads", test_merge },
+    { "busy gauge", test_busy },
+    { "counters never go backwards", test_not_backwards },
+    { "concurrent writers", test_concurrent },
+#else
+    { "compiled out", test_disabled },
+#endif
+};
+
+
 int
 main(void)
 {
-    unsigned    failed;
-    CU_pSuite   s;
-
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        return 1;
-    }
-
-    s = CU_add_suite("metrics", NULL, NULL);
-    if (s == NULL
-        || !CU_add_test(s, "the parser catches", test_parser_catches)
-        || !CU_add_test(s, "label values clean", test_label_values_clean)
-        || !CU_add_test(s, "scrape-time values", test_scrape_values)
-#ifndef FB_NO_METRICS
-        || !CU_add_test(s, "empty", test_empty)
-        || !CU_add_test(s, "exact values", test_exact)
-        || !CU_add_test(s, "merge over threads", test_merge)
-        || !CU_add_test(s, "busy gauge", test_busy)
-        || !CU_add_test(s, "counters never go backwards", test_not_backwards)
-        || !CU_add_test(s, "concurrent writers", test_concurrent)
-#else
-        || !CU_add_test(s, "compiled out", test_disabled)
-#endif
-       )
-    {
-        CU_cleanup_registry();
-        return 1;
-    }
-
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-    CU_cleanup_registry();
-
-    return failed == 0 ? 0 : 1;
+    return fb_cunit_run("test-metrics", "metrics", NULL, NULL, tests,
+                        fb_nelems(tests));
 }

@@ -7,11 +7,12 @@
 #include "fb_owner.h"
 #include "fb_letters.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <CUnit/Basic.h>
+
+#include "fb_cunit.h"
 
 
 #define FB_TOO_LONG   "owner must be 2 to 100 characters"
@@ -529,32 +530,5 @@ static CU_SuiteInfo  fb_suites[] = {
 int
 main(void)
 {
-    unsigned  failed;
-
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        fprintf(stderr, "test-owner: %s\n", CU_get_error_msg());
-        return 1;
-    }
-
-    if (CU_register_suites(fb_suites) != CUE_SUCCESS) {
-        fprintf(stderr, "test-owner: %s\n", CU_get_error_msg());
-        CU_cleanup_registry();
-        return 1;
-    }
-
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-
-    if (CU_basic_run_tests() != CUE_SUCCESS) {
-        fprintf(stderr, "test-owner: %s\n", CU_get_error_msg());
-        CU_cleanup_registry();
-        return 1;
-    }
-
-    failed = CU_get_number_of_failures()
-             + CU_get_number_of_tests_failed()
-             + CU_get_number_of_suites_failed();
-
-    CU_cleanup_registry();
-
-    return failed != 0;
+    return fb_cunit_run_suites("test-owner", fb_suites);
 }

@@ -9,6 +9,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "fb_cunit.h"
 #include "fb_options.h"
 #include "fb_route.h"
 
@@ -302,37 +303,23 @@ test_options_refused(void)
 }
 
 
+static const fb_ctest_t  tests[] = {
+    { "templates agree", test_route_templates_agree },
+    { "each endpoint", test_route_each_endpoint },
+    { "query ignored", test_route_query_ignored },
+    { "not found", test_route_not_found },
+    { "method not allowed", test_route_method_not_allowed },
+    { "bad ids", test_route_bad_ids },
+    { "id limits", test_route_id_limits },
+    { "methods", test_methods },
+    { "options", test_options },
+    { "options refused", test_options_refused },
+};
+
+
 int
 main(void)
 {
-    unsigned     failed;
-    CU_pSuite    s;
-
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        return 1;
-    }
-
-    s = CU_add_suite("route", NULL, NULL);
-    if (s == NULL
-        || !CU_add_test(s, "templates agree", test_route_templates_agree)
-        || !CU_add_test(s, "each endpoint", test_route_each_endpoint)
-        || !CU_add_test(s, "query ignored", test_route_query_ignored)
-        || !CU_add_test(s, "not found", test_route_not_found)
-        || !CU_add_test(s, "method not allowed", test_route_method_not_allowed)
-        || !CU_add_test(s, "bad ids", test_route_bad_ids)
-        || !CU_add_test(s, "id limits", test_route_id_limits)
-        || !CU_add_test(s, "methods", test_methods)
-        || !CU_add_test(s, "options", test_options)
-        || !CU_add_test(s, "options refused", test_options_refused))
-    {
-        CU_cleanup_registry();
-        return 1;
-    }
-
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-    CU_cleanup_registry();
-
-    return failed == 0 ? 0 : 1;
+    return fb_cunit_run("test-route", "route", NULL, NULL, tests,
+                        fb_nelems(tests));
 }

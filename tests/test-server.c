@@ -37,6 +37,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "fb_cunit.h"
 #include "fb_fcgiclient.h"
 #include "fb_fcgx.h"
 #include "fb_io_fault.h"
@@ -389,49 +390,23 @@ test_sigterm(void)
 }
 
 
+static const fb_ctest_t  tests[] = {
+    { "replies parked on many connections", test_parked_many },
+    { "peers that close while parked", test_peer_closes_parked },
+    { "peers that stall half-way are dropped", test_stalled_peers },
+    { "the journal fails under parked replies", test_journal_fails },
+    { "SIGTERM", test_sigterm },
+};
+
+
 int
 main(void)
 {
-    unsigned    failed;
-    CU_pSuite   suite;
-
     /* Before any thread, as fb_main does: every thread inherits it. */
     if (fb_server_block_signals() != FB_OK || fb_fcgx_init() != FB_OK) {
         return 1;
     }
 
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        fprintf(stderr, "test-server: %s\n", CU_get_error_msg());
-        return 1;
-    }
-
-    suite = CU_add_suite("worker event loops over a journal", start, stop);
-    if (suite == NULL
-        || CU_add_test(suite, "replies parked on many connections",
-                       test_parked_many) == NULL
-        || CU_add_test(suite, "peers that close while parked",
-                       test_peer_closes_parked) == NULL
-        || CU_add_test(suite, "peers that stall half-way are dropped",
-                       test_stalled_peers) == NULL
-        || CU_add_test(suite, "the journal fails under parked replies",
-                       test_journal_fails) == NULL
-        || CU_add_test(suite, "SIGTERM", test_sigterm) == NULL)
-    {
-        fprintf(stderr, "test-server: %s\n", CU_get_error_msg());
-        CU_cleanup_registry();
-        return 1;
-    }
-
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-
-    failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures()
-             + CU_get_number_of_suites_failed();
-    if (CU_get_number_of_tests_run() == 0) {
-        failed++;
-    }
-
-    CU_cleanup_registry();
-
-    return failed == 0 ? 0 : 1;
+    return fb_cunit_run("test-server", "worker event loops over a journal",
+                        start, stop, tests, sizeof(tests) / sizeof(tests[0]));
 }

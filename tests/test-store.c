@@ -23,6 +23,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "fb_cunit.h"
 #include "fb_store.h"
 #include "fb_store_peek.h"
 
@@ -1453,12 +1454,7 @@ test_strerror(void)
 }
 
 
-typedef struct {
-    const char  *name;
-    CU_TestFunc  fn;
-} test_case_t;
-
-static const test_case_t  tests[] = {
+static const fb_ctest_t  tests[] = {
     { "config: defaults", test_config_defaults },
     { "config: stripes", test_config_stripes },
     { "config: max_accounts", test_config_max_accounts },
@@ -1493,40 +1489,6 @@ static const test_case_t  tests[] = {
 int
 main(void)
 {
-    size_t        i;
-    unsigned      failed;
-    CU_pSuite     suite;
-
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        fprintf(stderr, "test-store: %s\n", CU_get_error_msg());
-        return 1;
-    }
-
-    suite = CU_add_suite("store", NULL, NULL);
-    if (suite == NULL) {
-        goto failed;
-    }
-
-    for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL) {
-            goto failed;
-        }
-    }
-
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    if (CU_basic_run_tests() != CUE_SUCCESS) {
-        goto failed;
-    }
-
-    failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures()
-             + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-
-    return failed == 0 ? 0 : 1;
-
-failed:
-
-    fprintf(stderr, "test-store: %s\n", CU_get_error_msg());
-    CU_cleanup_registry();
-    return 1;
+    return fb_cunit_run("test-store", "store", NULL, NULL, tests,
+                        sizeof(tests) / sizeof(tests[0]));
 }

@@ -30,6 +30,7 @@
 #include <CUnit/Basic.h>
 
 #include "fb_atomic.h"
+#include "fb_cunit.h"
 #include "fb_store.h"
 
 
@@ -955,12 +956,7 @@ test_creates_race(void)
 }
 
 
-typedef struct {
-    const char  *name;
-    CU_TestFunc  fn;
-} test_case_t;
-
-static const test_case_t  tests[] = {
+static const fb_ctest_t  tests[] = {
     { "mixed: 2 accounts", test_mixed_two_accounts },
     { "mixed: 2 accounts, 1 stripe", test_mixed_two_accounts_one_stripe },
     { "mixed: 100,000 accounts", test_mixed_spread },
@@ -978,9 +974,7 @@ static const test_case_t  tests[] = {
 int
 main(void)
 {
-    size_t        i;
-    unsigned      failed;
-    CU_pSuite     suite;
+    int           rc;
     const char   *env;
 
     env = getenv("FB_TEST_SEED");
@@ -999,37 +993,9 @@ main(void)
            ")\n", base_seed, base_seed);
     fflush(stdout);
 
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        fprintf(stderr, "test-stress: %s\n", CU_get_error_msg());
-        return 1;
-    }
-
-    suite = CU_add_suite("stress", NULL, NULL);
-    if (suite == NULL) {
-        goto failed;
-    }
-
-    for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL) {
-            goto failed;
-        }
-    }
-
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    if (CU_basic_run_tests() != CUE_SUCCESS) {
-        goto failed;
-    }
-
-    failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures()
-             + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
+    rc = fb_cunit_run("test-stress", "stress", NULL, NULL, tests,
+                      sizeof(tests) / sizeof(tests[0]));
 
     printf("test-stress: seed %" PRIu64 "\n", base_seed);
-    return failed == 0 ? 0 : 1;
-
-failed:
-
-    fprintf(stderr, "test-stress: %s\n", CU_get_error_msg());
-    CU_cleanup_registry();
-    return 1;
+    return rc;
 }
