@@ -777,6 +777,12 @@ fb_worker_main(void *arg)
     fb_worker_t        *w = arg;
     fb_server_t        *srv = w->srv;
     struct epoll_event  ev[FB_EVENTS_MAX];
+    char                name[32];
+
+    /* For top -H, perf and gdb (prctl: no file opened); cut to 15. */
+    snprintf(name, sizeof(name), "fb-worker-%d", w->index);
+    name[15] = '\0';
+    (void) pthread_setname_np(pthread_self(), name);
 
     while (!stop || w->parked != NULL) {
         n = epoll_wait(w->epfd, ev, srv->conf.events, -1);
@@ -840,7 +846,6 @@ int
 fb_server_run(fb_server_t *srv)
 {
     int       i, rc, sig;
-    char      name[32];
     uint64_t  one = 1;
     sigset_t  set;
 
@@ -853,11 +858,6 @@ fb_server_run(fb_server_t *srv)
             break;
         }
         srv->workers[i].started = 1;
-
-        /* For top -H, perf and gdb; a name that does not fit is no loss. */
-        snprintf(name, sizeof(name), "fb-worker-%d", i);
-        name[15] = '\0';
-        (void) pthread_setname_np(srv->workers[i].tid, name);
     }
 
     if (fb_atomic_u64_load(&srv->failed) == 0) {

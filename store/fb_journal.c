@@ -719,6 +719,9 @@ fb_journal_writer(void *arg)
     fb_jbuf_t     *b;
     fb_journal_t  *j = arg;
 
+    /* For top -H, perf and gdb. */
+    (void) pthread_setname_np(pthread_self(), "fb-journal");
+
     for ( ;; ) {
         pthread_mutex_lock(&j->mutex);
 
@@ -1157,6 +1160,8 @@ fb_journal_snapper(void *arg)
 {
     fb_journal_t  *j = arg;
 
+    (void) pthread_setname_np(pthread_self(), "fb-snapshot");
+
     for ( ;; ) {
         pthread_mutex_lock(&j->snap_mutex);
         while (!j->snap_requested && !j->snap_stop) {
@@ -1196,7 +1201,6 @@ fb_journal_start(fb_journal_t *j, fb_store_t *s)
         return FB_ERROR;
     }
     j->writer_started = 1;
-    (void) pthread_setname_np(j->writer, "fb-journal");
 
     err = pthread_create(&j->snapper, NULL, fb_journal_snapper, j);
     if (err != 0) {
@@ -1204,7 +1208,6 @@ fb_journal_start(fb_journal_t *j, fb_store_t *s)
         return FB_ERROR;
     }
     j->snapper_started = 1;
-    (void) pthread_setname_np(j->snapper, "fb-snapshot");
 
     return FB_OK;
 }
