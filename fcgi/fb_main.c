@@ -122,6 +122,7 @@ main(int argc, char **argv)
         jconf.dir = conf.data_dir;
         jconf.fsync = conf.fsync;
         jconf.interval_ms = conf.fsync_interval;
+        jconf.delay_us = conf.fsync_delay;
         jconf.segment_bytes = 0;
         jconf.snapshot_records = conf.snapshot_records;
         jconf.log = fb_log;

@@ -24,6 +24,7 @@ enum {
     FB_OPT_DATA_DIR,
     FB_OPT_FSYNC,
     FB_OPT_FSYNC_INTERVAL,
+    FB_OPT_FSYNC_DELAY,
     FB_OPT_SNAPSHOT_RECORDS,
     FB_OPT_CHECK,
     FB_OPT_REPAIR
@@ -42,6 +43,7 @@ static const struct option  fb_long_options[] = {
     { "data-dir",      required_argument, NULL, FB_OPT_DATA_DIR },
     { "fsync",         required_argument, NULL, FB_OPT_FSYNC },
     { "fsync-interval", required_argument, NULL, FB_OPT_FSYNC_INTERVAL },
+    { "fsync-delay",   required_argument, NULL, FB_OPT_FSYNC_DELAY },
     { "snapshot-records", required_argument, NULL, FB_OPT_SNAPSHOT_RECORDS },
     { "check",         required_argument, NULL, FB_OPT_CHECK },
     { "repair",        no_argument,       NULL, FB_OPT_REPAIR },
@@ -67,6 +69,7 @@ fb_conf_default(fb_conf_t *c)
     c->data_dir = FB_DEFAULT_DATA_DIR;
     c->fsync = FB_FSYNC_ALWAYS;
     c->fsync_interval = FB_JOURNAL_INTERVAL_MS;
+    c->fsync_delay = FB_JOURNAL_DELAY_US;
     c->snapshot_records = FB_JOURNAL_SNAPSHOT_RECORDS;
     c->check_dir = NULL;
     c->repair = 0;
@@ -148,6 +151,9 @@ fb_options_usage(FILE *out)
 "                           --fsync-interval; off: memory only, no journal\n"
 "      --fsync-interval MS  batch: longest time written records stay\n"
 "                           unsynced, 1 to %d (default %d)\n"
+"      --fsync-delay US     always: when requests come together, let each\n"
+"                           batch gather this long before its fdatasync,\n"
+"                           0 to %d (default %d; 0: never wait)\n"
 "      --snapshot-records N a snapshot every N records (default %llu);\n"
 "                           0: only at an orderly stop\n"
 "      --check DIR          report on the journal and snapshots in DIR\n"
@@ -161,6 +167,7 @@ fb_options_usage(FILE *out)
         (unsigned long long) FB_STORE_MAX_ACCOUNTS_DEFAULT,
         FB_STORE_STRIPES_DEFAULT, FB_DEFAULT_CONFIG, FB_DEFAULT_DATA_DIR,
         FB_MAX_FSYNC_INTERVAL, FB_JOURNAL_INTERVAL_MS,
+        FB_MAX_FSYNC_DELAY, FB_JOURNAL_DELAY_US,
         (unsigned long long) FB_JOURNAL_SNAPSHOT_RECORDS);
 }
 
@@ -328,6 +335,17 @@ fb_options_parse(fb_conf_t *c, int argc, char **argv, FILE *out, FILE *err)
                 return FB_OPTIONS_ERROR;
             }
             c->fsync_interval = (unsigned) v;
+            break;
+
+        case FB_OPT_FSYNC_DELAY:
+            if (fb_parse_number(optarg, 0, FB_MAX_FSYNC_DELAY, 10, &v)
+                != FB_OK)
+            {
+                fprintf(err, "fastbank: --fsync-delay \"%s\": expected 0 "
+                        "to %d microseconds\n", optarg, FB_MAX_FSYNC_DELAY);
+                return FB_OPTIONS_ERROR;
+            }
+            c->fsync_delay = (unsigned) v;
             break;
 
         case FB_OPT_SNAPSHOT_RECORDS:

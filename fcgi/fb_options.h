@@ -18,6 +18,7 @@
 #define FB_DEFAULT_THREADS   0
 #define FB_DEFAULT_DATA_DIR  "/var/lib/fastbank"
 #define FB_MAX_FSYNC_INTERVAL  10000
+#define FB_MAX_FSYNC_DELAY     100000
 #define FB_MAX_THREADS       1024
 #define FB_DEFAULT_BACKLOG   1024
 #define FB_DEFAULT_MAX_BODY  4096
@@ -42,6 +43,7 @@ typedef struct {
     const char  *data_dir;
     fb_fsync_e   fsync;
     unsigned     fsync_interval;      /* ms, batch */
+    unsigned     fsync_delay;         /* us, always */
     uint64_t     snapshot_records;
     const char  *check_dir;           /* --check: report and exit */
     unsigned     repair:1;

@@ -52,11 +52,15 @@ typedef enum {
 #define FB_JOURNAL_PREALLOC_BYTES    ((uint64_t) 1 << 20)
 #define FB_JOURNAL_SNAPSHOT_RECORDS  ((uint64_t) 5000000)
 #define FB_JOURNAL_INTERVAL_MS       10
+#define FB_JOURNAL_DELAY_US          1000  /* fastbank's --fsync-delay */
 
 typedef struct {
     const char   *dir;
     fb_fsync_e    fsync;              /* ALWAYS or BATCH */
     unsigned      interval_ms;        /* BATCH: longest time unsynced */
+    unsigned      delay_us;           /* ALWAYS: how long a batch may
+                                         gather when the last one was
+                                         shared; 0: never waits */
     uint64_t      segment_bytes;      /* 0: FB_JOURNAL_SEGMENT_BYTES */
     uint64_t      prealloc_bytes;     /* zeros written ahead of the
                                          records; 0: the default */

@@ -250,6 +250,14 @@ int
 jt_open(jt_pair_t *p, const char *dir, fb_fsync_e policy,
     uint64_t snapshot_records)
 {
+    return jt_open_delay(p, dir, policy, snapshot_records, 0);
+}
+
+
+int
+jt_open_delay(jt_pair_t *p, const char *dir, fb_fsync_e policy,
+    uint64_t snapshot_records, unsigned delay_us)
+{
     fb_store_conf_t     sc;
     fb_journal_conf_t   jc;
 
@@ -260,6 +268,7 @@ jt_open(jt_pair_t *p, const char *dir, fb_fsync_e policy,
     jc.dir = dir;
     jc.fsync = policy;
     jc.interval_ms = 2;
+    jc.delay_us = delay_us;
     jc.snapshot_records = snapshot_records;
     jc.log = jt_log;
 
