@@ -424,6 +424,27 @@ def children_of(pid):
     return out
 
 
+def wait_stopped(pid, seconds):
+    """True once every thread of pid is stopped (state T).  kill(SIGSTOP)
+    returns before that: the thread that takes the signal must run first,
+    and the others stop when it has told them, each at its next return
+    from the kernel; meanwhile they keep serving."""
+    deadline = time.monotonic() + seconds
+    while True:
+        states = []
+        try:
+            for tid in os.listdir("/proc/%d/task" % pid):
+                with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                    states.append(f.read().rsplit(")", 1)[1].split()[0])
+        except OSError:
+            return False
+        if states and all(st == "T" for st in states):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+
+
 def wait_gone(pids, seconds):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -43,7 +43,9 @@ def test_stalled_backend():
         c.close()
 
         os.kill(stack.backend_pid, signal.SIGSTOP)
-        note("backend pid %d stopped (SIGSTOP)" % stack.backend_pid)
+        check(fbtest.wait_stopped(stack.backend_pid, 30),
+              "backend pid %d stopped (SIGSTOP), every thread"
+              % stack.backend_pid)
         results = [None] * 8
 
         def one(i):
