@@ -24,6 +24,7 @@ EXTRA_DIST += \
 	loadtest/bench.sh \
 	loadtest/soak.sh \
 	loadtest/thread-cost.sh \
+	loadtest/fb-stack.sh \
 	loadtest/scenarios/seed.conf \
 	loadtest/scenarios/read-heavy.conf \
 	loadtest/scenarios/contention.conf

@@ -54,34 +54,16 @@ fbload=$build/loadtest/fb-load
 
 out=${out:-$build/soak/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$out"
-work=$(mktemp -d /tmp/fb-soak.XXXXXX)
-rpid=
 
-cleanup() {
-    if [ -n "$rpid" ]; then
-        kill "$rpid" 2>/dev/null || true
-        wait "$rpid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=loadtest/fb-stack.sh
+. "$here/fb-stack.sh"
+trap stack_stop EXIT
 trap 'exit 130' INT TERM
-
-# A lifetime far beyond the run: fb-run.sh stops everything by itself
-# should this script die.
+# A lifetime far beyond the run.
 # shellcheck disable=SC2086  # word splitting of the options intended
-"$top/nginx/fb-run.sh" --build "$build" --dir "$work" --port "$port" \
-    --lifetime 86400 ${fastbank_args:+-- $fastbank_args} \
-    >"$out/fastbank-run.log" 2>&1 &
-rpid=$!
-
-for _ in $(seq 300); do
-    grep -q "serving on http://127.0.0.1:$port" "$out/fastbank-run.log" && break
-    sleep 0.1
-done
-grep -q "serving on" "$out/fastbank-run.log" || die "fb-run.sh did not start (see $out/fastbank-run.log)"
-bpid=$(cat "$work/fastbank.pid")
-npid=$(cat "$work/nginx.pid")
+stack_start "$build" "$port" 86400 "$out/fastbank-run.log" $fastbank_args
+bpid=$stack_bpid
+npid=$stack_npid
 
 "$fbload" --port "$port" --scenario "$here/scenarios/seed.conf" \
     --connections "$connections" --requests "$requests" --warmup 0 \

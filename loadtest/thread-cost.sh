@@ -59,32 +59,16 @@ fbload=$build/loadtest/fb-load
 [ -x "$build/fcgi/fastbank" ] || die "$build/fcgi/fastbank not built"
 
 work=$(mktemp -d /tmp/fb-tcost.XXXXXX)
-rpid=
-
-cleanup() {
-    if [ -n "$rpid" ]; then
-        kill "$rpid" 2>/dev/null || true
-        wait "$rpid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=loadtest/fb-stack.sh
+. "$here/fb-stack.sh"
+trap 'stack_stop; rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
-
 # fb-run.sh stops everything by itself after an hour should this script
 # die; info-level logging for the journal's counters at the stop.
 # shellcheck disable=SC2086  # word splitting of the options intended
-"$top/nginx/fb-run.sh" --build "$build" --dir "$work" --port "$port" \
-    --lifetime 3600 -- --log-level info $fastbank_args \
-    >"$work/run.log" 2>&1 &
-rpid=$!
-
-for _ in $(seq 300); do
-    grep -q "serving on http://127.0.0.1:$port" "$work/run.log" && break
-    sleep 0.1
-done
-grep -q "serving on" "$work/run.log" || { cat "$work/run.log" >&2; die "fb-run.sh did not start"; }
-bpid=$(cat "$work/fastbank.pid")
+stack_start "$build" "$port" 3600 "$work/run.log" --log-level info \
+    $fastbank_args
+bpid=$stack_bpid
 
 # One account for the GET cases (the mixes make their own).
 "$fbload" --port "$port" --accounts 1 --fund 1 --mix 0,0,0,1 --requests 1 \
@@ -122,7 +106,5 @@ join "$work/before" "$work/after" | awk -v n="$requests" -v hz="$hz" '
         printf "  %-14s cpu %6.2f us/request  switches/request: voluntary %.3f, involuntary %.3f\n", "all", tc, tv, ti
     }'
 
-kill "$rpid" 2>/dev/null || true
-wait "$rpid" 2>/dev/null || true
-rpid=
+stack_stop
 grep -h "journal stopped" "$work/run.log" | sed 's/^.*info: /  /' || true
