@@ -384,6 +384,10 @@ fb_open_fds(void)
 }
 
 
+/* A scrape-time metric with nothing to report (no journal): declared,
+ * with no sample, rather than a zero that would pass for a real one. */
+#define FB_NO_SAMPLE  UINT64_MAX
+
 /* The values of FB_SCRAPE_METRICS, in their units (see decimals). */
 static void
 fb_scrape_values(const fb_metrics_t *m, uint64_t accounts, uint64_t *v)
@@ -391,8 +395,9 @@ fb_scrape_values(const fb_metrics_t *m, uint64_t accounts, uint64_t *v)
     FILE           *f;
     long            page = sysconf(_SC_PAGESIZE);
     uint64_t        vsz = 0, rss = 0;
-    struct rlimit   rl;
-    struct rusage   ru;
+    struct rlimit         rl;
+    struct rusage         ru;
+    fb_journal_stats_t    js;
 
     if (getrusage(RUSAGE_SELF, &ru) != 0) {
         memset(&ru, 0, sizeof(ru));
@@ -425,6 +430,19 @@ fb_scrape_values(const fb_metrics_t *m, uint64_t accounts, uint64_t *v)
     v[FB_METRIC_start_time] = (uint64_t) (m->start_time * 1e6 + 0.5);
     v[FB_METRIC_open_fds] = fb_open_fds();
     v[FB_METRIC_max_fds] = (uint64_t) rl.rlim_cur;
+
+    if (m->journal != NULL) {
+        fb_journal_stats(m->journal, &js);
+        v[FB_METRIC_journal_records] = js.written_lsn - js.recovered_lsn;
+        v[FB_METRIC_journal_writes] = js.batches;
+        v[FB_METRIC_journal_syncs] = js.syncs;
+        v[FB_METRIC_journal_failed] = (uint64_t) js.failed;
+    } else {
+        v[FB_METRIC_journal_records] = FB_NO_SAMPLE;
+        v[FB_METRIC_journal_writes] = FB_NO_SAMPLE;
+        v[FB_METRIC_journal_syncs] = FB_NO_SAMPLE;
+        v[FB_METRIC_journal_failed] = FB_NO_SAMPLE;
+    }
 }
 
 
@@ -464,7 +482,7 @@ fb_metrics_format(const fb_metrics_t *m, uint64_t accounts, fb_buf_t *b)
             if (FB_RECORDING) {
                 rc |= fb_print_field(b, (fb_metric_e) k, snap);
             }
-        } else {
+        } else if (v[k] != FB_NO_SAMPLE) {
             rc |= fb_buf_printf(b, "%s ", d->name);
             rc |= fb_print_decimal(b, v[k], d->decimals);
             rc |= fb_buf_append(b, "\n", 1);

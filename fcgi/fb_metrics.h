@@ -26,6 +26,7 @@
 #include "fb_core.h"
 #include "fb_atomic.h"
 #include "fb_buf.h"
+#include "fb_journal.h"
 #include "fb_route.h"
 
 #ifndef FB_NO_METRICS
@@ -150,7 +151,16 @@ typedef enum {
     X(open_fds, "process_open_fds", FB_METRIC_GAUGE, 0,                    \
       "Number of open file descriptors.")                                  \
     X(max_fds, "process_max_fds", FB_METRIC_GAUGE, 0,                      \
-      "Maximum number of open file descriptors.")
+      "Maximum number of open file descriptors.")                          \
+    X(journal_records, "fastbank_journal_records_total", FB_METRIC_COUNTER, \
+      0, "Journal records written since start-up.")                        \
+    X(journal_writes, "fastbank_journal_writes_total", FB_METRIC_COUNTER,  \
+      0, "Batches of records the journal wrote (one write each).")         \
+    X(journal_syncs, "fastbank_journal_fsyncs_total", FB_METRIC_COUNTER,   \
+      0, "fdatasync calls the journal made.")                              \
+    X(journal_failed, "fastbank_journal_failed", FB_METRIC_GAUGE, 0,       \
+      "1 once a journal write or sync failed: mutations get 503 until "    \
+      "restart.")
 
 /* Every metric the exposition has, in its order. */
 typedef enum {
@@ -192,9 +202,11 @@ typedef struct {
 
 /* Every worker's stats; set once at start-up, before the workers run. */
 typedef struct {
-    fb_stats_t  *threads;
-    size_t       nthreads;
-    double       start_time;    /* unix seconds */
+    fb_stats_t    *threads;
+    size_t         nthreads;
+    double         start_time;    /* unix seconds */
+    fb_journal_t  *journal;       /* NULL under --fsync off: the journal's
+                                     metrics are declared, with no sample */
 } fb_metrics_t;
 
 /* Allocates n zeroed, aligned fb_stats_t; free() them.  NULL: no memory. */

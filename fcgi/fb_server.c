@@ -229,6 +229,7 @@ fb_server_new(const fb_server_conf_t *conf, fb_listen_t *l, fb_store_t *store)
     clock_gettime(CLOCK_REALTIME, &ts);
     srv->metrics.threads = srv->stats;
     srv->metrics.nthreads = n;
+    srv->metrics.journal = conf->journal;
     srv->metrics.start_time = (double) ts.tv_sec + ts.tv_nsec / 1e9;
 
     srv->workers = calloc(n, sizeof(fb_worker_t));

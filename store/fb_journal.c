@@ -106,6 +106,7 @@ struct fb_journal_s {
     fb_atomic_i64_t     written_lsn;
     fb_atomic_i64_t     synced_lsn;
     fb_atomic_i64_t     segment_seq;   /* first LSN of the current segment */
+    uint64_t            recovered_lsn; /* set before any thread runs */
     fb_atomic_i64_t     failed;        /* set once, never cleared */
 
     /*
@@ -321,6 +322,7 @@ fb_journal_recover(fb_journal_t *j, fb_store_t *s, fb_recovery_t *out)
     j->last_lsn = out->last_seq;
     fb_jstore(&j->written_lsn, out->last_seq);
     fb_jstore(&j->synced_lsn, out->last_seq);
+    j->recovered_lsn = out->last_seq;
     fb_jstore(&j->snapshot_seq, out->snapshot_seq);
     fb_jstore(&j->snap_asked_at, out->snapshot_seq);
 
@@ -1338,6 +1340,8 @@ fb_journal_stats(fb_journal_t *j, fb_journal_stats_t *out)
     out->syncs = (uint64_t) fb_atomic_load_relaxed(&j->syncs);
     out->snapshots = fb_jload(&j->snapshots);
     out->snapshot_seq = fb_jload(&j->snapshot_seq);
+    out->recovered_lsn = j->recovered_lsn;
+    out->failed = fb_jload(&j->failed) != 0;
 }
 
 

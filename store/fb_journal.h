@@ -165,15 +165,17 @@ void fb_journal_stop(fb_journal_t *j, int final_snapshot);
 
 void fb_journal_free(fb_journal_t *j);
 
-/* Counters, for tests and the start-up log. */
+/* Counters, for tests, the logs and /metrics. */
 typedef struct {
     uint64_t      last_lsn;           /* handed out */
     uint64_t      written_lsn;
     uint64_t      synced_lsn;
+    uint64_t      recovered_lsn;      /* the last LSN recovery found */
     uint64_t      batches;            /* write()s of a batch */
     uint64_t      syncs;              /* fdatasync()s */
     uint64_t      snapshots;
     uint64_t      snapshot_seq;
+    int           failed;             /* mutations refused until restart */
 } fb_journal_stats_t;
 
 void fb_journal_stats(fb_journal_t *j, fb_journal_stats_t *out);

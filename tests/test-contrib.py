@@ -86,7 +86,8 @@ def test_names_list():
               "accounts_active", "transfer_amount_centavos_bucket",
               "process_resident_memory_bytes", "process_cpu_seconds_total",
               "process_start_time_seconds", "process_open_fds",
-              "fastbank_worker_threads", "fastbank_worker_threads_busy"):
+              "fastbank_worker_threads", "fastbank_worker_threads_busy",
+              "fastbank_journal_failed", "fastbank_journal_fsyncs_total"):
         check(n in DEFINED, "the backend defines %s" % n)
 
 
@@ -95,8 +96,8 @@ def test_prometheus_files():
     check(rc == 0, "promtool check config prometheus.yml", out)
     rc, out = promtool("check", "rules", "fastbank-rules.yml")
     check(rc == 0, "promtool check rules fastbank-rules.yml", out)
-    check(re.search(r"SUCCESS: 4 rules found", out) is not None,
-          "fastbank-rules.yml has the four alerts", out)
+    check(re.search(r"SUCCESS: 5 rules found", out) is not None,
+          "fastbank-rules.yml has the five alerts", out)
     rc, out = promtool("test", "rules", "fastbank-rules.test.yml")
     check(rc == 0, "promtool test rules fastbank-rules.test.yml", out)
 
@@ -104,8 +105,10 @@ def test_prometheus_files():
     alerts = re.findall(r"^\s*- alert:\s*(\S+)", text, re.M)
     check(sorted(alerts) == sorted(["FastbankDown", "FastbankHighErrorRate",
                                     "FastbankHighLatencyP99",
-                                    "FastbankWorkerPoolSaturated"]),
-          "alerts: down, error rate, p99 latency, pool saturation", alerts)
+                                    "FastbankWorkerPoolSaturated",
+                                    "FastbankJournalFailed"]),
+          "alerts: down, error rate, p99 latency, pool saturation, "
+          "journal failed", alerts)
 
     tests = open(os.path.join(PROM_DIR, "fastbank-rules.test.yml")).read()
     for a in alerts:

@@ -226,6 +226,26 @@ def test_exact():
     check(e.get("transfer_amount_centavos_count") == len(transfers),
           "transfer_amount_centavos_count %d" % len(transfers))
 
+    # The journal (--fsync always, the default): one record per account
+    # created and per operation that succeeded, every one synced before
+    # its reply, so at least one fdatasync and never more than records.
+    recs = (e.get("fastbank_journal_records_total")
+            - (e0.get("fastbank_journal_records_total") or 0))
+    mutations = created + sum(n for (op, st), n in ops.items()
+                              if st == "success")
+    check(recs == mutations, "fastbank_journal_records_total grew by %d "
+          "(creates and successful operations)" % mutations, recs)
+    syncs = e.get("fastbank_journal_fsyncs_total")
+    check(syncs is not None and 1 <= syncs <= e.get(
+          "fastbank_journal_records_total"),
+          "fastbank_journal_fsyncs_total between 1 and the records", syncs)
+    check(e.get("fastbank_journal_writes_total") is not None
+          and e.get("fastbank_journal_writes_total") >= syncs,
+          "fastbank_journal_writes_total: a write behind every sync",
+          e.get("fastbank_journal_writes_total"))
+    check(e.get("fastbank_journal_failed") == 0, "fastbank_journal_failed 0",
+          e.get("fastbank_journal_failed"))
+
     # Only the thread answering this scrape is busy: every reply the client
     # read was counted, and its worker marked idle, before it was sent.
     check(e.get("fastbank_worker_threads_busy") == 1,

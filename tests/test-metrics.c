@@ -253,6 +253,14 @@ test_scrape_values(void)
                                "gauge");
         CU_ASSERT_STRING_EQUAL(
             fb_expo_family(&e, "process_cpu_seconds_total")->type, "counter");
+
+        /* No journal (--fsync off): its metrics declared, no sample. */
+        CU_ASSERT_PTR_NOT_NULL(fb_expo_family(&e,
+                                              "fastbank_journal_failed"));
+        CU_ASSERT_EQUAL(fb_expo_family(&e, "fastbank_journal_failed")
+                        ->samples, 0);
+        CU_ASSERT_EQUAL(fb_expo_family(&e, "fastbank_journal_fsyncs_total")
+                        ->samples, 0);
     }
 
     fb_expo_free(&e);
@@ -853,7 +861,11 @@ test_disabled(void)
                 fb_expo_family(&e, fb_metric_defs[i].name);
 
             CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-            if (fb_metric_defs[i].per_thread) {
+            if (fb_metric_defs[i].per_thread
+                || strncmp(fb_metric_defs[i].name, "fastbank_journal_", 17)
+                   == 0)
+            {
+                /* The journal's: none here, no journal. */
                 CU_ASSERT_EQUAL(f->samples, 0);
             } else {
                 CU_ASSERT_EQUAL(f->samples, 1);

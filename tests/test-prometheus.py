@@ -260,17 +260,18 @@ def test_rules_evaluate():
         res = prom.api("/api/v1/rules")
         rules = [r for g in res.get("data", {}).get("groups", [])
                  for r in g.get("rules", [])]
-        if len(rules) == 4 and all(r.get("health") == "ok" for r in rules):
+        if len(rules) == 5 and all(r.get("health") == "ok" for r in rules):
             return rules
         return None
 
     rules = prom.wait_for("the rules to evaluate", healthy)
-    check(rules is not None, "the four alerting rules load and evaluate "
+    check(rules is not None, "the five alerting rules load and evaluate "
           "without error", prom.api("/api/v1/rules"))
     if rules:
         check(sorted(r["name"] for r in rules)
               == ["FastbankDown", "FastbankHighErrorRate",
-                  "FastbankHighLatencyP99", "FastbankWorkerPoolSaturated"],
+                  "FastbankHighLatencyP99", "FastbankJournalFailed",
+                  "FastbankWorkerPoolSaturated"],
               "they are the shipped rules")
 
         def down_inactive():

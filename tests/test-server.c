@@ -59,7 +59,7 @@ static pthread_t      runner;
 static int            run_rc = -1;
 
 static int            status;
-static char           body[4096];
+static char           body[65536];   /* /metrics too */
 
 
 /* ---- the client side ---- */
@@ -104,7 +104,8 @@ fc_send(int fd, const char *method, const char *uri, const char *b)
 static int
 fc_reply(int fd)
 {
-    char  out[8192], *p;
+    char         *p;
+    static char   out[65536];
 
     if (fbt_fcgi_reply(fd, out, sizeof(out)) < 0) {
         return -1;
@@ -355,6 +356,9 @@ test_journal_fails(void)
     b2 = balance_of(2);
     CU_ASSERT_FATAL(b2 >= 0);
 
+    CU_ASSERT_EQUAL(call("GET", "/metrics", NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, "\nfastbank_journal_failed 0\n"));
+
     /* Every file-system call fails from now on: the deposit's record is
      * appended, parked, and its write fails. */
     fb_fault_arm(0, 1);
@@ -374,6 +378,11 @@ test_journal_fails(void)
 
     CU_ASSERT_EQUAL(call("GET", "/healthz", NULL), 0);
     expect_503("read-only");
+
+    /* What an operator's alert reads. */
+    CU_ASSERT_EQUAL(call("GET", "/metrics", NULL), 0);
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, "\nfastbank_journal_failed 1\n"));
 
     fb_fault_disarm();
 }
