@@ -250,13 +250,13 @@ int
 jt_open(jt_pair_t *p, const char *dir, fb_fsync_e policy,
     uint64_t snapshot_records)
 {
-    return jt_open_delay(p, dir, policy, snapshot_records, 0);
+    return jt_open_tuned(p, dir, policy, snapshot_records, 0, 0);
 }
 
 
 int
-jt_open_delay(jt_pair_t *p, const char *dir, fb_fsync_e policy,
-    uint64_t snapshot_records, unsigned delay_us)
+jt_open_tuned(jt_pair_t *p, const char *dir, fb_fsync_e policy,
+    uint64_t snapshot_records, unsigned delay_us, uint64_t prealloc_bytes)
 {
     fb_store_conf_t     sc;
     fb_journal_conf_t   jc;
@@ -269,6 +269,7 @@ jt_open_delay(jt_pair_t *p, const char *dir, fb_fsync_e policy,
     jc.fsync = policy;
     jc.interval_ms = 2;
     jc.delay_us = delay_us;
+    jc.prealloc_bytes = prealloc_bytes;
     jc.snapshot_records = snapshot_records;
     jc.log = jt_log;
 

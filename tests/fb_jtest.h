@@ -55,9 +55,10 @@ typedef struct {
 int jt_open(jt_pair_t *p, const char *dir, fb_fsync_e policy,
     uint64_t snapshot_records);
 
-/* The same with fb_journal_conf_t's delay_us (--fsync-delay). */
-int jt_open_delay(jt_pair_t *p, const char *dir, fb_fsync_e policy,
-    uint64_t snapshot_records, unsigned delay_us);
+/* The same with fb_journal_conf_t's delay_us (--fsync-delay) and
+ * prealloc_bytes (0: the defaults). */
+int jt_open_tuned(jt_pair_t *p, const char *dir, fb_fsync_e policy,
+    uint64_t snapshot_records, unsigned delay_us, uint64_t prealloc_bytes);
 void jt_close(jt_pair_t *p, int final_snapshot);
 
 /* A store recovered from dir with no journal running (as --check does). */

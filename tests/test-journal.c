@@ -696,6 +696,56 @@ test_zeros_after_records(void)
 }
 
 
+/*
+ * Small chunks of zeros (4 KiB): the segment's end moves ahead of the
+ * records chunk by chunk while it runs, always a whole number of chunks
+ * and beyond the records; stopped, it ends at its last record; and
+ * everything comes back.
+ */
+static void
+test_zeros_chunk_by_chunk(void)
+{
+    int            rc, i, grew = 0;
+    char          *dir, why[160], seg[4096];
+    long           size, prev = 0, end;
+    jt_rng_t       r;
+    jt_pair_t      p;
+    jt_model_t     m;
+    fb_store_t    *s;
+
+    dir = jt_mkdir("chunks");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+
+    jt_rng_seed(&r, seed + 4);
+    jt_model_init(&m);
+    CU_ASSERT_EQUAL_FATAL(jt_open_tuned(&p, dir, FB_FSYNC_ALWAYS, 0, 0,
+                                        4096), 0);
+    snprintf(seg, sizeof(seg), "%s", jt_last_segment(dir));
+
+    for (i = 0; i < 10; i++) {
+        run_ops(&p, &m, &r, 60);
+        size = jt_file_size(seg);
+        CU_ASSERT(size % 4096 == 0);
+        CU_ASSERT(last_record_at(seg, &end) > 0 && end < size);
+        grew += size > prev;
+        prev = size;
+    }
+    CU_ASSERT(grew >= 3);
+    jt_close(&p, 0);
+
+    CU_ASSERT(last_record_at(seg, &end) > 0);
+    CU_ASSERT_EQUAL(end, jt_file_size(seg));
+
+    s = jt_recover(dir, &rc, NULL);
+    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(jt_store_equals_model(s, &m, why, sizeof(why)), 0);
+    fb_store_free(s);
+
+    jt_rmdir(dir);
+}
+
+
 /* ---- snapshots and replay ---- */
 
 
@@ -1121,8 +1171,8 @@ group_commit(unsigned delay_us)
     dir = jt_mkdir("group");
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
 
-    CU_ASSERT_EQUAL_FATAL(jt_open_delay(&p, dir, FB_FSYNC_ALWAYS, 0,
-                                        delay_us), 0);
+    CU_ASSERT_EQUAL_FATAL(jt_open_tuned(&p, dir, FB_FSYNC_ALWAYS, 0,
+                                        delay_us, 0), 0);
     mt_setup(&p);
     mt_run(&p, w, 300, 0, 1, &taken);
 
@@ -1372,6 +1422,7 @@ static const fb_ctest_t  tests[] = {
     { "corruption: earlier segment, missing one",
       test_corruption_earlier_segment },
     { "zeros after the records", test_zeros_after_records },
+    { "zeros: chunk by chunk", test_zeros_chunk_by_chunk },
     { "snapshot: write and load", test_snapshot_write_load },
     { "replay: idempotent", test_replay_idempotent },
     { "recovery: equals the original", test_recovery_equals_original },
