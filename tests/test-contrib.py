@@ -225,6 +225,10 @@ def test_dashboard():
         "accounts": r"accounts_active\{",
         "pool size": r"fastbank_worker_threads\{",
         "pool busy": r"fastbank_worker_threads_busy\{",
+        "journal records per fdatasync":
+            r"rate\(fastbank_journal_records_total\{.*\) / .*"
+            r"rate\(fastbank_journal_fsyncs_total\{",
+        "journal failed": r"fastbank_journal_failed\{",
     }
     for what, pattern in wanted.items():
         check(re.search(pattern, joined) is not None,
