@@ -390,14 +390,14 @@ fb_open_fds(void)
 
 /* The values of FB_SCRAPE_METRICS, in their units (see decimals). */
 static void
-fb_scrape_values(const fb_metrics_t *m, uint64_t accounts, uint64_t *v)
+fb_scrape_values(const fb_metrics_t *m, uint64_t accounts, uint64_t *v,
+    fb_journal_stats_t *js)
 {
     FILE           *f;
     long            page = sysconf(_SC_PAGESIZE);
     uint64_t        vsz = 0, rss = 0;
     struct rlimit         rl;
     struct rusage         ru;
-    fb_journal_stats_t    js;
 
     if (getrusage(RUSAGE_SELF, &ru) != 0) {
         memset(&ru, 0, sizeof(ru));
@@ -431,17 +431,20 @@ fb_scrape_values(const fb_metrics_t *m, uint64_t accounts, uint64_t *v)
     v[FB_METRIC_open_fds] = fb_open_fds();
     v[FB_METRIC_max_fds] = (uint64_t) rl.rlim_cur;
 
+    /* The histogram is printed from js->sync_hist; v only says whether. */
     if (m->journal != NULL) {
-        fb_journal_stats(m->journal, &js);
-        v[FB_METRIC_journal_records] = js.written_lsn - js.recovered_lsn;
-        v[FB_METRIC_journal_writes] = js.batches;
-        v[FB_METRIC_journal_syncs] = js.syncs;
-        v[FB_METRIC_journal_failed] = (uint64_t) js.failed;
+        fb_journal_stats(m->journal, js);
+        v[FB_METRIC_journal_records] = js->written_lsn - js->recovered_lsn;
+        v[FB_METRIC_journal_writes] = js->batches;
+        v[FB_METRIC_journal_syncs] = js->syncs;
+        v[FB_METRIC_journal_failed] = (uint64_t) js->failed;
+        v[FB_METRIC_journal_sync_seconds] = 0;
     } else {
         v[FB_METRIC_journal_records] = FB_NO_SAMPLE;
         v[FB_METRIC_journal_writes] = FB_NO_SAMPLE;
         v[FB_METRIC_journal_syncs] = FB_NO_SAMPLE;
         v[FB_METRIC_journal_failed] = FB_NO_SAMPLE;
+        v[FB_METRIC_journal_sync_seconds] = FB_NO_SAMPLE;
     }
 }
 
@@ -453,8 +456,12 @@ fb_metrics_format(const fb_metrics_t *m, uint64_t accounts, fb_buf_t *b)
     size_t                  k;
     uint64_t                v[FB_METRIC_COUNT];
     fb_stats_snap_t        *snap;
+    fb_journal_stats_t      js;
     const fb_metric_def_t  *d;
     static const char      *types[] = { "counter", "gauge", "histogram" };
+    static const fb_field_t sync_field = {
+        0, 1, FB_JSYNC_NBUCKETS, fb_journal_sync_bounds
+    };
 
     /* About 8 KiB: too much for a stack we do not size ourselves. */
     snap = malloc(sizeof(*snap));
@@ -463,7 +470,7 @@ fb_metrics_format(const fb_metrics_t *m, uint64_t accounts, fb_buf_t *b)
     }
 
     fb_metrics_merge(m, snap);
-    fb_scrape_values(m, accounts, v);
+    fb_scrape_values(m, accounts, v, &js);
 
     for (k = 0; k < FB_METRIC_COUNT; k++) {
         d = &fb_metric_defs[k];
@@ -482,7 +489,11 @@ fb_metrics_format(const fb_metrics_t *m, uint64_t accounts, fb_buf_t *b)
             if (FB_RECORDING) {
                 rc |= fb_print_field(b, (fb_metric_e) k, snap);
             }
-        } else if (v[k] != FB_NO_SAMPLE) {
+        } else if (v[k] == FB_NO_SAMPLE) {
+            /* Declared only. */
+        } else if (k == FB_METRIC_journal_sync_seconds) {
+            rc |= fb_print_histogram(b, d, &sync_field, js.sync_hist, "");
+        } else {
             rc |= fb_buf_printf(b, "%s ", d->name);
             rc |= fb_print_decimal(b, v[k], d->decimals);
             rc |= fb_buf_append(b, "\n", 1);

@@ -160,7 +160,9 @@ typedef enum {
       0, "fdatasync calls the journal made.")                              \
     X(journal_failed, "fastbank_journal_failed", FB_METRIC_GAUGE, 0,       \
       "1 once a journal write or sync failed: mutations get 503 until "    \
-      "restart.")
+      "restart.")                                                          \
+    X(journal_sync_seconds, "fastbank_journal_fsync_duration_seconds",     \
+      FB_METRIC_HISTOGRAM, 9, "Time the journal's fdatasync calls took.")
 
 /* Every metric the exposition has, in its order. */
 typedef enum {

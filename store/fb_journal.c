@@ -134,6 +134,8 @@ struct fb_journal_s {
     char                seg_path[4096];
     fb_atomic_i64_t     batches;
     fb_atomic_i64_t     syncs;
+    fb_atomic_u64_t     sync_hist[FB_JSYNC_NBUCKETS + 2];  /* the writer
+                                       alone adds; read by fb_journal_stats */
 
     /*
      * snap_mutex protects the snapshot thread's orders (snap_requested,
@@ -527,9 +529,20 @@ fb_journal_write(fb_journal_t *j, const unsigned char *p, size_t len)
 }
 
 
+const uint64_t  fb_journal_sync_bounds[FB_JSYNC_NBUCKETS] = {
+    100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 25000000,
+    50000000, 100000000, 250000000, 1000000000
+};
+
+
 static int
 fb_journal_sync(fb_journal_t *j)
 {
+    size_t    k;
+    uint64_t  t0, d;
+
+    t0 = fb_journal_now_ns();
+
     if (fb_io_fdatasync(j->fd) != 0) {
         fb_jlog(j, FB_JLOG_ERR, errno, "fdatasync() \"%s\" failed",
                 j->seg_path);
@@ -548,6 +561,14 @@ fb_journal_sync(fb_journal_t *j)
     j->seg_synced = j->seg_off;
     j->last_sync_ns = fb_journal_now_ns();
     fb_atomic_store_relaxed(&j->syncs, fb_atomic_load_relaxed(&j->syncs) + 1);
+
+    d = j->last_sync_ns - t0;
+    for (k = 0; k < FB_JSYNC_NBUCKETS && d > fb_journal_sync_bounds[k]; k++) {
+        /* void */
+    }
+    fb_atomic_u64_add_single_writer(&j->sync_hist[k], 1);
+    fb_atomic_u64_add_single_writer(&j->sync_hist[FB_JSYNC_NBUCKETS + 1], d);
+
     return FB_OK;
 }
 
@@ -1330,6 +1351,8 @@ fb_journal_free(fb_journal_t *j)
 void
 fb_journal_stats(fb_journal_t *j, fb_journal_stats_t *out)
 {
+    size_t  k;
+
     pthread_mutex_lock(&j->mutex);
     out->last_lsn = j->last_lsn;
     pthread_mutex_unlock(&j->mutex);
@@ -1342,6 +1365,10 @@ fb_journal_stats(fb_journal_t *j, fb_journal_stats_t *out)
     out->snapshot_seq = fb_jload(&j->snapshot_seq);
     out->recovered_lsn = j->recovered_lsn;
     out->failed = fb_jload(&j->failed) != 0;
+
+    for (k = 0; k < FB_JSYNC_NBUCKETS + 2; k++) {
+        out->sync_hist[k] = fb_atomic_u64_load(&j->sync_hist[k]);
+    }
 }
 
 

@@ -165,6 +165,11 @@ void fb_journal_stop(fb_journal_t *j, int final_snapshot);
 
 void fb_journal_free(fb_journal_t *j);
 
+/* fdatasync durations are counted in buckets of these upper bounds (ns),
+ * then +Inf: from a flush that the disk's cache answers to a stall. */
+#define FB_JSYNC_NBUCKETS  12
+extern const uint64_t  fb_journal_sync_bounds[FB_JSYNC_NBUCKETS];
+
 /* Counters, for tests, the logs and /metrics. */
 typedef struct {
     uint64_t      last_lsn;           /* handed out */
@@ -176,6 +181,10 @@ typedef struct {
     uint64_t      snapshots;
     uint64_t      snapshot_seq;
     int           failed;             /* mutations refused until restart */
+    uint64_t      sync_hist[FB_JSYNC_NBUCKETS + 2];  /* the writer's
+                                         fdatasyncs per bucket (not
+                                         cumulative), +Inf, then the sum
+                                         of their durations in ns */
 } fb_journal_stats_t;
 
 void fb_journal_stats(fb_journal_t *j, fb_journal_stats_t *out);

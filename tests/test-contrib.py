@@ -229,6 +229,8 @@ def test_dashboard():
             r"rate\(fastbank_journal_records_total\{.*\) / .*"
             r"rate\(fastbank_journal_fsyncs_total\{",
         "journal failed": r"fastbank_journal_failed\{",
+        "fdatasync p99": r"histogram_quantile\(0\.99, .*"
+                         r"fastbank_journal_fsync_duration_seconds_bucket",
     }
     for what, pattern in wanted.items():
         check(re.search(pattern, joined) is not None,

@@ -245,6 +245,17 @@ def test_exact():
           e.get("fastbank_journal_writes_total"))
     check(e.get("fastbank_journal_failed") == 0, "fastbank_journal_failed 0",
           e.get("fastbank_journal_failed"))
+    h = "fastbank_journal_fsync_duration_seconds"
+    check(e.get(h + "_count") == syncs,
+          "%s_count == fastbank_journal_fsyncs_total" % h,
+          (e.get(h + "_count"), syncs))
+    sb = sorted(((float(d["le"].replace("Inf", "inf")), v)
+                 for d, v in e.series(h + "_bucket")))
+    check(len(sb) > 1 and sb[-1][0] == float("inf") and sb[-1][1] == syncs
+          and all(a[1] <= b[1] for a, b in zip(sb, sb[1:])),
+          "%s: cumulative buckets up to +Inf == the syncs" % h, sb)
+    check(e.get(h + "_sum") is not None and e.get(h + "_sum") > 0,
+          "%s_sum > 0" % h, e.get(h + "_sum"))
 
     # Only the thread answering this scrape is busy: every reply the client
     # read was counted, and its worker marked idle, before it was sent.
