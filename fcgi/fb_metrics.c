@@ -396,8 +396,8 @@ fb_scrape_values(const fb_metrics_t *m, uint64_t accounts, uint64_t *v,
     FILE           *f;
     long            page = sysconf(_SC_PAGESIZE);
     uint64_t        vsz = 0, rss = 0;
-    struct rlimit         rl;
-    struct rusage         ru;
+    struct rlimit   rl;
+    struct rusage   ru;
 
     if (getrusage(RUSAGE_SELF, &ru) != 0) {
         memset(&ru, 0, sizeof(ru));
@@ -459,7 +459,9 @@ fb_metrics_format(const fb_metrics_t *m, uint64_t accounts, fb_buf_t *b)
     fb_journal_stats_t      js;
     const fb_metric_def_t  *d;
     static const char      *types[] = { "counter", "gauge", "histogram" };
-    static const fb_field_t sync_field = {
+
+    /* The journal's fdatasync histogram: one series, its own bounds. */
+    static const fb_field_t  sync_field = {
         0, 1, FB_JSYNC_NBUCKETS, fb_journal_sync_bounds
     };
 

@@ -380,42 +380,85 @@ bench_append_worker(void *arg)
 }
 
 
+/*
+ * A fresh directory for this run, its journal and store started under
+ * policy, and 1,000 accounts per thread: thread i deposits into accounts
+ * 1 + 1000 i onwards, so threads do not share accounts.
+ */
+static int
+bench_setup(bench_pair_t *p, char *dir, size_t size, fb_fsync_e policy,
+    int threads)
+{
+    int  i;
+
+    snprintf(dir, size, "%s/fb-journalbench.%ld", bench_dir, (long) getpid());
+
+    if (bench_open(p, dir, policy, 1, NULL) != 0) {
+        return -1;
+    }
+
+    for (i = 0; i < threads * 1000; i++) {
+        (void) fb_store_create(p->s, "OOO", 3, NULL);
+    }
+
+    return 0;
+}
+
+
+/* Runs fn on threads threads, n / threads operations each; returns the
+ * operations that failed, or -1 if a thread could not be started. */
+static long
+bench_run(bench_pair_t *p, bench_worker_t *w, int threads, long n,
+    void *(*fn)(void *))
+{
+    int   i, err, started;
+    long  failed = 0;
+
+    for (started = 0; started < threads; started++) {
+        w[started].s = p->s;
+        w[started].j = p->j;
+        w[started].n = n / threads;
+        w[started].first = 1 + started * 1000;
+        w[started].failed = 0;
+        err = pthread_create(&w[started].tid, NULL, fn, &w[started]);
+        if (err != 0) {
+            fprintf(stderr, "fb-journalbench: pthread_create() failed: %s\n",
+                    strerror(err));
+            break;
+        }
+    }
+
+    for (i = 0; i < started; i++) {
+        pthread_join(w[i].tid, NULL);
+        failed += w[i].failed;
+    }
+
+    return started == threads ? failed : -1;
+}
+
+
 static int
 bench_append(long n, int threads)
 {
-    int                  i;
     char                 dir[4096];
     double               t;
     bench_pair_t         p;
     bench_worker_t       w[BENCH_MAX_THREADS];
     fb_journal_stats_t   st;
 
-    snprintf(dir, sizeof(dir), "%s/fb-journalbench.%ld", bench_dir,
-             (long) getpid());
-
-    if (bench_open(&p, dir, FB_FSYNC_BATCH, 1, NULL) != 0) {
+    if (bench_setup(&p, dir, sizeof(dir), FB_FSYNC_BATCH, threads) != 0) {
         return 1;
     }
 
-    for (i = 0; i < threads * 1000; i++) {
-        (void) fb_store_create(p.s, "OOO", 3, NULL);
-    }
-
     t = bench_now();
-
-    for (i = 0; i < threads; i++) {
-        w[i].s = p.s;
-        w[i].n = n / threads;
-        w[i].first = 1 + i * 1000;
-        pthread_create(&w[i].tid, NULL, bench_append_worker, &w[i]);
+    if (bench_run(&p, w, threads, n, bench_append_worker) != 0) {
+        bench_close(&p);
+        bench_rmdir(dir);
+        return 1;
     }
-
-    for (i = 0; i < threads; i++) {
-        pthread_join(w[i].tid, NULL);
-    }
-
     t = bench_now() - t;
     fb_journal_stats(p.j, &st);
+    n = n / threads * threads;
 
     printf("%ld deposits through the log hook from %d thread(s): %.0f ns "
            "each (%.2f million/s); the writer made %" PRIu64 " writes, %"
@@ -463,53 +506,34 @@ bench_commit_worker(void *arg)
 static int
 bench_commit(long n, int threads)
 {
-    int                  i;
     char                 dir[4096];
-    long                 failed = 0;
+    long                 failed;
     double               t, cpu;
     bench_pair_t         p;
     bench_worker_t       w[BENCH_MAX_THREADS];
     fb_journal_stats_t   st0, st;
 
-    snprintf(dir, sizeof(dir), "%s/fb-journalbench.%ld", bench_dir,
-             (long) getpid());
-
-    if (bench_open(&p, dir, FB_FSYNC_ALWAYS, 1, NULL) != 0) {
+    if (bench_setup(&p, dir, sizeof(dir), FB_FSYNC_ALWAYS, threads) != 0) {
         return 1;
-    }
-
-    for (i = 0; i < threads * 1000; i++) {
-        (void) fb_store_create(p.s, "OOO", 3, NULL);
     }
 
     fb_journal_stats(p.j, &st0);
     t = bench_now();
     cpu = bench_cpu();
-
-    for (i = 0; i < threads; i++) {
-        w[i].s = p.s;
-        w[i].j = p.j;
-        w[i].n = n / threads;
-        w[i].first = 1 + i * 1000;
-        w[i].failed = 0;
-        pthread_create(&w[i].tid, NULL, bench_commit_worker, &w[i]);
-    }
-
-    for (i = 0; i < threads; i++) {
-        pthread_join(w[i].tid, NULL);
-        failed += w[i].failed;
-    }
-
+    failed = bench_run(&p, w, threads, n, bench_commit_worker);
     t = bench_now() - t;
     cpu = bench_cpu() - cpu;
     fb_journal_stats(p.j, &st);
     n = n / threads * threads;
 
-    printf("%ld durable deposits from %d thread(s): %.0f/s, %.1f per "
-           "fdatasync (%" PRIu64 "), %.1f us of CPU each%s\n", n, threads,
-           (double) n / t, (double) n / (double) (st.syncs - st0.syncs),
-           st.syncs - st0.syncs, cpu / (double) n * 1e6,
-           failed ? " (SOME FAILED)" : "");
+    if (failed >= 0) {
+        printf("%ld durable deposits from %d thread(s): %.0f/s, %.1f per "
+               "fdatasync (%" PRIu64 "), %.1f us of CPU each%s\n", n,
+               threads, (double) n / t,
+               (double) n / (double) (st.syncs - st0.syncs),
+               st.syncs - st0.syncs, cpu / (double) n * 1e6,
+               failed ? " (SOME FAILED)" : "");
+    }
 
     bench_close(&p);
     bench_rmdir(dir);

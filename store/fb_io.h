@@ -26,18 +26,20 @@ int fb_io_rename(const char *from, const char *to);
 int fb_io_unlink(const char *path);
 
 /*
- * Writes all len bytes, retrying short writes and EINTR.  On failure
+ * Writes all len bytes, retrying short writes and EINTR: with write() at
+ * the file position if off < 0, else with pwrite() at off.  On failure
  * returns -1 with errno set and *done (if not NULL) the bytes written.
  */
 static inline int
-fb_io_write_all(int fd, const void *buf, size_t len, size_t *done)
+fb_io_write_at(int fd, const void *buf, size_t len, off_t off, size_t *done)
 {
-    size_t       off = 0;
+    size_t       k = 0;
     ssize_t      n;
     const char  *p = buf;
 
-    while (off < len) {
-        n = fb_io_write(fd, p + off, len - off);
+    while (k < len) {
+        n = off < 0 ? fb_io_write(fd, p + k, len - k)
+                    : fb_io_pwrite(fd, p + k, len - k, off + (off_t) k);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -48,40 +50,20 @@ fb_io_write_all(int fd, const void *buf, size_t len, size_t *done)
             errno = EIO;
             break;
         }
-        off += (size_t) n;
+        k += (size_t) n;
     }
 
     if (done != NULL) {
-        *done = off;
+        *done = k;
     }
 
-    return off == len ? 0 : -1;
+    return k == len ? 0 : -1;
 }
 
-/* The same for pwrite(), at off. */
 static inline int
-fb_io_pwrite_all(int fd, const void *buf, size_t len, off_t off)
+fb_io_write_all(int fd, const void *buf, size_t len, size_t *done)
 {
-    size_t       done = 0;
-    ssize_t      n;
-    const char  *p = buf;
-
-    while (done < len) {
-        n = fb_io_pwrite(fd, p + done, len - done, off + (off_t) done);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return -1;
-        }
-        if (n == 0) {
-            errno = EIO;
-            return -1;
-        }
-        done += (size_t) n;
-    }
-
-    return 0;
+    return fb_io_write_at(fd, buf, len, -1, done);
 }
 
 #endif /* FB_IO_H_INCLUDED */

@@ -372,7 +372,7 @@ fb_journal_prealloc(fb_journal_t *j, int fd, off_t need)
     for (off = j->seg_alloc; off < end; off += (off_t) n) {
         n = (size_t) (end - off) < sizeof(zeros) ? (size_t) (end - off)
                                                   : sizeof(zeros);
-        if (fb_io_pwrite_all(fd, zeros, n, off) != 0) {
+        if (fb_io_write_at(fd, zeros, n, off, NULL) != 0) {
             fb_jlog(j, FB_JLOG_WARN, errno, "pwrite() of zeros ahead of the "
                     "records in \"%s\" failed: the segment is appended to "
                     "from here on", j->seg_path);

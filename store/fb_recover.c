@@ -342,7 +342,8 @@ fb_recover_zeros(fb_recover_t *rc, const char *path, size_t size, size_t off,
 }
 
 
-/* A bad or short record at off: a torn tail, or corruption. */
+/* A bad or short record at off: the zeros after the last record, a torn
+ * tail, or corruption. */
 static int
 fb_recover_bad(fb_recover_t *rc, const char *path, const unsigned char *buf,
     size_t size, size_t off, int last)

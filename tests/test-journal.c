@@ -604,14 +604,15 @@ test_corruption_earlier_segment(void)
  * leaves zeros after the last one.  They end the segment: not a torn
  * tail, not damage; start-up cuts them off the last segment, a check
  * changes nothing, and an older segment may keep them.  A bad record
- * before zeros is still torn, and zeros before a valid record corrupt.
+ * before zeros is still torn, and zeros standing for an older segment's
+ * records leave the next segment a record short: corruption.
  */
 static void
 test_zeros_after_records(void)
 {
     int            rc;
     char          *dir, why[160], first[4096], last[4096];
-    long           size, first_size, end;
+    long           size, first_size, end, at;
     jt_rng_t       r;
     jt_pair_t      p;
     jt_model_t     m;
@@ -681,10 +682,10 @@ test_zeros_after_records(void)
 
     /* Zeros in place of the first segment's last record: they read as
      * its end, and the next segment then shows a record missing. */
-    end = last_record_at(first, &end);
-    CU_ASSERT_FATAL(end > FB_SEGMENT_HEADER);
-    CU_ASSERT_EQUAL_FATAL(truncate(first, end), 0);
-    CU_ASSERT_EQUAL_FATAL(append_bytes(first, 0, (size_t) (first_size - end)),
+    at = last_record_at(first, &end);
+    CU_ASSERT_FATAL(at > FB_SEGMENT_HEADER);
+    CU_ASSERT_EQUAL_FATAL(truncate(first, at), 0);
+    CU_ASSERT_EQUAL_FATAL(append_bytes(first, 0, (size_t) (first_size - at)),
                           0);
     CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_CORRUPT);
     jt_log_clear();
