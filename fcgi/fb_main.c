@@ -161,6 +161,7 @@ main(int argc, char **argv)
     vconf.events = FB_EVENTS_DEFAULT;
     vconf.max_body = conf.max_body;
     vconf.journal = journal;
+    vconf.cpu_scheduling = conf.cpu_scheduling;
 
     srv = fb_server_new(&vconf, &ls, store);
     if (srv == NULL) {

@@ -27,7 +27,8 @@ enum {
     FB_OPT_FSYNC_DELAY,
     FB_OPT_SNAPSHOT_RECORDS,
     FB_OPT_CHECK,
-    FB_OPT_REPAIR
+    FB_OPT_REPAIR,
+    FB_OPT_CPU_SCHEDULING
 };
 
 static const struct option  fb_long_options[] = {
@@ -39,6 +40,7 @@ static const struct option  fb_long_options[] = {
     { "max-accounts",  required_argument, NULL, FB_OPT_MAX_ACCOUNTS },
     { "stripes",       required_argument, NULL, FB_OPT_STRIPES },
     { "log-level",     required_argument, NULL, FB_OPT_LOG_LEVEL },
+    { "cpu-scheduling", required_argument, NULL, FB_OPT_CPU_SCHEDULING },
     { "config",        required_argument, NULL, FB_OPT_CONFIG },
     { "data-dir",      required_argument, NULL, FB_OPT_DATA_DIR },
     { "fsync",         required_argument, NULL, FB_OPT_FSYNC },
@@ -74,6 +76,7 @@ fb_conf_default(fb_conf_t *c)
     c->check_dir = NULL;
     c->repair = 0;
     c->threads_set = 0;
+    c->cpu_scheduling = FB_DEFAULT_CPU_SCHEDULING;
 }
 
 
@@ -138,6 +141,10 @@ fb_options_usage(FILE *out)
 "      --stripes N          account lock stripes, a power of two\n"
 "                           (default %d)\n"
 "      --log-level LEVEL    error, warn, info or debug (default warn)\n"
+"      --cpu-scheduling POLICY\n"
+"                           the workers' Linux scheduling policy: batch\n"
+"                           (default: a woken worker does not preempt\n"
+"                           nginx) or other\n"
 "      --config FILE        key = value options (default, if it exists:\n"
 "                           %s);\n"
 "                           the command line wins over the file\n"
@@ -286,6 +293,18 @@ fb_options_parse(fb_conf_t *c, int argc, char **argv, FILE *out, FILE *err)
                 return FB_OPTIONS_ERROR;
             }
             c->log_level = level;
+            break;
+
+        case FB_OPT_CPU_SCHEDULING:
+            if (strcmp(optarg, "batch") == 0) {
+                c->cpu_scheduling = SCHED_BATCH;
+            } else if (strcmp(optarg, "other") == 0) {
+                c->cpu_scheduling = SCHED_OTHER;
+            } else {
+                fprintf(err, "fastbank: --cpu-scheduling \"%s\": expected "
+                        "batch or other\n", optarg);
+                return FB_OPTIONS_ERROR;
+            }
             break;
 
         case FB_OPT_CONFIG:

@@ -8,6 +8,7 @@
 
 #include "fb_core.h"
 
+#include <sched.h>
 #include <stdio.h>
 
 #include "fb_journal.h"
@@ -17,6 +18,8 @@
  * the journal (fcgi/fb_server.c), so more would only add switches. */
 #define FB_DEFAULT_THREADS   0
 #define FB_DEFAULT_DATA_DIR  "/var/lib/fastbank"
+/* The workers' scheduling policy (fcgi/fb_server.c, fb_worker_main). */
+#define FB_DEFAULT_CPU_SCHEDULING  SCHED_BATCH
 #define FB_MAX_FSYNC_INTERVAL  10000
 #define FB_MAX_FSYNC_DELAY     100000
 #define FB_MAX_THREADS       1024
@@ -48,6 +51,8 @@ typedef struct {
     const char  *check_dir;           /* --check: report and exit */
     unsigned     repair:1;
     unsigned     threads_set:1;       /* --threads given */
+    int          cpu_scheduling;      /* the workers': SCHED_BATCH or
+                                         SCHED_OTHER */
 } fb_conf_t;
 
 typedef enum {

@@ -34,6 +34,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -769,6 +770,37 @@ fb_worker_close_idle(fb_worker_t *w)
 }
 
 
+/*
+ * --cpu-scheduling batch (the default): each worker asks for SCHED_BATCH
+ * for itself; the journal's writer stays SCHED_OTHER.  nginx and the
+ * workers hand every request back and forth: under SCHED_OTHER a worker
+ * woken by nginx's write preempts nginx at once, and nginx, woken by the
+ * reply, preempts the worker, two switches per request where the CPUs are
+ * shared.  A SCHED_BATCH thread never preempts on wake-up: it runs on an
+ * idle CPU at once, else when the running thread sleeps or its slice
+ * ends, by which time nginx has written more requests for one wake-up to
+ * serve.  Measured (BENCHMARKS.md): context switches per request halved
+ * at 500 connections, server CPU per request 15-20% lower.  No privilege
+ * is needed and systemd's RestrictRealtime= does not apply; a refusal only
+ * costs that speed.
+ */
+static void
+fb_worker_sched(fb_worker_t *w)
+{
+    struct sched_param  sp;
+
+    if (w->srv->conf.cpu_scheduling == SCHED_OTHER) {
+        return;
+    }
+
+    memset(&sp, 0, sizeof(sp));
+    if (sched_setscheduler(0, w->srv->conf.cpu_scheduling, &sp) != 0) {
+        fb_log(FB_LOG_WARN, errno, "sched_setscheduler(SCHED_BATCH) of "
+               "worker %d failed: it runs under SCHED_OTHER", w->index);
+    }
+}
+
+
 static void *
 fb_worker_main(void *arg)
 {
@@ -784,6 +816,8 @@ fb_worker_main(void *arg)
     snprintf(name, sizeof(name), "fb-worker-%d", w->index);
     name[15] = '\0';
     (void) pthread_setname_np(pthread_self(), name);
+
+    fb_worker_sched(w);
 
     while (!stop || w->parked != NULL) {
         n = epoll_wait(w->epfd, ev, srv->conf.events, -1);

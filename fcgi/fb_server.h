@@ -31,6 +31,7 @@ typedef struct {
     int            events;      /* events per epoll_wait(), 1..FB_EVENTS_MAX */
     size_t         max_body;
     fb_journal_t  *journal;     /* NULL: no journal (--fsync off) */
+    int            cpu_scheduling;  /* the workers' policy; 0: SCHED_OTHER */
 } fb_server_conf_t;
 
 typedef struct fb_server_s  fb_server_t;

@@ -2,9 +2,10 @@
 # thread-cost.sh: where the backend's CPU goes, thread by thread.  Starts
 # fastbank behind nginx (nginx/fb-run.sh), sends a fixed number of
 # requests with fb-load, and prints for each backend thread (fb-worker-N,
-# fb-journal, fb-snapshot) its CPU time and its voluntary and involuntary
-# context switches per request, from /proc/PID/task/TID/stat and status
-# read before and after; then the journal's writes and fdatasyncs.
+# fb-journal, fb-snapshot) and for nginx's workers taken together its CPU
+# time and its voluntary and involuntary context switches per request,
+# from /proc/PID/task/TID/stat and status read before and after; then the
+# journal's writes and fdatasyncs.
 #
 #   loadtest/thread-cost.sh BUILD_DIR [options]
 #
@@ -74,11 +75,21 @@ bpid=$stack_bpid
 "$fbload" --port "$port" --accounts 1 --fund 1 --mix 0,0,0,1 --requests 1 \
     --connections 1 --quiet >/dev/null
 
-# tid comm voluntary nonvoluntary ticks, one line per thread.
+# nginx's workers: the children of its master.
+nworkers=$(for s in /proc/[0-9]*/stat; do
+               sed 's/.*) //' "$s" 2>/dev/null | awk -v p="$stack_npid" \
+                   -v f="$s" '$2 == p { split(f, a, "/"); print a[3] }'
+           done)
+[ -n "$nworkers" ] || die "no nginx workers under pid $stack_npid"
+
+# tid comm voluntary nonvoluntary ticks, one line per thread; nginx's
+# workers as "nginx-PID".
 sample() {
     local t
-    for t in /proc/"$bpid"/task/*; do
-        printf '%s %s %s %s\n' "${t##*/}" "$(cat "$t/comm")" \
+    for t in /proc/"$bpid"/task/* $(printf '/proc/%s ' $nworkers); do
+        printf '%s %s %s %s\n' "${t##*/}" \
+            "$(case $t in /proc/$bpid/*) cat "$t/comm" ;;
+                          *) echo "nginx-${t##*/}" ;; esac)" \
             "$(awk '/^voluntary_ctxt/ { v = $2 } /^nonvoluntary_ctxt/ { n = $2 }
                     END { print v, n }' "$t/status")" \
             "$(sed 's/.*) //' "$t/stat" | awk '{ print $12 + $13 }')"
@@ -99,11 +110,17 @@ join "$work/before" "$work/after" | awk -v n="$requests" -v hz="$hz" '
     {
         cpu = ($9 - $5) / hz * 1e6 / n
         vol = ($7 - $3) / n; inv = ($8 - $4) / n
-        tc += cpu; tv += vol; ti += inv
+        if ($2 ~ /^nginx-/) {
+            nc += cpu; nv += vol; ni += inv
+        } else {
+            tc += cpu; tv += vol; ti += inv
+        }
         printf "  %-14s cpu %6.2f us/request  switches/request: voluntary %.3f, involuntary %.3f\n", $2, cpu, vol, inv
     }
     END {
-        printf "  %-14s cpu %6.2f us/request  switches/request: voluntary %.3f, involuntary %.3f\n", "all", tc, tv, ti
+        printf "  %-14s cpu %6.2f us/request  switches/request: voluntary %.3f, involuntary %.3f\n", "backend", tc, tv, ti
+        printf "  %-14s cpu %6.2f us/request  switches/request: voluntary %.3f, involuntary %.3f\n", "nginx", nc, nv, ni
+        printf "  %-14s cpu %6.2f us/request  switches/request: voluntary %.3f, involuntary %.3f\n", "both", tc + nc, tv + nv, ti + ni
     }'
 
 stack_stop

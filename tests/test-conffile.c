@@ -121,7 +121,8 @@ test_every_key(void)
         "max-body = 2048\n"
         "max-accounts = 1000\n"
         "stripes = 64\n"
-        "log-level = debug\n"), FB_OK);
+        "log-level = debug\n"
+        "cpu-scheduling = other\n"), FB_OK);
     if (strcmp(errbuf, "") != 0) {
         fprintf(stderr, "\n  %s", errbuf);
     }
@@ -133,7 +134,8 @@ test_every_key(void)
     CU_ASSERT_EQUAL(c.max_accounts, 1000);
     CU_ASSERT_EQUAL(c.stripes, 64);
     CU_ASSERT_EQUAL(c.log_level, FB_LOG_DEBUG);
-    CU_ASSERT_EQUAL(cf.nargs, 8);
+    CU_ASSERT_EQUAL(c.cpu_scheduling, SCHED_OTHER);
+    CU_ASSERT_EQUAL(cf.nargs, 9);
     fb_conffile_free(&cf);
 }
 

@@ -253,6 +253,13 @@ test_options(void)
     CU_ASSERT_EQUAL(parse(&c, "--socket-mode", "0600", e, sizeof(e)),
                     FB_OPTIONS_RUN);
     CU_ASSERT_EQUAL(c.socket_mode, 0600);
+    CU_ASSERT_EQUAL(c.cpu_scheduling, SCHED_BATCH);
+    CU_ASSERT_EQUAL(parse(&c, "--cpu-scheduling", "other", e, sizeof(e)),
+                    FB_OPTIONS_RUN);
+    CU_ASSERT_EQUAL(c.cpu_scheduling, SCHED_OTHER);
+    CU_ASSERT_EQUAL(parse(&c, "--cpu-scheduling", "batch", e, sizeof(e)),
+                    FB_OPTIONS_RUN);
+    CU_ASSERT_EQUAL(c.cpu_scheduling, SCHED_BATCH);
     CU_ASSERT_EQUAL(parse(&c, "--help", NULL, e, sizeof(e)), FB_OPTIONS_EXIT);
     CU_ASSERT_EQUAL(parse(&c, "--version", NULL, e, sizeof(e)),
                     FB_OPTIONS_EXIT);
@@ -286,6 +293,8 @@ test_options_refused(void)
         { "--stripes", "0", "--stripes" },
         { "--max-accounts", "0", "--max-accounts" },
         { "--log-level", "loud", "--log-level" },
+        { "--cpu-scheduling", "fifo", "--cpu-scheduling" },
+        { "--cpu-scheduling", "", "--cpu-scheduling" },
         { "--no-such-option", NULL, "--no-such-option" },
         { "extra", NULL, "extra" },
     };

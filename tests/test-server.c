@@ -25,7 +25,9 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <dirent.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,6 +188,7 @@ start(void)
     conf.events = FB_EVENTS_DEFAULT;
     conf.max_body = 4096;
     conf.journal = pair.j;
+    conf.cpu_scheduling = SCHED_BATCH;      /* fastbank's default */
 
     srv = fb_server_new(&conf, &ls, pair.s);
     if (srv == NULL) {
@@ -259,6 +262,80 @@ test_parked_many(void)
     for (i = 1; i <= ACCOUNTS; i++) {
         CU_ASSERT_EQUAL(balance_of(i), want[i]);
     }
+}
+
+
+/*
+ * The policy of this process's thread named name (policy: field 41 of
+ * /proc/self/task/TID/stat), or -1 if there is no such thread.
+ */
+static int
+thread_policy(const char *name)
+{
+    int             policy = -1, field;
+    char            path[300], buf[1024], *p;
+    FILE           *f;
+    DIR            *d;
+    struct dirent  *e;
+
+    d = opendir("/proc/self/task");
+    if (d == NULL) {
+        return -1;
+    }
+
+    while (policy < 0 && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+        f = fopen(path, "r");
+        if (f == NULL) {
+            continue;
+        }
+        p = fgets(buf, sizeof(buf), f);
+        fclose(f);
+        if (p == NULL || strncmp(buf, name, strlen(name)) != 0
+            || buf[strlen(name)] != '\n')
+        {
+            continue;
+        }
+
+        snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+        f = fopen(path, "r");
+        if (f == NULL) {
+            continue;
+        }
+        p = fgets(buf, sizeof(buf), f);
+        fclose(f);
+        p = p != NULL ? strrchr(buf, ')') : NULL;
+        /* After ") " comes field 3, the state. */
+        for (field = 2; p != NULL && field < 41; field++) {
+            p = strchr(p + 1, ' ');
+        }
+        if (p != NULL) {
+            policy = atoi(p + 1);
+        }
+    }
+
+    closedir(d);
+    return policy;
+}
+
+
+/*
+ * --cpu-scheduling batch: the workers take SCHED_BATCH themselves, the
+ * journal's writer keeps SCHED_OTHER.  Each worker names itself and sets
+ * its policy before its first epoll_wait(); the requests above went
+ * through both workers, so both have done so.
+ */
+static void
+test_worker_policy(void)
+{
+    CU_ASSERT_EQUAL(thread_policy("fb-worker-0"), SCHED_BATCH);
+    CU_ASSERT_EQUAL(thread_policy("fb-worker-1"), SCHED_BATCH);
+    CU_ASSERT_EQUAL(thread_policy("fb-journal"), SCHED_OTHER);
+    /* The main thread (the test's) is untouched. */
+    CU_ASSERT_EQUAL(sched_getscheduler(0), SCHED_OTHER);
 }
 
 
@@ -401,6 +478,7 @@ test_sigterm(void)
 
 static const fb_ctest_t  tests[] = {
     { "replies parked on many connections", test_parked_many },
+    { "workers under SCHED_BATCH, the writer not", test_worker_policy },
     { "peers that close while parked", test_peer_closes_parked },
     { "peers that stall half-way are dropped", test_stalled_peers },
     { "the journal fails under parked replies", test_journal_fails },
