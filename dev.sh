@@ -5,7 +5,8 @@
 #                     through nginx on http://127.0.0.1:${PORT:-8080}
 #   ./dev.sh test     install what is missing, build, and run every test:
 #                     make check, a short make fuzz, make distcheck, and
-#                     the ASan/UBSan and TSan builds' make check
+#                     the ASan/UBSan, TSan and --disable-metrics builds'
+#                     make check
 #   ./dev.sh bench    install, build, and run the benchmarks (BENCHMARKS.md)
 #   ./dev.sh build    install and build only
 #   ./dev.sh deb      install the packaging tools and build dependencies,
@@ -130,6 +131,11 @@ cmd_test() {
     build_tree build/tsan --enable-werror --enable-sanitizers=thread
     check_tree build/tsan
 
+    # Metrics compiled out: the tests check that nothing is recorded and
+    # that /metrics still answers in the same shape.
+    build_tree build/nometrics --enable-werror --disable-metrics
+    check_tree build/nometrics
+
     # The Debian package: built, installed system-wide, run from the
     # installed paths behind the installed nginx site, purged.  Only where
     # the machine may be changed: in CI, or when asked for.
@@ -142,7 +148,8 @@ cmd_test() {
             "system-wide): FB_TEST_DEB=1 ./dev.sh test runs it"
     fi
 
-    log "all tests passed: release, fuzz, distcheck, address+undefined, thread"
+    log "all tests passed: release, fuzz, distcheck, address+undefined," \
+        "thread, metrics compiled out"
     echo "dev.sh test: $passed passed, 0 failed"
 }
 
