@@ -33,14 +33,24 @@ void fb_fcgx_request_init(FCGX_Request *r);
 int fb_fcgx_begin(FCGX_Request *r, int fd);
 
 /*
- * Finishes the request (flushes the reply) and takes the connection back
- * from libfcgi without letting it close it.  Returns the descriptor, or
- * -1 if libfcgi closed it after an I/O error.  *keep says whether nginx
- * asked to keep the connection open (FCGI_KEEP_CONN).
+ * Frees what libfcgi holds for the request (its three stream buffers and
+ * its parameters) once the request is read and served, and takes the
+ * connection back; the reply goes out later with fb_fcgx_reply.  Returns
+ * the FastCGI request id; *keep says whether nginx asked to keep the
+ * connection open (FCGI_KEEP_CONN) and nothing since asked to close it.
  */
-int fb_fcgx_end(FCGX_Request *r, int *keep);
+int fb_fcgx_release(FCGX_Request *r, int *keep);
 
-/* Makes the current request's connection close after its reply. */
+/*
+ * Sends data as the whole reply to request id on fd: STDOUT records, the
+ * empty STDOUT record that ends the stream and END_REQUEST, in one
+ * writev() where the socket takes it.  FB_OK, or FB_ERROR if the write
+ * failed (the connection is then unusable: close it).
+ */
+int fb_fcgx_reply(int fd, int id, const char *data, size_t len);
+
+/* Makes the current request's connection close after its reply (*keep
+ * of fb_fcgx_release is then 0). */
 void fb_fcgx_close_after(FCGX_Request *r);
 
 /*

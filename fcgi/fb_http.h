@@ -2,7 +2,7 @@
  * fb_http.h: replies.  The contract's error codes and their HTTP statuses
  * live in one table here, and the store's result codes map onto them in
  * one more.  A reply is rendered as the CGI response the backend writes
- * with a single FCGX_PutStr: headers immediately followed by the body.
+ * in one piece (fb_fcgx_reply): headers immediately followed by the body.
  */
 
 #ifndef FB_HTTP_H_INCLUDED

@@ -86,6 +86,7 @@ struct fb_conn_s {
     fb_conn_t     *next;
     fb_conn_t     *parked_next;   /* the owner's parked connections */
     FCGX_Request   req;           /* at most one request per connection */
+    int            req_id;        /* its FastCGI id, for the reply */
 
     /* While parked: the reply held back and what it waits for. */
     fb_reply_t     reply;
@@ -95,6 +96,7 @@ struct fb_conn_s {
     unsigned       parked:1;
     unsigned       gone:1;         /* nginx closed it while parked */
     unsigned       reply_ready:1;  /* reply was initialised */
+    unsigned       keep:1;         /* nginx keeps it after this reply */
 };
 
 struct fb_worker_s {
@@ -568,39 +570,36 @@ fb_journal_durable_or_none(fb_worker_t *w, uint64_t lsn)
 
 /*
  * Sends the reply in the worker's handler context, settled by
- * fb_handle_done, and finishes the request; closes the connection unless
- * nginx keeps it.
+ * fb_handle_done; closes the connection unless nginx keeps it.  The
+ * request's libfcgi state is already freed (fb_fcgx_release).
  */
 static void
 fb_reply(fb_worker_t *w, fb_conn_t *c, int durable, fb_method_e method,
     uint64_t start)
 {
-    int            keep;
+    int            ok;
     size_t         len;
     const char    *out;
     fb_stats_t    *st = w->ctx.stats;
 
     fb_handle_done(&w->ctx, durable);
 
-    if (fb_reply_render(&w->ctx.reply, &out, &len) != FB_OK
-        || FCGX_PutStr(out, (int) len, c->req.out) != (int) len)
-    {
-        fb_fcgx_close_after(&c->req);
-    }
+    ok = fb_reply_render(&w->ctx.reply, &out, &len) == FB_OK;
 
     /*
-     * Counted before FCGX_Finish_r flushes the reply, so that a client
-     * that has read a reply finds it in the next scrape: the scraped
-     * values are exact, not "soon".  The duration thus ends when the
-     * reply is handed to libfcgi; for a parked reply it includes the wait
-     * for the journal.
+     * Counted before the reply is written, so that a client that has read
+     * a reply finds it in the next scrape: the scraped values are exact,
+     * not "soon".  The duration thus ends when the reply is ready; for a
+     * parked reply it includes the wait for the journal.
      */
     fb_stats_request(st, w->ctx.pending.route, method, w->ctx.reply.status,
                      fb_stats_clock() - start);
 
-    c->fd = fb_fcgx_end(&c->req, &keep);
+    if (ok && !c->gone) {
+        ok = fb_fcgx_reply(c->fd, c->req_id, out, len) == FB_OK;
+    }
 
-    if (c->fd < 0 || !keep || c->gone || fb_stopping(w->srv)) {
+    if (!ok || !c->keep || c->gone || fb_stopping(w->srv)) {
         fb_conn_close(c);
     }
 }
@@ -688,7 +687,7 @@ fb_settle(fb_worker_t *w)
 static void
 fb_serve(fb_worker_t *w, fb_conn_t *c)
 {
-    int            d;
+    int            d, keep;
     uint64_t       start;
     long long      clen;
     fb_request_t   req;
@@ -734,6 +733,10 @@ fb_serve(fb_worker_t *w, fb_conn_t *c)
     }
 
     (void) fb_handle_start(&w->ctx, &req);
+
+    /* req's strings are libfcgi's: done with them. */
+    c->req_id = fb_fcgx_release(&c->req, &keep);
+    c->keep = keep != 0;
 
     d = fb_journal_durable_or_none(w, w->ctx.pending.lsn);
 

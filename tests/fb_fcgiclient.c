@@ -83,7 +83,7 @@ fbt_fcgi_send(int fd, int keep, const char *method, const char *uri,
 }
 
 
-static int
+int
 fbt_read_full(int fd, unsigned char *p, size_t n)
 {
     ssize_t  r;

@@ -25,4 +25,8 @@ int fbt_fcgi_send(int fd, int keep, const char *method, const char *uri,
  */
 long fbt_fcgi_reply(int fd, char *out, size_t cap);
 
+/* Reads exactly n bytes: 0, or -1 at the end of the connection or an
+ * error. */
+int fbt_read_full(int fd, unsigned char *p, size_t n);
+
 #endif /* FB_FCGICLIENT_H_INCLUDED */

@@ -4,7 +4,8 @@
  * a handed-in connection is read, not accepted; FCGI_KEEP_CONN is
  * reported; the connection comes back open whether or not nginx asked to
  * keep it; and a closed or broken connection is closed by libfcgi and
- * reported, without blocking in accept().
+ * reported, without blocking in accept().  And the records fb_fcgx_reply
+ * writes in libfcgi's place, small and split over several STDOUT records.
  */
 
 #include "fb_core.h"
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -59,7 +61,7 @@ fd_open(int fd)
 static int
 serve_one(FCGX_Request *r, int fd, int *keep)
 {
-    int          n;
+    int          n, id;
     char         body[256], reply[512];
     const char  *uri;
 
@@ -80,9 +82,14 @@ serve_one(FCGX_Request *r, int fd, int *keep)
 
     n = snprintf(reply, sizeof(reply), "Status: 200 OK\r\n\r\n%s|%s", uri,
                  body);
-    CU_ASSERT_EQUAL(FCGX_PutStr(reply, n, r->out), n);
 
-    return fb_fcgx_end(r, keep);
+    id = fb_fcgx_release(r, keep);
+    CU_ASSERT_EQUAL(id, 1);             /* fbt_fcgi_send's request id */
+    CU_ASSERT_EQUAL(r->ipcFd, -1);
+    CU_ASSERT_PTR_NULL(r->in);
+    CU_ASSERT_EQUAL(fb_fcgx_reply(fd, id, reply, (size_t) n), FB_OK);
+
+    return fd;
 }
 
 
@@ -168,15 +175,106 @@ test_close_after(void)
     send_request(sv[0], 1, "/x", "");
     CU_ASSERT_EQUAL_FATAL(fb_fcgx_begin(&r, sv[1]), FB_OK);
     fb_fcgx_close_after(&r);
-    CU_ASSERT_EQUAL(FCGX_PutStr("Status: 200 OK\r\n\r\n", 18, r.out), 18);
-    fd = fb_fcgx_end(&r, &keep);
+    fd = fb_fcgx_release(&r, &keep);
+    CU_ASSERT_EQUAL(fb_fcgx_reply(sv[1], fd, "Status: 200 OK\r\n\r\n", 18),
+                    FB_OK);
 
     /* The caller is told not to keep it, and closes it itself. */
-    CU_ASSERT_EQUAL(fd, sv[1]);
     CU_ASSERT_EQUAL(keep, 0);
+    CU_ASSERT_TRUE(fd_open(sv[1]));
     read_reply(sv[0], out, sizeof(out));
+    CU_ASSERT_STRING_EQUAL(out, "Status: 200 OK\r\n\r\n");
     close(sv[1]);
     close(sv[0]);
+}
+
+
+/*
+ * Reads fb_fcgx_reply's records for request id from fd: STDOUT records
+ * with content, one empty STDOUT, END_REQUEST (REQUEST_COMPLETE), each
+ * with the id; returns the content's length, or -1 if anything differs.
+ */
+static long
+read_records(int fd, int id, char *out, size_t cap)
+{
+    size_t          len = 0, clen, records = 0;
+    unsigned char   h[8], c[65536 + 256];
+
+    for ( ;; ) {
+        if (fbt_read_full(fd, h, 8) != 0) {
+            return -1;
+        }
+        clen = (size_t) h[4] << 8 | h[5];
+        if (fbt_read_full(fd, c, clen + h[6]) != 0) {
+            return -1;
+        }
+        if (h[0] != 1 || (h[2] << 8 | h[3]) != id) {
+            return -1;
+        }
+        if (h[1] == 6 && clen > 0 && len + clen <= cap) {     /* STDOUT */
+            memcpy(out + len, c, clen);
+            len += clen;
+            records++;
+            continue;
+        }
+        break;
+    }
+
+    /* The empty STDOUT came; then END_REQUEST, REQUEST_COMPLETE. */
+    if (h[1] != 6 || clen != 0 || records == 0) {
+        return -1;
+    }
+    if (fbt_read_full(fd, h, 8) != 0 || h[1] != 3 || (h[2] << 8 | h[3]) != id
+        || (h[4] << 8 | h[5]) != 8 || fbt_read_full(fd, c, 8) != 0
+        || c[4] != 0)
+    {
+        return -1;
+    }
+
+    return (long) len;
+}
+
+
+/*
+ * A reply over one record's 65535 bytes goes out in several STDOUT
+ * records, and one too large for the socket's buffer is written whole
+ * (a child writes it while this process reads).
+ */
+static void
+test_reply_records(void)
+{
+    int            sv[2], st;
+    size_t         i, len = 300000;
+    pid_t          pid;
+    static char    big[300000], got[300000 + 1];
+    static const char  small[] = "Status: 204 No Content\r\n\r\n";
+
+    for (i = 0; i < len; i++) {
+        big[i] = (char) ('a' + i % 26);
+    }
+
+    CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+
+    /* A small one, id 258: both bytes of the id are used. */
+    CU_ASSERT_EQUAL(fb_fcgx_reply(sv[1], 258, small, strlen(small)), FB_OK);
+    CU_ASSERT_EQUAL(read_records(sv[0], 258, got, sizeof(got)),
+                    (long) strlen(small));
+    CU_ASSERT_EQUAL(memcmp(got, small, strlen(small)), 0);
+
+    pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        close(sv[0]);
+        _exit(fb_fcgx_reply(sv[1], 7, big, len) == FB_OK ? 0 : 1);
+    }
+
+    CU_ASSERT_EQUAL(read_records(sv[0], 7, got, sizeof(got)), (long) len);
+    CU_ASSERT_EQUAL(memcmp(got, big, len), 0);
+    CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+    CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+    close(sv[0]);
+    close(sv[1]);
 }
 
 
@@ -248,6 +346,7 @@ static const fb_ctest_t  tests[] = {
     { "protocol error is reported and closed",
       test_protocol_error_is_reported_and_closed },
     { "close after", test_close_after },
+    { "reply records", test_reply_records },
     { "read error inside the parameters", test_read_error_inside_params },
     { "a whole request is not broken", test_whole_request_not_broken },
 };
