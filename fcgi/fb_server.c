@@ -782,8 +782,8 @@ fb_worker_close_idle(fb_worker_t *w)
  * shared.  A SCHED_BATCH thread never preempts on wake-up: it runs on an
  * idle CPU at once, else when the running thread sleeps or its slice
  * ends, by which time nginx has written more requests for one wake-up to
- * serve.  Measured (BENCHMARKS.md): context switches per request halved
- * at 500 connections, server CPU per request 15-20% lower.  No privilege
+ * serve.  Measured (BENCHMARKS.md): context switches per request 1.5 to
+ * 7.5 times fewer, server CPU per request 3-33% lower.  No privilege
  * is needed and systemd's RestrictRealtime= does not apply; a refusal only
  * costs that speed.
  */
