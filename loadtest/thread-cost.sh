@@ -75,11 +75,8 @@ bpid=$stack_bpid
 "$fbload" --port "$port" --accounts 1 --fund 1 --mix 0,0,0,1 --requests 1 \
     --connections 1 --quiet >/dev/null
 
-# nginx's workers: the children of its master.
-nworkers=$(for s in /proc/[0-9]*/stat; do
-               sed 's/.*) //' "$s" 2>/dev/null | awk -v p="$stack_npid" \
-                   -v f="$s" '$2 == p { split(f, a, "/"); print a[3] }'
-           done)
+# nginx's workers: the children of its master (the master has one thread).
+nworkers=$(cat "/proc/$stack_npid/task/$stack_npid/children" 2>/dev/null)
 [ -n "$nworkers" ] || die "no nginx workers under pid $stack_npid"
 
 # tid comm voluntary nonvoluntary ticks, one line per thread; nginx's

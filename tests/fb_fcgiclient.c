@@ -83,7 +83,7 @@ fbt_fcgi_send(int fd, int keep, const char *method, const char *uri,
 }
 
 
-int
+static int
 fbt_read_full(int fd, unsigned char *p, size_t n)
 {
     ssize_t  r;
@@ -102,26 +102,49 @@ fbt_read_full(int fd, unsigned char *p, size_t n)
 
 
 long
-fbt_fcgi_reply(int fd, char *out, size_t cap)
+fbt_fcgi_records(int fd, int id, char *out, size_t cap)
 {
-    size_t          len = 0, clen;
-    unsigned char   h[8], content[65536 + 256];
+    size_t          len = 0, clen, records = 0;
+    unsigned char   h[8], c[65536 + 256];
 
     for ( ;; ) {
         if (fbt_read_full(fd, h, 8) != 0) {
             return -1;
         }
         clen = (size_t) h[4] << 8 | h[5];
-        if (fbt_read_full(fd, content, clen + h[6]) != 0) {
+        if (fbt_read_full(fd, c, clen + h[6]) != 0) {
             return -1;
         }
-        if (h[1] == FBT_STDOUT && len + clen < cap) {
-            memcpy(out + len, content, clen);
-            len += clen;
+        if (h[0] != 1 || (h[2] << 8 | h[3]) != id || h[1] != FBT_STDOUT) {
+            return -1;
         }
-        if (h[1] == FBT_END_REQUEST) {
-            out[len] = '\0';
-            return (long) len;
+        if (clen == 0) {
+            break;                          /* the end of the stream */
         }
+        if (len + clen >= cap) {
+            return -1;
+        }
+        memcpy(out + len, c, clen);
+        len += clen;
+        records++;
     }
+
+    /* END_REQUEST, REQUEST_COMPLETE (protocolStatus, byte 4). */
+    if (records == 0 || fbt_read_full(fd, h, 8) != 0
+        || h[0] != 1 || h[1] != FBT_END_REQUEST || (h[2] << 8 | h[3]) != id
+        || (h[4] << 8 | h[5]) != 8 || fbt_read_full(fd, c, 8 + h[6]) != 0
+        || c[4] != 0)
+    {
+        return -1;
+    }
+
+    out[len] = '\0';
+    return (long) len;
+}
+
+
+long
+fbt_fcgi_reply(int fd, char *out, size_t cap)
+{
+    return fbt_fcgi_records(fd, 1, out, cap);
 }

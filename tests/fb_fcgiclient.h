@@ -18,15 +18,16 @@ int fbt_fcgi_send(int fd, int keep, const char *method, const char *uri,
     const char *body);
 
 /*
- * Reads records up to END_REQUEST.  The STDOUT bytes go to out,
- * NUL-terminated (what does not fit in cap - 1 is dropped).  Returns
- * their length, or -1 if the connection ends or a record is cut short
- * first.
+ * Reads the records of one reply to request id, as fastbank writes them
+ * (fb_fcgx_reply): STDOUT records with content, the empty STDOUT that
+ * ends the stream, END_REQUEST with REQUEST_COMPLETE, each of version 1
+ * and for id.  The STDOUT bytes go to out, NUL-terminated.  Returns their
+ * length, or -1 if the connection ends first, a record is not the one
+ * expected, or the bytes do not fit in cap - 1.
  */
-long fbt_fcgi_reply(int fd, char *out, size_t cap);
+long fbt_fcgi_records(int fd, int id, char *out, size_t cap);
 
-/* Reads exactly n bytes: 0, or -1 at the end of the connection or an
- * error. */
-int fbt_read_full(int fd, unsigned char *p, size_t n);
+/* fbt_fcgi_records for request id 1, the id fbt_fcgi_send uses. */
+long fbt_fcgi_reply(int fd, char *out, size_t cap);
 
 #endif /* FB_FCGICLIENT_H_INCLUDED */

@@ -190,52 +190,6 @@ test_close_after(void)
 
 
 /*
- * Reads fb_fcgx_reply's records for request id from fd: STDOUT records
- * with content, one empty STDOUT, END_REQUEST (REQUEST_COMPLETE), each
- * with the id; returns the content's length, or -1 if anything differs.
- */
-static long
-read_records(int fd, int id, char *out, size_t cap)
-{
-    size_t          len = 0, clen, records = 0;
-    unsigned char   h[8], c[65536 + 256];
-
-    for ( ;; ) {
-        if (fbt_read_full(fd, h, 8) != 0) {
-            return -1;
-        }
-        clen = (size_t) h[4] << 8 | h[5];
-        if (fbt_read_full(fd, c, clen + h[6]) != 0) {
-            return -1;
-        }
-        if (h[0] != 1 || (h[2] << 8 | h[3]) != id) {
-            return -1;
-        }
-        if (h[1] == 6 && clen > 0 && len + clen <= cap) {     /* STDOUT */
-            memcpy(out + len, c, clen);
-            len += clen;
-            records++;
-            continue;
-        }
-        break;
-    }
-
-    /* The empty STDOUT came; then END_REQUEST, REQUEST_COMPLETE. */
-    if (h[1] != 6 || clen != 0 || records == 0) {
-        return -1;
-    }
-    if (fbt_read_full(fd, h, 8) != 0 || h[1] != 3 || (h[2] << 8 | h[3]) != id
-        || (h[4] << 8 | h[5]) != 8 || fbt_read_full(fd, c, 8) != 0
-        || c[4] != 0)
-    {
-        return -1;
-    }
-
-    return (long) len;
-}
-
-
-/*
  * A reply over one record's 65535 bytes goes out in several STDOUT
  * records, and one too large for the socket's buffer is written whole
  * (a child writes it while this process reads).
@@ -257,7 +211,7 @@ test_reply_records(void)
 
     /* A small one, id 258: both bytes of the id are used. */
     CU_ASSERT_EQUAL(fb_fcgx_reply(sv[1], 258, small, strlen(small)), FB_OK);
-    CU_ASSERT_EQUAL(read_records(sv[0], 258, got, sizeof(got)),
+    CU_ASSERT_EQUAL(fbt_fcgi_records(sv[0], 258, got, sizeof(got)),
                     (long) strlen(small));
     CU_ASSERT_EQUAL(memcmp(got, small, strlen(small)), 0);
 
@@ -268,7 +222,8 @@ test_reply_records(void)
         _exit(fb_fcgx_reply(sv[1], 7, big, len) == FB_OK ? 0 : 1);
     }
 
-    CU_ASSERT_EQUAL(read_records(sv[0], 7, got, sizeof(got)), (long) len);
+    CU_ASSERT_EQUAL(fbt_fcgi_records(sv[0], 7, got, sizeof(got)),
+                    (long) len);
     CU_ASSERT_EQUAL(memcmp(got, big, len), 0);
     CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
     CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);

@@ -266,14 +266,14 @@ test_parked_many(void)
 
 
 /*
- * The policy of this process's thread named name (policy: field 41 of
- * /proc/self/task/TID/stat), or -1 if there is no such thread.
+ * The scheduling policy of this process's thread named name (its comm in
+ * /proc/self/task/TID), or -1 if there is no such thread.
  */
 static int
 thread_policy(const char *name)
 {
-    int             policy = -1, field;
-    char            path[300], buf[1024], *p;
+    int             policy = -1;
+    char            path[300], comm[64];
     FILE           *f;
     DIR            *d;
     struct dirent  *e;
@@ -284,37 +284,19 @@ thread_policy(const char *name)
     }
 
     while (policy < 0 && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') {
-            continue;
-        }
         snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-        f = fopen(path, "r");
+        f = e->d_name[0] != '.' ? fopen(path, "r") : NULL;
         if (f == NULL) {
             continue;
         }
-        p = fgets(buf, sizeof(buf), f);
-        fclose(f);
-        if (p == NULL || strncmp(buf, name, strlen(name)) != 0
-            || buf[strlen(name)] != '\n')
+        if (fgets(comm, sizeof(comm), f) != NULL
+            && strcspn(comm, "\n") == strlen(name)
+            && strncmp(comm, name, strlen(name)) == 0)
         {
-            continue;
+            /* Linux: a thread id names that thread alone. */
+            policy = sched_getscheduler((pid_t) atoi(e->d_name));
         }
-
-        snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
-        f = fopen(path, "r");
-        if (f == NULL) {
-            continue;
-        }
-        p = fgets(buf, sizeof(buf), f);
         fclose(f);
-        p = p != NULL ? strrchr(buf, ')') : NULL;
-        /* After ") " comes field 3, the state. */
-        for (field = 2; p != NULL && field < 41; field++) {
-            p = strchr(p + 1, ' ');
-        }
-        if (p != NULL) {
-            policy = atoi(p + 1);
-        }
     }
 
     closedir(d);
