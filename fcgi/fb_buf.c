@@ -83,6 +83,44 @@ fb_buf_append(fb_buf_t *b, const char *p, size_t n)
 }
 
 
+size_t
+fb_format_int64(char *p, int64_t v)
+{
+    char      tmp[FB_INT64_LEN];
+    char     *t = tmp + sizeof(tmp);
+    size_t    n;
+    uint64_t  u;
+
+    /* The magnitude in unsigned arithmetic: -INT64_MIN does not fit. */
+    u = v < 0 ? 0 - (uint64_t) v : (uint64_t) v;
+
+    do {
+        *--t = (char) ('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+
+    if (v < 0) {
+        *--t = '-';
+    }
+
+    n = (size_t) (tmp + sizeof(tmp) - t);
+    memcpy(p, t, n);
+    return n;
+}
+
+
+int
+fb_buf_append_int64(fb_buf_t *b, int64_t v)
+{
+    if (fb_buf_reserve(b, FB_INT64_LEN) != FB_OK) {
+        return FB_ERROR;
+    }
+
+    b->len += fb_format_int64(b->data + b->len, v);
+    return FB_OK;
+}
+
+
 int
 fb_buf_printf(fb_buf_t *b, const char *fmt, ...)
 {

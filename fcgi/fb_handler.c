@@ -3,13 +3,13 @@
  *
  * Order of checks, for every endpoint: route and method, path id, body
  * size, JSON shape and field types, then the store (amount, self transfer,
- * existence, funds).  Every reply is written with snprintf into the
- * worker's reply buffer; nothing is allocated per request here.
+ * existence, funds).  Every reply is written into the worker's reply
+ * buffer, its numbers by fb_format_int64 (snprintf only for the error
+ * messages); nothing is allocated per request here.
  */
 
 #include "fb_core.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -250,8 +250,10 @@ fb_reply_account(fb_handler_ctx_t *ctx, const fb_account_t *a)
     size_t      n;
     fb_buf_t   *b = &ctx->reply.buf;
 
-    if (fb_buf_printf(b, "{\"id\":%" PRId64 ",\"owner\":\"", a->id) != FB_OK
-        || fb_buf_reserve(b, a->owner_len * 6 + 64) != FB_OK)
+    if (fb_buf_append_lit(b, "{\"id\":") != FB_OK
+        || fb_buf_append_int64(b, a->id) != FB_OK
+        || fb_buf_append_lit(b, ",\"owner\":\"") != FB_OK
+        || fb_buf_reserve(b, a->owner_len * 6) != FB_OK)
     {
         return FB_ERROR;
     }
@@ -263,7 +265,53 @@ fb_reply_account(fb_handler_ctx_t *ctx, const fb_account_t *a)
     }
     b->len += n;
 
-    return fb_buf_printf(b, "\",\"balance\":%" PRId64 "}", a->balance);
+    if (fb_buf_append_lit(b, "\",\"balance\":") != FB_OK
+        || fb_buf_append_int64(b, a->balance) != FB_OK)
+    {
+        return FB_ERROR;
+    }
+
+    return fb_buf_append_lit(b, "}");
+}
+
+
+/*
+ * The replies of the money operations: {"name":value,...}, n > 0 integer
+ * fields, names that need no escaping.
+ */
+static int
+fb_reply_numbers(fb_handler_ctx_t *ctx, size_t n, const char *const *names,
+    const int64_t *values)
+{
+    char      *p;
+    size_t     i, len, need;
+    fb_buf_t  *b = &ctx->reply.buf;
+
+    need = 1;
+    for (i = 0; i < n; i++) {
+        need += strlen(names[i]) + sizeof(",\"\":") - 1 + FB_INT64_LEN;
+    }
+
+    if (fb_buf_reserve(b, need) != FB_OK) {
+        return FB_ERROR;
+    }
+
+    p = b->data + b->len;
+
+    for (i = 0; i < n; i++) {
+        *p++ = i == 0 ? '{' : ',';
+        *p++ = '"';
+        len = strlen(names[i]);
+        memcpy(p, names[i], len);
+        p += len;
+        *p++ = '"';
+        *p++ = ':';
+        p += fb_format_int64(p, values[i]);
+    }
+
+    *p++ = '}';
+    b->len = (size_t) (p - b->data);
+    return FB_OK;
 }
 
 
@@ -483,9 +531,8 @@ fb_handle_move(fb_handler_ctx_t *ctx, const fb_request_t *req,
 
     fb_durable(ctx, lsn, FB_NOT_RECORDED);
 
-    if (fb_buf_printf(&ctx->reply.buf,
-                      "{\"id\":%" PRId64 ",\"balance\":%" PRId64 "}",
-                      id, balance) != FB_OK)
+    if (fb_reply_numbers(ctx, 2, (const char *const []) { "id", "balance" },
+                         (const int64_t []) { id, balance }) != FB_OK)
     {
         fb_internal_error(ctx);
     }
@@ -519,11 +566,11 @@ fb_handle_transfer(fb_handler_ctx_t *ctx, const fb_request_t *req)
 
     fb_durable(ctx, lsn, FB_NOT_RECORDED);
 
-    if (fb_buf_printf(&ctx->reply.buf,
-                      "{\"from_id\":%" PRId64 ",\"to_id\":%" PRId64
-                      ",\"from_balance\":%" PRId64 ",\"to_balance\":%" PRId64
-                      ",\"transferred\":%" PRId64 "}",
-                      from, to, from_balance, to_balance, amount) != FB_OK)
+    if (fb_reply_numbers(ctx, 5,
+            (const char *const []) { "from_id", "to_id", "from_balance",
+                                     "to_balance", "transferred" },
+            (const int64_t []) { from, to, from_balance, to_balance,
+                                 amount }) != FB_OK)
     {
         fb_internal_error(ctx);
     }

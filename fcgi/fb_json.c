@@ -1,6 +1,6 @@
 /*
  * fb_json.c: strict reading of request bodies with json-c, and the string
- * escaper for replies written with snprintf.
+ * escaper for the replies.
  *
  * json-c's STRICT mode is not strict enough for money.  json-c 0.16 still
  * accepts single-quoted strings, NaN, Infinity and -Infinity, leading zeros

@@ -9,9 +9,12 @@
  */
 
 #include "fb_core.h"
+#include "fb_buf.h"
 #include "fb_json.h"
 #include "fb_owner.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -747,6 +750,79 @@ test_escape_round_trip(void)
 }
 
 
+/* fb_format_int64 against snprintf, at the edges and over the range. */
+
+static void
+check_int64(int64_t v)
+{
+    char    want[32], got[FB_INT64_LEN + 1];
+    size_t  n;
+
+    snprintf(want, sizeof(want), "%" PRId64, v);
+    memset(got, 'Z', sizeof(got));
+    n = fb_format_int64(got, v);
+
+    CU_ASSERT_EQUAL(n, strlen(want));
+    CU_ASSERT_EQUAL(memcmp(got, want, n), 0);
+    CU_ASSERT_EQUAL(got[n < FB_INT64_LEN ? n : FB_INT64_LEN], 'Z');
+}
+
+
+static void
+test_format_int64(void)
+{
+    int       i;
+    int64_t   p;
+    uint64_t  x = 88172645463325252ULL;
+
+    check_int64(0);
+    check_int64(INT64_MAX);
+    check_int64(INT64_MIN);
+    check_int64(INT64_MIN + 1);
+
+    /* every length, both signs: 9, 10, 11, 99, 100, 101, ... */
+    for (p = 1; p <= INT64_MAX / 10; p *= 10) {
+        check_int64(p - 1);
+        check_int64(p);
+        check_int64(p + 1);
+        check_int64(-p + 1);
+        check_int64(-p);
+        check_int64(-p - 1);
+    }
+
+    /* xorshift64: bits of every magnitude */
+    for (i = 0; i < 100000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        check_int64((int64_t) x);
+        check_int64((int64_t) (x >> (x & 63)));
+    }
+}
+
+
+static void
+test_buf_append_int64(void)
+{
+    fb_buf_t  b;
+
+    /* a buffer of one byte grows to hold the longest number */
+    CU_ASSERT_EQUAL_FATAL(fb_buf_init(&b, 1), FB_OK);
+    CU_ASSERT_EQUAL(fb_buf_append_lit(&b, "["), FB_OK);
+    CU_ASSERT_EQUAL(fb_buf_append_int64(&b, INT64_MIN), FB_OK);
+    CU_ASSERT_EQUAL(fb_buf_append_lit(&b, ","), FB_OK);
+    CU_ASSERT_EQUAL(fb_buf_append_int64(&b, 0), FB_OK);
+    CU_ASSERT_EQUAL(fb_buf_append_lit(&b, ","), FB_OK);
+    CU_ASSERT_EQUAL(fb_buf_append_int64(&b, 42), FB_OK);
+    CU_ASSERT_EQUAL(fb_buf_append_lit(&b, "]"), FB_OK);
+
+    CU_ASSERT_EQUAL(b.len, 27);
+    CU_ASSERT_EQUAL(memcmp(b.data, "[-9223372036854775808,0,42]", 27), 0);
+    CU_ASSERT(b.cap >= b.len);
+    fb_buf_free(&b);
+}
+
+
 static CU_TestInfo  fb_json_tests[] = {
     { "integers", test_int_ok },
     { "integers beyond int64", test_int_range },
@@ -768,8 +844,15 @@ static CU_TestInfo  fb_json_tests[] = {
     CU_TEST_INFO_NULL
 };
 
+static CU_TestInfo  fb_number_tests[] = {
+    { "int64 in decimal", test_format_int64 },
+    { "appended to a buffer", test_buf_append_int64 },
+    CU_TEST_INFO_NULL
+};
+
 static CU_SuiteInfo  fb_suites[] = {
     { "json", suite_init, suite_clean, NULL, NULL, fb_json_tests },
+    { "numbers", NULL, NULL, NULL, NULL, fb_number_tests },
     CU_SUITE_INFO_NULL
 };
 
