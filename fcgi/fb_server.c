@@ -49,6 +49,7 @@
 #include "fb_fcgx.h"
 #include "fb_handler.h"
 #include "fb_log.h"
+#include "fb_parked.h"
 #include "fb_server.h"
 
 #ifndef EPOLLEXCLUSIVE
@@ -84,7 +85,7 @@ struct fb_conn_s {
     fb_worker_t   *owner;
     fb_conn_t     *prev;          /* the owner's connections */
     fb_conn_t     *next;
-    fb_conn_t     *parked_next;   /* the owner's parked connections */
+    fb_parked_t    park;          /* in the owner's parked list */
     FCGX_Request   req;           /* at most one request per connection */
     int            req_id;        /* its FastCGI id, for the reply */
 
@@ -98,6 +99,9 @@ struct fb_conn_s {
     unsigned       reply_ready:1;  /* reply was initialised */
     unsigned       keep:1;         /* nginx keeps it after this reply */
 };
+
+#define fb_conn_of_park(p)                                                  \
+    ((fb_conn_t *) (void *) ((char *) (p) - offsetof(fb_conn_t, park)))
 
 struct fb_worker_s {
     pthread_t          tid;
@@ -120,7 +124,7 @@ struct fb_worker_s {
     unsigned           closed:1;   /* stopping: takes no connection */
 
     /* The owner's own. */
-    fb_conn_t         *parked;
+    fb_parked_list_t   parked;
     fb_jnotify_t      *jnotify;
     unsigned           armed:1;    /* jnotify is linked in the journal */
 };
@@ -275,6 +279,7 @@ fb_server_new(const fb_server_conf_t *conf, fb_listen_t *l, fb_store_t *store)
         }
 
         w->ctx.journal = conf->journal;
+        fb_parked_init(&w->parked);
 
         if (conf->journal != NULL) {
             w->jnotify = fb_journal_notify_new(fb_worker_notify, w);
@@ -635,8 +640,8 @@ fb_park(fb_worker_t *w, fb_conn_t *c, fb_method_e method, uint64_t start)
     c->method = method;
     c->start = start;
     c->parked = 1;
-    c->parked_next = w->parked;
-    w->parked = c;
+    c->park.lsn = c->pending.lsn;
+    fb_parked_add(&w->parked, &c->park);
 
     return FB_OK;
 }
@@ -645,38 +650,34 @@ fb_park(fb_worker_t *w, fb_conn_t *c, fb_method_e method, uint64_t start)
 /*
  * Sends every parked reply the journal allows (or the 503 of each, if it
  * failed), then asks to be notified at the earliest LSN still waiting.
+ * The list is in LSN order: the first reply still waiting ends the walk.
  */
 static void
 fb_settle(fb_worker_t *w)
 {
-    int          d;
-    uint64_t     min;
-    fb_conn_t  **pc, *c;
+    int           d;
+    fb_conn_t    *c;
+    fb_parked_t  *p;
 
-    while (w->parked != NULL && !w->armed) {
-        min = UINT64_MAX;
+    while ((p = fb_parked_first(&w->parked)) != NULL && !w->armed) {
 
-        for (pc = &w->parked; *pc != NULL; /* void */) {
-            c = *pc;
-            d = fb_journal_durable(w->ctx.journal, c->pending.lsn);
-
+        do {
+            d = fb_journal_durable(w->ctx.journal, p->lsn);
             if (d == 0) {
-                if (c->pending.lsn < min) {
-                    min = c->pending.lsn;
-                }
-                pc = &c->parked_next;
-                continue;
+                break;
             }
 
-            *pc = c->parked_next;
+            (void) fb_parked_take(&w->parked);
+            c = fb_conn_of_park(p);
             c->parked = 0;
             fb_reply_swap(&w->ctx.reply, &c->reply);
             w->ctx.pending = c->pending;
             fb_reply(w, c, d > 0, c->method, c->start);
-        }
 
-        if (w->parked != NULL
-            && fb_journal_notify(w->ctx.journal, w->jnotify, min) == FB_OK)
+        } while ((p = fb_parked_first(&w->parked)) != NULL);
+
+        if (p != NULL
+            && fb_journal_notify(w->ctx.journal, w->jnotify, p->lsn) == FB_OK)
         {
             w->armed = 1;
         }
@@ -822,7 +823,7 @@ fb_worker_main(void *arg)
 
     fb_worker_sched(w);
 
-    while (!stop || w->parked != NULL) {
+    while (!stop || fb_parked_first(&w->parked) != NULL) {
         n = epoll_wait(w->epfd, ev, srv->conf.events, -1);
 
         if (n < 0) {
@@ -871,7 +872,7 @@ fb_worker_main(void *arg)
             fb_worker_close_idle(w);
         }
 
-        if (w->parked != NULL) {
+        if (fb_parked_first(&w->parked) != NULL) {
             fb_settle(w);
         }
     }

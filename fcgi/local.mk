@@ -20,6 +20,8 @@ fcgi_libfbhttp_a_SOURCES = \
 	fcgi/fb_metrics.c \
 	fcgi/fb_handler.h \
 	fcgi/fb_handler.c \
+	fcgi/fb_parked.h \
+	fcgi/fb_parked.c \
 	fcgi/fb_listen.h \
 	fcgi/fb_listen.c \
 	fcgi/fb_options.h \

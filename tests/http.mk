@@ -1,11 +1,17 @@
 # Router, options, handler and libfcgi glue unit tests (CUnit).
 if HAVE_CUNIT
-check_PROGRAMS += tests/test-route tests/test-handler tests/test-fcgx
-TESTS += tests/test-route tests/test-handler tests/test-fcgx
+check_PROGRAMS += tests/test-route tests/test-handler tests/test-fcgx \
+	tests/test-parked
+TESTS += tests/test-route tests/test-handler tests/test-fcgx \
+	tests/test-parked
 
 tests_test_route_SOURCES = tests/test-route.c $(fb_cunit_sources)
 tests_test_route_CPPFLAGS = $(fb_test_cppflags)
 tests_test_route_LDADD = $(fb_test_ldadd)
+
+tests_test_parked_SOURCES = tests/test-parked.c $(fb_cunit_sources)
+tests_test_parked_CPPFLAGS = $(fb_test_cppflags)
+tests_test_parked_LDADD = $(fb_test_ldadd)
 
 tests_test_handler_SOURCES = tests/test-handler.c tests/fb_htest.c \
 	tests/fb_htest.h $(fb_cunit_sources)

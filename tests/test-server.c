@@ -5,8 +5,8 @@
  * file-system calls:
  *
  *   - many requests in flight on many connections, each reply parked
- *     until its record is synced: every one answered, every deposit in
- *     the balances;
+ *     until its record is synced, reads among them: every one answered,
+ *     every deposit in the balances, no read behind an acknowledged one;
  *   - connections the peer closes while their reply is parked: the
  *     deposits still count and the server goes on serving;
  *   - peers that stall half-way through a request hold their worker only
@@ -222,9 +222,10 @@ stop(void)
 static void
 test_parked_many(void)
 {
-    int      i, k, fd[CONNS], ok = 0;
-    char     uri[64];
-    int64_t  want[ACCOUNTS + 1] = { 0 };
+    int          i, k, a, fd[CONNS], ok = 0, reads = 0;
+    char         uri[64];
+    int64_t      want[ACCOUNTS + 1] = { 0 }, seen[ACCOUNTS + 1];
+    const char  *p;
 
     for (i = 1; i <= ACCOUNTS; i++) {
         CU_ASSERT_EQUAL_FATAL(call("POST", "/accounts", "{\"owner\":\"Ana\"}"),
@@ -237,23 +238,47 @@ test_parked_many(void)
         CU_ASSERT_FATAL(fd[i] >= 0);
     }
 
-    /* Every connection has a deposit in flight before any reply is read:
-     * both workers hold many parked replies at once. */
+    /*
+     * Every connection has a request in flight before any reply is read:
+     * both workers hold many parked replies at once.  One in four is a
+     * read, which waits for the account's last change and so is parked
+     * among later deposits (fb_parked.c keeps them in LSN order).
+     */
     for (k = 0; k < ROUNDS; k++) {
+        memcpy(seen, want, sizeof(seen));
+
         for (i = 0; i < CONNS; i++) {
-            snprintf(uri, sizeof(uri), "/accounts/%d/deposit",
-                     i % ACCOUNTS + 1);
-            CU_ASSERT_EQUAL(fc_send(fd[i], "POST", uri, "{\"amount\":7}"), 0);
-        }
-        for (i = 0; i < CONNS; i++) {
-            if (fc_reply(fd[i]) == 0 && status == 200) {
-                ok++;
-                want[i % ACCOUNTS + 1] += 7;
+            a = i % ACCOUNTS + 1;
+            if ((i + k) % 4 == 0) {
+                snprintf(uri, sizeof(uri), "/accounts/%d", a % ACCOUNTS + 1);
+                CU_ASSERT_EQUAL(fc_send(fd[i], "GET", uri, NULL), 0);
+            } else {
+                snprintf(uri, sizeof(uri), "/accounts/%d/deposit", a);
+                CU_ASSERT_EQUAL(fc_send(fd[i], "POST", uri, "{\"amount\":7}"),
+                                0);
             }
+        }
+
+        for (i = 0; i < CONNS; i++) {
+            a = i % ACCOUNTS + 1;
+            if (fc_reply(fd[i]) != 0 || status != 200) {
+                continue;
+            }
+            ok++;
+            if ((i + k) % 4 != 0) {
+                want[a] += 7;
+                continue;
+            }
+            /* never less than what was acknowledged before it was sent */
+            p = strstr(body, "\"balance\":");
+            CU_ASSERT_FATAL(p != NULL);
+            CU_ASSERT(strtoll(p + 10, NULL, 10) >= seen[a % ACCOUNTS + 1]);
+            reads++;
         }
     }
 
     CU_ASSERT_EQUAL(ok, CONNS * ROUNDS);
+    CU_ASSERT_EQUAL(reads, CONNS * ROUNDS / 4);
 
     for (i = 0; i < CONNS; i++) {
         close(fd[i]);
