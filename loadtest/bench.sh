@@ -13,7 +13,8 @@
 #   floor      nginx -> fb-floor (one thread, epoll, no libfcgi, a fixed
 #              reply) with the upstream keep-alive and FastCGI parameters
 #              of the shipped configuration: the floor under any backend
-#   fastbank   nginx/fb-run.sh --build BUILD_DIR (nginx + the backend)
+#   fastbank   nginx/fb-run.sh --build BUILD_DIR --no-access-log (nginx +
+#              the backend)
 # Cases, for each server:
 #   get-64, get-500   GET /accounts/1/balance at 64 and 500 connections
 #   mix-64, mix-500   the seed mix (scenarios/seed.conf); the references
@@ -332,8 +333,11 @@ start_fastbank() {
 
     mkdir -p "$dir"
     # shellcheck disable=SC2086  # word splitting of the options intended
+    # No access log, as for the references; on the journal's disk its
+    # writeback delays fdatasync (BENCHMARKS.md, "The access log").
     "$fbrun" --build "$build" --dir "$dir" --port "$port" \
-        --lifetime "$lifetime" ${fastbank_args:+-- $fastbank_args} \
+        --lifetime "$lifetime" --no-access-log \
+        ${fastbank_args:+-- $fastbank_args} \
         >"$out/fastbank-run.log" 2>&1 &
     rpid=$!
     srv_stop=("$rpid")
@@ -479,7 +483,7 @@ report() {
         "$(nproc)" "$(uname -sr)"
     printf 'fb-load: --duration %s --warmup %s (GET /accounts/1/balance, or the seed mix)\n' \
         "$duration" "$warmup"
-    printf 'fastbank: nginx/fb-run.sh defaults%s\n' \
+    printf 'fastbank: nginx/fb-run.sh --no-access-log, otherwise defaults%s\n' \
         "${fastbank_args:+, backend options: $fastbank_args}"
     printf 'load average (1, 5, 15 min): %s at the start, %s at the end\n' \
         "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"

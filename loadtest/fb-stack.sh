@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # fb-stack.sh: sourced by soak.sh and thread-cost.sh.  nginx and fastbank,
 # started by nginx/fb-run.sh in a scratch directory and stopped through
-# fb-run.sh's pid (never by name).  The sourcing script defines die() and
+# fb-run.sh's pid (never by name).  nginx keeps no access log, as in
+# bench.sh: its writeback would share the journal's disk.  The sourcing script defines die() and
 # top (the source tree).
 #
 #   stack_start BUILD PORT LIFETIME LOG [fastbank options...]
@@ -36,7 +37,7 @@ stack_start() {
 
     # shellcheck disable=SC2154  # top: the sourcing script's
     "$top/nginx/fb-run.sh" --build "$build" --dir "$stack_dir" \
-        --port "$port" --lifetime "$lifetime" ${1:+-- "$@"} \
+        --port "$port" --lifetime "$lifetime" --no-access-log ${1:+-- "$@"} \
         >"$log" 2>&1 &
     stack_rpid=$!
 

@@ -116,6 +116,30 @@ for want in 'daemon  off;' 'worker_processes  2;' 'worker_connections  ' \
     fi
 done
 
+# The access log: buffered by default, none with --no-access-log (the
+# benchmarks), and nothing else changes.
+want_log="    access_log  $tmp/gen-default/logs/access.log  combined  buffer=64k  flush=1s;"
+if grep -qxF -- "$want_log" "$conf"; then
+    ok "generated nginx.conf has a buffered access log"
+else
+    fail "generated nginx.conf has a buffered access log" "$(grep -n access_log "$conf")"
+fi
+cp "$conf" "$tmp/nginx.conf.default"
+if out=$(bash "$fb_run" --config-only --dir "$tmp/gen-default" --port 18080 \
+             --no-access-log 2>&1); then
+    got=$(diff "$tmp/nginx.conf.default" "$conf" | sed -n 's/^[<>] /&/p')
+    want="< $want_log
+>     access_log  off;"
+    if [ "$got" = "$want" ]; then
+        ok "fb-run.sh --no-access-log: access_log off, nothing else changed"
+    else
+        fail "fb-run.sh --no-access-log: access_log off, nothing else changed" "$got"
+    fi
+    nginx_t "generated (no access log)" "$tmp/gen-default"
+else
+    fail "fb-run.sh --config-only --no-access-log" "$out"
+fi
+
 # --- the shipped files in a Debian-like /etc/nginx ----------------------------
 
 # debian_etc DIR: a minimal copy of Debian's /etc/nginx/nginx.conf layout.
