@@ -1,6 +1,6 @@
 /*
  * fb_json.h: strict reading of request bodies with json-c, and escaping
- * for the replies we write with snprintf.
+ * for the strings of the replies.
  *
  * One fb_json_t per worker thread (json-c objects are not thread-safe).
  * A body must be exactly one JSON object: valid UTF-8, no trailing data,

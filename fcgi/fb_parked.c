@@ -10,29 +10,28 @@
 void
 fb_parked_add(fb_parked_list_t *l, fb_parked_t *p)
 {
-    fb_parked_t  **pp;
+    fb_parked_t  *q;
 
-    p->next = NULL;
-
-    if (l->head == NULL) {
-        l->head = p;
-        l->tail = p;
-        return;
-    }
-
-    if (l->tail->lsn <= p->lsn) {
-        l->tail->next = p;
-        l->tail = p;
-        return;
-    }
-
-    /* Stops before the tail at the latest: its LSN is greater. */
-    for (pp = &l->head; (*pp)->lsn <= p->lsn; pp = &(*pp)->next) {
+    /* The last node of an LSN no greater than p's, or NULL. */
+    for (q = l->tail; q != NULL && q->lsn > p->lsn; q = q->prev) {
         /* void */
     }
 
-    p->next = *pp;
-    *pp = p;
+    p->prev = q;
+
+    if (q == NULL) {
+        p->next = l->head;
+        l->head = p;
+    } else {
+        p->next = q->next;
+        q->next = p;
+    }
+
+    if (p->next == NULL) {
+        l->tail = p;
+    } else {
+        p->next->prev = p;
+    }
 }
 
 
@@ -41,10 +40,18 @@ fb_parked_take(fb_parked_list_t *l)
 {
     fb_parked_t  *p = l->head;
 
-    if (p != NULL) {
-        l->head = p->next;
-        p->next = NULL;
+    if (p == NULL) {
+        return NULL;
     }
 
+    l->head = p->next;
+
+    if (l->head == NULL) {
+        l->tail = NULL;
+    } else {
+        l->head->prev = NULL;
+    }
+
+    p->next = NULL;
     return p;
 }

@@ -16,12 +16,13 @@ typedef struct fb_parked_s  fb_parked_t;
 
 struct fb_parked_s {
     fb_parked_t  *next;
+    fb_parked_t  *prev;
     uint64_t      lsn;      /* what it waits for */
 };
 
 typedef struct {
     fb_parked_t  *head;     /* the earliest LSN */
-    fb_parked_t  *tail;     /* the latest; stale while head is NULL */
+    fb_parked_t  *tail;     /* the latest */
 } fb_parked_list_t;
 
 #define fb_parked_init(l)   ((l)->head = NULL, (l)->tail = NULL)
@@ -30,7 +31,8 @@ typedef struct {
 /*
  * Adds p, whose lsn is set, after every node of an LSN no greater: in
  * O(1) when it is the latest (a worker's own records come in order),
- * otherwise (a read waiting for an earlier change) after a walk.
+ * otherwise (a read waiting for an earlier change) after a walk back from
+ * the tail, short since that change is usually recent.
  */
 void fb_parked_add(fb_parked_list_t *l, fb_parked_t *p);
 

@@ -126,6 +126,7 @@ struct fb_worker_s {
     /* The owner's own. */
     fb_parked_list_t   parked;
     fb_jnotify_t      *jnotify;
+    uint64_t           armed_lsn;  /* what jnotify was linked for */
     unsigned           armed:1;    /* jnotify is linked in the journal */
 };
 
@@ -649,19 +650,21 @@ fb_park(fb_worker_t *w, fb_conn_t *c, fb_method_e method, uint64_t start)
 
 /*
  * Sends every parked reply the journal allows (or the 503 of each, if it
- * failed), then asks to be notified at the earliest LSN still waiting.
- * The list is in LSN order: the first reply still waiting ends the walk.
+ * failed), then makes sure to be notified at the earliest LSN still
+ * waiting.  The list is in LSN order: the first reply still waiting ends
+ * the walk.  Called after each pass of events while replies are parked;
+ * while notified for a later LSN, it costs one look at the first reply.
  */
 static void
 fb_settle(fb_worker_t *w)
 {
-    int           d;
+    int           d, rc;
     fb_conn_t    *c;
     fb_parked_t  *p;
 
-    while ((p = fb_parked_first(&w->parked)) != NULL && !w->armed) {
+    for ( ;; ) {
 
-        do {
+        while ((p = fb_parked_first(&w->parked)) != NULL) {
             d = fb_journal_durable(w->ctx.journal, p->lsn);
             if (d == 0) {
                 break;
@@ -673,14 +676,37 @@ fb_settle(fb_worker_t *w)
             fb_reply_swap(&w->ctx.reply, &c->reply);
             w->ctx.pending = c->pending;
             fb_reply(w, c, d > 0, c->method, c->start);
-
-        } while ((p = fb_parked_first(&w->parked)) != NULL);
-
-        if (p != NULL
-            && fb_journal_notify(w->ctx.journal, w->jnotify, p->lsn) == FB_OK)
-        {
-            w->armed = 1;
         }
+
+        if (p == NULL) {
+            return;
+        }
+
+        if (!w->armed) {
+            rc = fb_journal_notify(w->ctx.journal, w->jnotify, p->lsn);
+            if (rc == FB_OK) {
+                w->armed = 1;
+                w->armed_lsn = p->lsn;
+            }
+
+        } else if (p->lsn < w->armed_lsn) {
+            /* A read waiting for an earlier change than the records the
+             * worker asked for: be notified for it, not one sync later. */
+            rc = fb_journal_notify_lower(w->ctx.journal, w->jnotify,
+                                         p->lsn);
+            if (rc == FB_OK) {
+                w->armed_lsn = p->lsn;
+            }
+
+        } else {
+            return;
+        }
+
+        if (rc == FB_OK) {
+            return;
+        }
+
+        /* Durable, or failed, since the walk: walk again. */
     }
 }
 

@@ -2,8 +2,8 @@
 # fb-stack.sh: sourced by soak.sh and thread-cost.sh.  nginx and fastbank,
 # started by nginx/fb-run.sh in a scratch directory and stopped through
 # fb-run.sh's pid (never by name).  nginx keeps no access log, as in
-# bench.sh: its writeback would share the journal's disk.  The sourcing script defines die() and
-# top (the source tree).
+# bench.sh: its writeback would share the journal's disk.  The sourcing
+# script defines die() and top (the source tree).
 #
 #   stack_start BUILD PORT LIFETIME LOG [fastbank options...]
 #       sets stack_dir, stack_rpid (fb-run.sh), stack_npid and stack_bpid;

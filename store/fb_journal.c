@@ -62,6 +62,7 @@ struct fb_jwaiter_s {
     fb_jnotify_pt    notify;        /* NULL: post sem */
     void            *arg;
     fb_jwaiter_t    *next;
+    unsigned         linked:1;      /* in waiters (under wait_mutex) */
 };
 
 
@@ -649,6 +650,7 @@ fb_journal_wake_waiters(fb_journal_t *j)
         w = *pw;
         if (w->lsn <= acked || failed) {
             *pw = w->next;
+            w->linked = 0;
             w->next = wake;
             wake = w;
         } else {
@@ -966,6 +968,7 @@ fb_journal_wait(fb_journal_t *j, uint64_t lsn)
     sem_init(&w.sem, 0, 0);
     w.notify = NULL;
     w.next = j->waiters;
+    w.linked = 1;
     j->waiters = &w;
 
     pthread_mutex_unlock(&j->wait_mutex);
@@ -1036,11 +1039,36 @@ fb_journal_notify(fb_journal_t *j, fb_jnotify_t *n, uint64_t lsn)
 
     n->lsn = lsn;
     n->next = j->waiters;
+    n->linked = 1;
     j->waiters = n;
 
     pthread_mutex_unlock(&j->wait_mutex);
 
     return FB_OK;
+}
+
+
+int
+fb_journal_notify_lower(fb_journal_t *j, fb_jnotify_t *n, uint64_t lsn)
+{
+    int  rc = FB_OK;
+
+    pthread_mutex_lock(&j->wait_mutex);
+
+    /*
+     * Under the mutex, as in fb_journal_notify: an LSN not durable now is
+     * seen, lowered, by the writer's next walk.  A waiter no longer linked
+     * has its notification on the way, and the caller looks again then.
+     */
+    if (fb_journal_acked(j) >= lsn || fb_jload(&j->failed)) {
+        rc = FB_DECLINED;
+    } else if (n->linked && lsn < n->lsn) {
+        n->lsn = lsn;
+    }
+
+    pthread_mutex_unlock(&j->wait_mutex);
+
+    return rc;
 }
 
 

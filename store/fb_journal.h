@@ -146,6 +146,15 @@ fb_jnotify_t *fb_journal_notify_new(fb_jnotify_pt notify, void *arg);
 void fb_journal_notify_free(fb_jnotify_t *n);
 int fb_journal_notify(fb_journal_t *j, fb_jnotify_t *n, uint64_t lsn);
 
+/*
+ * For n linked by fb_journal_notify and not yet notified: be notified at
+ * lsn instead, if it is earlier (a worker that parked a reply waiting for
+ * an earlier LSN than the one it asked for).  FB_OK: n will be notified
+ * by the time lsn is durable, or was already.  FB_DECLINED: lsn already
+ * is durable or never will be; n is unchanged.
+ */
+int fb_journal_notify_lower(fb_journal_t *j, fb_jnotify_t *n, uint64_t lsn);
+
 /* Whether the journal has failed: it takes no more records, ever. */
 int fb_journal_failed(fb_journal_t *j);
 

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fb_io.h"
@@ -26,6 +27,12 @@ static int              fault_persist;
 static int              fault_fired;
 static int              fault_next_write;   /* a short write happened */
 static const char      *fault_first;
+
+/* Held syncs (fb_fault_hold), under fault_mutex too. */
+static pthread_cond_t   hold_cond = PTHREAD_COND_INITIALIZER;
+static int              hold_on;
+static int              hold_tickets;       /* held calls let go */
+static int              hold_waiting;       /* held calls now */
 
 
 void
@@ -73,6 +80,71 @@ fb_fault_what(void)
     w = fault_first != NULL ? fault_first : "nothing";
     pthread_mutex_unlock(&fault_mutex);
     return w;
+}
+
+
+void
+fb_fault_hold(int on)
+{
+    pthread_mutex_lock(&fault_mutex);
+    hold_on = on;
+    hold_tickets = 0;
+    pthread_cond_broadcast(&hold_cond);
+    pthread_mutex_unlock(&fault_mutex);
+}
+
+
+void
+fb_fault_release(int n)
+{
+    pthread_mutex_lock(&fault_mutex);
+    hold_tickets += n;
+    pthread_cond_broadcast(&hold_cond);
+    pthread_mutex_unlock(&fault_mutex);
+}
+
+
+int
+fb_fault_wait_held(int n, int seconds)
+{
+    int              rc = 0;
+    struct timespec  due;
+
+    clock_gettime(CLOCK_REALTIME, &due);
+    due.tv_sec += seconds;
+
+    pthread_mutex_lock(&fault_mutex);
+    while (hold_waiting < n && rc == 0) {
+        rc = pthread_cond_timedwait(&hold_cond, &fault_mutex, &due);
+    }
+    rc = hold_waiting >= n ? 0 : -1;
+    pthread_mutex_unlock(&fault_mutex);
+
+    return rc;
+}
+
+
+/* While syncs are held: waits until this one is let go. */
+static void
+hold_sync(void)
+{
+    pthread_mutex_lock(&fault_mutex);
+
+    if (hold_on) {
+        hold_waiting++;
+        pthread_cond_broadcast(&hold_cond);
+
+        while (hold_on && hold_tickets == 0) {
+            pthread_cond_wait(&hold_cond, &fault_mutex);
+        }
+
+        if (hold_on) {
+            hold_tickets--;
+        }
+        hold_waiting--;
+    }
+
+    pthread_mutex_unlock(&fault_mutex);
 }
 
 
@@ -160,6 +232,8 @@ fb_io_pwrite(int fd, const void *buf, size_t len, off_t off)
 int
 fb_io_fdatasync(int fd)
 {
+    hold_sync();
+
     if (fault_check("fdatasync", 0, NULL)) {
         errno = EIO;
         return -1;

@@ -19,4 +19,15 @@ void fb_fault_disarm(void);
 int fb_fault_fired(void);                /* since the last arm */
 const char *fb_fault_what(void);         /* the call that failed first */
 
+/*
+ * Holding syncs, to see what waits for durability: while held, every
+ * fdatasync waits before it returns until fb_fault_release lets it go
+ * (one per count); fb_fault_hold(0) lets every one go and stops holding.
+ * fb_fault_wait_held waits until at least n calls are held, 0, or -1
+ * after seconds.
+ */
+void fb_fault_hold(int on);
+void fb_fault_release(int n);
+int fb_fault_wait_held(int n, int seconds);
+
 #endif /* FB_IO_FAULT_H_INCLUDED */

@@ -43,7 +43,10 @@ add(fb_parked_list_t *l, int i, uint64_t lsn)
 }
 
 
-/* The list is sorted, stable among equal LSNs, n long, tail its last. */
+/*
+ * The list is sorted, stable among equal LSNs, n long, linked both ways,
+ * tail its last.
+ */
 static void
 check_list(fb_parked_list_t *l, int n)
 {
@@ -51,6 +54,7 @@ check_list(fb_parked_list_t *l, int n)
     fb_parked_t  *p, *last = NULL;
 
     for (p = l->head; p != NULL; p = p->next) {
+        CU_ASSERT_PTR_EQUAL_FATAL(p->prev, last);
         if (last != NULL) {
             CU_ASSERT_FATAL(last->lsn <= p->lsn);
             if (last->lsn == p->lsn) {
@@ -62,9 +66,7 @@ check_list(fb_parked_list_t *l, int n)
     }
 
     CU_ASSERT_EQUAL_FATAL(k, n);
-    if (n > 0) {
-        CU_ASSERT_PTR_EQUAL_FATAL(l->tail, last);
-    }
+    CU_ASSERT_PTR_EQUAL_FATAL(l->tail, last);
 }
 
 
@@ -91,7 +93,8 @@ test_in_order(void)
     }
     CU_ASSERT_PTR_NULL(fb_parked_take(&l));
 
-    /* empty again: the stale tail is not used */
+    /* empty again, and used again */
+    check_list(&l, 0);
     add(&l, 0, 5);
     add(&l, 1, 4);
     check_list(&l, 2);
