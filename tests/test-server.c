@@ -310,10 +310,11 @@ test_parked_many(void)
 static void
 test_parked_order(void)
 {
-    int          i, fd_a = -1, fd_b[CONNS / 2], fd_r[CONNS / 2], n = CONNS / 2;
-    int64_t      b1, b2;
-    const char  *p;
-    struct pollfd  pfd;
+    int              i, fd_a = -1, n = CONNS / 2;
+    int              fd_b[CONNS / 2], fd_r[CONNS / 2];
+    int64_t          b1, b2;
+    const char      *p;
+    struct pollfd    pfd;
 
     for (i = 0; i < n; i++) {
         fd_b[i] = -1;
