@@ -9,7 +9,8 @@ tests_test_route_SOURCES = tests/test-route.c $(fb_cunit_sources)
 tests_test_route_CPPFLAGS = $(fb_test_cppflags)
 tests_test_route_LDADD = $(fb_test_ldadd)
 
-tests_test_parked_SOURCES = tests/test-parked.c $(fb_cunit_sources)
+tests_test_parked_SOURCES = tests/test-parked.c tests/fb_jtest.c \
+	tests/fb_jtest.h $(fb_cunit_sources)
 tests_test_parked_CPPFLAGS = $(fb_test_cppflags)
 tests_test_parked_LDADD = $(fb_test_ldadd)
 

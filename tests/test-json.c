@@ -21,6 +21,7 @@
 #include <CUnit/Basic.h>
 
 #include "fb_cunit.h"
+#include "fb_jtest.h"
 
 
 static fb_json_t  *j;
@@ -773,7 +774,8 @@ test_format_int64(void)
 {
     int       i;
     int64_t   p;
-    uint64_t  x = 88172645463325252ULL;
+    uint64_t  x;
+    jt_rng_t  rng;
 
     check_int64(0);
     check_int64(INT64_MAX);
@@ -790,11 +792,10 @@ test_format_int64(void)
         check_int64(-p - 1);
     }
 
-    /* xorshift64: bits of every magnitude */
+    /* bits of every magnitude */
+    jt_rng_seed(&rng, 1);
     for (i = 0; i < 100000; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        x = jt_rng_next(&rng);
         check_int64((int64_t) x);
         check_int64((int64_t) (x >> (x & 63)));
     }

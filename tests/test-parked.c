@@ -12,6 +12,7 @@
 #include <CUnit/Basic.h>
 
 #include "fb_cunit.h"
+#include "fb_jtest.h"
 #include "fb_parked.h"
 
 #define NODES  4096
@@ -112,17 +113,17 @@ static void
 test_as_a_worker(void)
 {
     int                i, n = 0, taken = 0;
-    uint64_t           lsn = 1000, x = 88172645463325252ULL, r;
+    uint64_t           lsn = 1000, x, r;
+    jt_rng_t           rng;
     fb_parked_t       *p;
     fb_parked_list_t   l;
 
     fb_parked_init(&l);
+    jt_rng_seed(&rng, 1);
     nseq = 0;
 
     for (i = 0; i < NODES; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        x = jt_rng_next(&rng);
         r = x % 100;
 
         if (r < 70) {
@@ -164,19 +165,18 @@ static void
 test_any_order(void)
 {
     int                i, k = 0;
-    uint64_t           x = 0x9e3779b97f4a7c15ULL, last = 0;
+    uint64_t           last = 0;
     int                last_seq = -1;
+    jt_rng_t           rng;
     fb_parked_t       *p;
     fb_parked_list_t   l;
 
     fb_parked_init(&l);
+    jt_rng_seed(&rng, 2);
     nseq = 0;
 
     for (i = 0; i < 512; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        add(&l, i, x % 50);
+        add(&l, i, jt_rng_next(&rng) % 50);
     }
     check_list(&l, 512);
 
