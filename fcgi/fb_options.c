@@ -179,6 +179,41 @@ fb_options_usage(FILE *out)
 }
 
 
+/* A word an option takes, and what it stands for. */
+typedef struct {
+    const char  *word;
+    int          value;
+} fb_keyword_t;
+
+static const fb_keyword_t  fb_fsync_words[] = {
+    { "always", FB_FSYNC_ALWAYS },
+    { "batch", FB_FSYNC_BATCH },
+    { "off", FB_FSYNC_OFF },
+    { NULL, 0 }
+};
+
+static const fb_keyword_t  fb_scheduling_words[] = {
+    { "batch", SCHED_BATCH },
+    { "other", SCHED_OTHER },
+    { NULL, 0 }
+};
+
+
+/* The value of the word s in words, or FB_DECLINED. */
+static int
+fb_parse_keyword(const char *s, const fb_keyword_t *words, int *out)
+{
+    for ( ; words->word != NULL; words++) {
+        if (strcmp(s, words->word) == 0) {
+            *out = words->value;
+            return FB_OK;
+        }
+    }
+
+    return FB_DECLINED;
+}
+
+
 /* A whole decimal number in [min, max], or FB_DECLINED. */
 static int
 fb_parse_number(const char *s, unsigned long long min, unsigned long long max,
@@ -205,7 +240,7 @@ fb_parse_number(const char *s, unsigned long long min, unsigned long long max,
 fb_options_rc_e
 fb_options_parse(fb_conf_t *c, int argc, char **argv, FILE *out, FILE *err)
 {
-    int                  opt, level;
+    int                  opt, level, word;
     const char          *why;
     unsigned long long   v;
 
@@ -296,15 +331,13 @@ fb_options_parse(fb_conf_t *c, int argc, char **argv, FILE *out, FILE *err)
             break;
 
         case FB_OPT_CPU_SCHEDULING:
-            if (strcmp(optarg, "batch") == 0) {
-                c->cpu_scheduling = SCHED_BATCH;
-            } else if (strcmp(optarg, "other") == 0) {
-                c->cpu_scheduling = SCHED_OTHER;
-            } else {
+            if (fb_parse_keyword(optarg, fb_scheduling_words, &word) != FB_OK)
+            {
                 fprintf(err, "fastbank: --cpu-scheduling \"%s\": expected "
                         "batch or other\n", optarg);
                 return FB_OPTIONS_ERROR;
             }
+            c->cpu_scheduling = word;
             break;
 
         case FB_OPT_CONFIG:
@@ -332,17 +365,12 @@ fb_options_parse(fb_conf_t *c, int argc, char **argv, FILE *out, FILE *err)
             break;
 
         case FB_OPT_FSYNC:
-            if (strcmp(optarg, "always") == 0) {
-                c->fsync = FB_FSYNC_ALWAYS;
-            } else if (strcmp(optarg, "batch") == 0) {
-                c->fsync = FB_FSYNC_BATCH;
-            } else if (strcmp(optarg, "off") == 0) {
-                c->fsync = FB_FSYNC_OFF;
-            } else {
+            if (fb_parse_keyword(optarg, fb_fsync_words, &word) != FB_OK) {
                 fprintf(err, "fastbank: --fsync \"%s\": expected always, "
                         "batch or off\n", optarg);
                 return FB_OPTIONS_ERROR;
             }
+            c->fsync = (fb_fsync_e) word;
             break;
 
         case FB_OPT_FSYNC_INTERVAL:

@@ -232,8 +232,16 @@ parse(fb_conf_t *c, const char *a1, const char *a2, char *errbuf, size_t n)
 static void
 test_options(void)
 {
-    char       e[512];
-    fb_conf_t  c;
+    size_t      i;
+    char        e[512];
+    fb_conf_t   c;
+    const struct { const char *opt, *word; int fsync, value; } words[] = {
+        { "--cpu-scheduling", "other", 0, SCHED_OTHER },
+        { "--cpu-scheduling", "batch", 0, SCHED_BATCH },
+        { "--fsync", "batch", 1, FB_FSYNC_BATCH },
+        { "--fsync", "off", 1, FB_FSYNC_OFF },
+        { "--fsync", "always", 1, FB_FSYNC_ALWAYS },
+    };
 
     CU_ASSERT_EQUAL(parse(&c, NULL, NULL, e, sizeof(e)), FB_OPTIONS_RUN);
     CU_ASSERT_STRING_EQUAL(c.listen, FB_DEFAULT_LISTEN);
@@ -254,12 +262,16 @@ test_options(void)
                     FB_OPTIONS_RUN);
     CU_ASSERT_EQUAL(c.socket_mode, 0600);
     CU_ASSERT_EQUAL(c.cpu_scheduling, SCHED_BATCH);
-    CU_ASSERT_EQUAL(parse(&c, "--cpu-scheduling", "other", e, sizeof(e)),
-                    FB_OPTIONS_RUN);
-    CU_ASSERT_EQUAL(c.cpu_scheduling, SCHED_OTHER);
-    CU_ASSERT_EQUAL(parse(&c, "--cpu-scheduling", "batch", e, sizeof(e)),
-                    FB_OPTIONS_RUN);
-    CU_ASSERT_EQUAL(c.cpu_scheduling, SCHED_BATCH);
+    CU_ASSERT_EQUAL(c.fsync, FB_FSYNC_ALWAYS);
+
+    /* Every word the keyword options take. */
+    for (i = 0; i < fb_nelems(words); i++) {
+        CU_ASSERT_EQUAL(parse(&c, words[i].opt, words[i].word, e,
+                              sizeof(e)), FB_OPTIONS_RUN);
+        CU_ASSERT_EQUAL(words[i].fsync ? (int) c.fsync : c.cpu_scheduling,
+                        words[i].value);
+    }
+
     CU_ASSERT_EQUAL(parse(&c, "--help", NULL, e, sizeof(e)), FB_OPTIONS_EXIT);
     CU_ASSERT_EQUAL(parse(&c, "--version", NULL, e, sizeof(e)),
                     FB_OPTIONS_EXIT);
@@ -295,6 +307,10 @@ test_options_refused(void)
         { "--log-level", "loud", "--log-level" },
         { "--cpu-scheduling", "fifo", "--cpu-scheduling" },
         { "--cpu-scheduling", "", "--cpu-scheduling" },
+        { "--cpu-scheduling", "BATCH", "--cpu-scheduling" },
+        { "--fsync", "sometimes", "--fsync" },
+        { "--fsync", "always ", "--fsync" },
+        { "--fsync", "", "--fsync" },
         { "--no-such-option", NULL, "--no-such-option" },
         { "extra", NULL, "extra" },
     };
