@@ -437,12 +437,16 @@ fb_scrape_values(const fb_metrics_t *m, uint64_t accounts, uint64_t *v,
         v[FB_METRIC_journal_records] = js->written_lsn - js->recovered_lsn;
         v[FB_METRIC_journal_writes] = js->batches;
         v[FB_METRIC_journal_syncs] = js->syncs;
+        v[FB_METRIC_journal_gathers] = js->gathers;
+        v[FB_METRIC_journal_gathers_cut] = js->gathers_cut;
         v[FB_METRIC_journal_failed] = (uint64_t) js->failed;
         v[FB_METRIC_journal_sync_seconds] = 0;
     } else {
         v[FB_METRIC_journal_records] = FB_NO_SAMPLE;
         v[FB_METRIC_journal_writes] = FB_NO_SAMPLE;
         v[FB_METRIC_journal_syncs] = FB_NO_SAMPLE;
+        v[FB_METRIC_journal_gathers] = FB_NO_SAMPLE;
+        v[FB_METRIC_journal_gathers_cut] = FB_NO_SAMPLE;
         v[FB_METRIC_journal_failed] = FB_NO_SAMPLE;
         v[FB_METRIC_journal_sync_seconds] = FB_NO_SAMPLE;
     }

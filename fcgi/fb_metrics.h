@@ -158,6 +158,11 @@ typedef enum {
       0, "Batches of records the journal wrote (one write each).")         \
     X(journal_syncs, "fastbank_journal_fsyncs_total", FB_METRIC_COUNTER,   \
       0, "fdatasync calls the journal made.")                              \
+    X(journal_gathers, "fastbank_journal_gathers_total", FB_METRIC_COUNTER, \
+      0, "Batches that waited up to --fsync-delay for more records.")      \
+    X(journal_gathers_cut, "fastbank_journal_gathers_cut_total",           \
+      FB_METRIC_COUNTER, 0, "Gathers that ended before --fsync-delay: as " \
+      "many records had come as the batch before held.")                   \
     X(journal_failed, "fastbank_journal_failed", FB_METRIC_GAUGE, 0,       \
       "1 once a journal write or sync failed: mutations get 503 until "    \
       "restart.")                                                          \

@@ -83,7 +83,8 @@ struct fb_journal_s {
     /*
      * mutex protects the append side: last_lsn (the last LSN handed out),
      * the buffer being filled (bufs[cur]) and which one that is, and the
-     * writer's orders (writer_idle, stopping, rotate*, sync_wanted).  It
+     * writer's orders (writer_idle, stopping, rotate*, sync_wanted) and
+     * how long it gathers (gathering, gather_lsn).  It
      * is taken inside the store's locks, by the hook, so it is a leaf:
      * nothing is called with it held but memcpy, the CRC and a condition
      * signal, never the store, never I/O.  Records enter bufs[cur] in LSN
@@ -100,6 +101,8 @@ struct fb_journal_s {
     unsigned            rotate:1;      /* a snapshot wants a new segment */
     unsigned            sync_wanted:1; /* a snapshot wants an fdatasync */
     unsigned            nomem_logged:1;
+    unsigned            gathering:1;   /* the writer waits for gather_lsn */
+    uint64_t            gather_lsn;    /* handed out: the gather ends */
     size_t              rotate_off;    /* after this many bytes of bufs[cur] */
     uint64_t            rotate_seq;    /* the snapshot's S0 */
 
@@ -135,6 +138,8 @@ struct fb_journal_s {
     char                seg_path[4096];
     fb_atomic_i64_t     batches;
     fb_atomic_i64_t     syncs;
+    fb_atomic_i64_t     gathers;
+    fb_atomic_i64_t     gathers_cut;
     fb_atomic_u64_t     sync_hist[FB_JSYNC_NBUCKETS + 2];  /* the writer
                                        alone adds; read by fb_journal_stats */
 
@@ -746,9 +751,14 @@ fb_journal_writer_wait(fb_journal_t *j)
  * syncs cost less CPU per request (each is two disk round trips, an
  * interrupt or two, and a wake-up per worker) and leave the workers
  * preempted less often: measured in doc/journal.txt, section 5.
- * Workers do not signal the writer meanwhile (writer_idle is 0), so the
- * wait is one timed sleep; a stop, a rotation or a sync wanted ends it.
- * mutex held.
+ *
+ * The wait ends early once this batch holds as many records as the last
+ * one (gather_lsn), as MySQL's binlog_group_commit_sync_no_delay_count
+ * ends its delay: the clients the last sync answered have sent their next
+ * requests, and waiting longer only adds their latency to the cycle.  The
+ * worker whose record (or fb_journal_release) reaches gather_lsn signals;
+ * no other append does (writer_idle is 0).  A stop, a rotation or a sync
+ * wanted ends the wait too.  mutex held.
  */
 static void
 fb_journal_writer_gather(fb_journal_t *j)
@@ -757,8 +767,17 @@ fb_journal_writer_gather(fb_journal_t *j)
     struct timespec  ts;
 
     if (j->conf.fsync != FB_FSYNC_ALWAYS || j->conf.delay_us == 0
-        || j->last_batch < 2 || fb_jload(&j->failed))
+        || j->last_batch < 2 || fb_jload(&j->failed)
+        || j->bufs[j->cur].len == 0 || j->stopping || j->rotate
+        || j->sync_wanted)
     {
+        return;
+    }
+
+    /* This buffer's records follow the last batch's, which ends at
+     * written_lsn. */
+    j->gather_lsn = fb_jload(&j->written_lsn) + j->last_batch;
+    if (j->last_lsn >= j->gather_lsn) {
         return;
     }
 
@@ -766,10 +785,21 @@ fb_journal_writer_gather(fb_journal_t *j)
     ts.tv_sec = (time_t) (due / 1000000000u);
     ts.tv_nsec = (long) (due % 1000000000u);
 
+    fb_atomic_store_relaxed(&j->gathers,
+                            fb_atomic_load_relaxed(&j->gathers) + 1);
+    j->gathering = 1;
+
     while (!j->stopping && !j->rotate && !j->sync_wanted
-           && fb_journal_now_ns() < due)
+           && j->last_lsn < j->gather_lsn && fb_journal_now_ns() < due)
     {
         (void) pthread_cond_timedwait(&j->work, &j->mutex, &ts);
+    }
+
+    j->gathering = 0;
+
+    if (j->last_lsn >= j->gather_lsn) {
+        fb_atomic_store_relaxed(&j->gathers_cut,
+                                fb_atomic_load_relaxed(&j->gathers_cut) + 1);
     }
 }
 
@@ -896,6 +926,9 @@ fb_journal_log(void *ctx, const fb_op_t *op, uint64_t *lsn)
     } else if (j->writer_idle) {
         j->writer_idle = 0;
         pthread_cond_signal(&j->work);
+    } else if (j->gathering && seq >= j->gather_lsn) {
+        j->gathering = 0;
+        pthread_cond_signal(&j->work);
     }
 
     pthread_mutex_unlock(&j->mutex);
@@ -936,6 +969,9 @@ fb_journal_release(fb_journal_t *j)
     pthread_mutex_lock(&j->mutex);
     if (j->writer_idle && j->bufs[j->cur].len > 0) {
         j->writer_idle = 0;
+        pthread_cond_signal(&j->work);
+    } else if (j->gathering && j->last_lsn >= j->gather_lsn) {
+        j->gathering = 0;
         pthread_cond_signal(&j->work);
     }
     pthread_mutex_unlock(&j->mutex);
@@ -1330,10 +1366,13 @@ fb_journal_stop(fb_journal_t *j, int final_snapshot)
         j->writer_started = 0;
 
         fb_jlog(j, FB_JLOG_INFO, 0, "journal stopped at LSN %" PRIu64 ": %"
-                PRId64 " writes and %" PRId64 " fdatasyncs since start-up, "
+                PRId64 " writes and %" PRId64 " fdatasyncs since start-up "
+                "(%" PRId64 " gathered, %" PRId64 " of them cut short), "
                 "%" PRId64 " snapshots", j->last_lsn,
                 fb_atomic_load_relaxed(&j->batches),
                 fb_atomic_load_relaxed(&j->syncs),
+                fb_atomic_load_relaxed(&j->gathers),
+                fb_atomic_load_relaxed(&j->gathers_cut),
                 fb_atomic_load_relaxed(&j->snapshots));
     }
 
@@ -1389,6 +1428,8 @@ fb_journal_stats(fb_journal_t *j, fb_journal_stats_t *out)
     out->synced_lsn = fb_jload(&j->synced_lsn);
     out->batches = (uint64_t) fb_atomic_load_relaxed(&j->batches);
     out->syncs = (uint64_t) fb_atomic_load_relaxed(&j->syncs);
+    out->gathers = (uint64_t) fb_atomic_load_relaxed(&j->gathers);
+    out->gathers_cut = (uint64_t) fb_atomic_load_relaxed(&j->gathers_cut);
     out->snapshots = fb_jload(&j->snapshots);
     out->snapshot_seq = fb_jload(&j->snapshot_seq);
     out->recovered_lsn = j->recovered_lsn;

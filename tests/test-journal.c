@@ -1216,6 +1216,118 @@ test_group_commit_delay(void)
 }
 
 
+/* Polls the journal until its writer has begun gather number n; 0 once
+ * it has, -1 if it has not within a minute (a hang, not a timing). */
+static int
+gather_begun(fb_journal_t *j, uint64_t n)
+{
+    int                  i;
+    fb_journal_stats_t   st;
+
+    for (i = 0; i < 60000; i++) {
+        fb_journal_stats(j, &st);
+        if (st.gathers >= n) {
+            return 0;
+        }
+        usleep(1000);
+    }
+
+    return -1;
+}
+
+
+/*
+ * A gather ends once as many records have come as the batch before held,
+ * long before --fsync-delay (here ten minutes, so nothing else ends it).
+ * The record that completes the count wakes the writer, appended alone
+ * or under a hold at its release; one record fewer keeps waiting.  A
+ * stop ends a gather too, and every record is found by recovery.
+ */
+static void
+test_gather_cut(void)
+{
+    int                  rc;
+    char                *dir;
+    int64_t              balance;
+    uint64_t             lsn, g;
+    jt_pair_t            p;
+    jt_notice_t          n;
+    fb_store_t          *s;
+    fb_account_t         a;
+    fb_journal_stats_t   st;
+
+    dir = jt_mkdir("gather");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(jt_open_tuned(&p, dir, FB_FSYNC_ALWAYS, 0,
+                                        600u * 1000 * 1000, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(jt_notice_init(&n, p.j), 0);
+
+    CU_ASSERT_EQUAL_FATAL(fb_store_create(p.s, "Gather", 6, &a), FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_journal_wait(p.j, a.lsn), 0);
+
+    /* A batch of two: the next one gathers until it holds two.  The
+     * pause lets the writer go idle, so that only the release wakes it
+     * and it takes both records at once. */
+    usleep(100000);
+    fb_journal_hold(p.j);
+    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn),
+                          FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn),
+                          FB_STORE_OK);
+    fb_journal_release(p.j);
+    CU_ASSERT_EQUAL_FATAL(fb_journal_wait(p.j, lsn), 0);
+    fb_journal_stats(p.j, &st);
+    CU_ASSERT_EQUAL_FATAL(st.gathers, 0);
+    g = 0;
+
+    /* One record: the writer gathers, and the record waits. */
+    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn),
+                          FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(gather_begun(p.j, ++g), 0);
+    usleep(20000);
+    CU_ASSERT_EQUAL(fb_journal_durable(p.j, lsn), 0);
+
+    /* The second, appended alone, ends the gather. */
+    CU_ASSERT_EQUAL_FATAL(jt_notice_link(&n, lsn + 1), FB_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn),
+                          FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(jt_notice_wait(&n, 1), 0);
+    CU_ASSERT_EQUAL(n.durable, 1);
+    fb_journal_stats(p.j, &st);
+    CU_ASSERT_EQUAL(st.gathers, g);
+    CU_ASSERT_EQUAL(st.gathers_cut, g);
+
+    /* Again, the second one under a hold: its release ends it. */
+    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn),
+                          FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(gather_begun(p.j, ++g), 0);
+    fb_journal_hold(p.j);
+    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn),
+                          FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(jt_notice_link(&n, lsn), FB_OK);
+    usleep(20000);
+    CU_ASSERT_EQUAL(fb_journal_durable(p.j, lsn), 0);
+    fb_journal_release(p.j);
+    CU_ASSERT_EQUAL_FATAL(jt_notice_wait(&n, 2), 0);
+    CU_ASSERT_EQUAL(n.durable, 1);
+    fb_journal_stats(p.j, &st);
+    CU_ASSERT_EQUAL(st.gathers_cut, g);
+
+    /* A gather the stop ends: its record is written, synced, recovered. */
+    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn),
+                          FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(gather_begun(p.j, ++g), 0);
+    jt_close(&p, 0);
+    jt_notice_free(&n);
+
+    s = jt_recover(dir, &rc, NULL);
+    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    CU_ASSERT_EQUAL(jt_store_sum(s), 70);
+    fb_store_free(s);
+    jt_rmdir(dir);
+}
+
+
 /* The batch policy: a reply after write; fdatasync later, and at stop. */
 static void
 test_policy_batch(void)
@@ -1432,6 +1544,7 @@ static const fb_ctest_t  tests[] = {
     { "snapshot: under load", test_snapshot_under_load },
     { "group commit", test_group_commit },
     { "group commit: --fsync-delay", test_group_commit_delay },
+    { "group commit: a gather cut short", test_gather_cut },
     { "policy: batch", test_policy_batch },
     { "notify: once, when durable", test_notify },
     { "directory: lock, tmp, missing", test_directory_rules },

@@ -243,6 +243,12 @@ def test_exact():
           and e.get("fastbank_journal_writes_total") >= syncs,
           "fastbank_journal_writes_total: a write behind every sync",
           e.get("fastbank_journal_writes_total"))
+    gathers = e.get("fastbank_journal_gathers_total")
+    check(gathers is not None and 0 <= gathers <= syncs,
+          "fastbank_journal_gathers_total between 0 and the syncs", gathers)
+    cut = e.get("fastbank_journal_gathers_cut_total")
+    check(cut is not None and 0 <= cut <= gathers,
+          "fastbank_journal_gathers_cut_total between 0 and the gathers", cut)
     check(e.get("fastbank_journal_failed") == 0, "fastbank_journal_failed 0",
           e.get("fastbank_journal_failed"))
     h = "fastbank_journal_fsync_duration_seconds"

@@ -262,6 +262,9 @@ test_scrape_values(void)
         CU_ASSERT_EQUAL(fb_expo_family(&e, "fastbank_journal_fsyncs_total")
                         ->samples, 0);
         CU_ASSERT_EQUAL(fb_expo_family(&e,
+                            "fastbank_journal_gathers_cut_total")->samples,
+                        0);
+        CU_ASSERT_EQUAL(fb_expo_family(&e,
                             "fastbank_journal_fsync_duration_seconds")
                         ->samples, 0);
     }
