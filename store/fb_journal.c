@@ -102,7 +102,7 @@ struct fb_journal_s {
     unsigned            sync_wanted:1; /* a snapshot wants an fdatasync */
     unsigned            nomem_logged:1;
     unsigned            gathering:1;   /* the writer waits for gather_lsn */
-    uint64_t            gather_lsn;    /* handed out: the gather ends */
+    uint64_t            gather_lsn;    /* the gather ends at this LSN */
     size_t              rotate_off;    /* after this many bytes of bufs[cur] */
     uint64_t            rotate_seq;    /* the snapshot's S0 */
 
@@ -566,7 +566,7 @@ fb_journal_sync(fb_journal_t *j)
 
     j->seg_synced = j->seg_off;
     j->last_sync_ns = fb_journal_now_ns();
-    fb_atomic_store_relaxed(&j->syncs, fb_atomic_load_relaxed(&j->syncs) + 1);
+    fb_atomic_store_release(&j->syncs, fb_atomic_load_relaxed(&j->syncs) + 1);
 
     d = j->last_sync_ns - t0;
     for (k = 0; k < FB_JSYNC_NBUCKETS && d > fb_journal_sync_bounds[k]; k++) {
@@ -742,8 +742,8 @@ fb_journal_writer_wait(fb_journal_t *j)
 
 
 /*
- * Under always, lets the batch gather for delay_us before it is written
- * and synced, as PostgreSQL's commit_delay and MySQL's
+ * Under always, lets the batch gather for up to delay_us before it is
+ * written and synced, as PostgreSQL's commit_delay and MySQL's
  * binlog_group_commit_sync_delay do, but only when the last batch held
  * more than one record: requests are arriving together, so waiting adds
  * to this batch what would otherwise need a sync of its own.  A lone
@@ -758,7 +758,8 @@ fb_journal_writer_wait(fb_journal_t *j)
  * requests, and waiting longer only adds their latency to the cycle.  The
  * worker whose record (or fb_journal_release) reaches gather_lsn signals;
  * no other append does (writer_idle is 0).  A stop, a rotation or a sync
- * wanted ends the wait too.  mutex held.
+ * wanted ends the wait too.  Each of them clears gathering as it signals,
+ * so gathering still set means the wait timed out.  mutex held.
  */
 static void
 fb_journal_writer_gather(fb_journal_t *j)
@@ -785,22 +786,24 @@ fb_journal_writer_gather(fb_journal_t *j)
     ts.tv_sec = (time_t) (due / 1000000000u);
     ts.tv_nsec = (long) (due % 1000000000u);
 
-    fb_atomic_store_relaxed(&j->gathers,
+    fb_atomic_store_release(&j->gathers,
                             fb_atomic_load_relaxed(&j->gathers) + 1);
     j->gathering = 1;
 
-    while (!j->stopping && !j->rotate && !j->sync_wanted
-           && j->last_lsn < j->gather_lsn && fb_journal_now_ns() < due)
+    while (j->gathering && !j->stopping && !j->rotate && !j->sync_wanted
+           && fb_journal_now_ns() < due)
     {
         (void) pthread_cond_timedwait(&j->work, &j->mutex, &ts);
     }
 
-    j->gathering = 0;
-
-    if (j->last_lsn >= j->gather_lsn) {
-        fb_atomic_store_relaxed(&j->gathers_cut,
+    /* Whoever ended the wait cleared gathering: the count, a stop, a
+     * rotation or a sync wanted.  Only the count's is a cut. */
+    if (!j->gathering && !j->stopping && !j->rotate && !j->sync_wanted) {
+        fb_atomic_store_release(&j->gathers_cut,
                                 fb_atomic_load_relaxed(&j->gathers_cut) + 1);
     }
+
+    j->gathering = 0;
 }
 
 
@@ -1124,8 +1127,9 @@ fb_journal_wait_synced(fb_journal_t *j, uint64_t lsn, uint64_t seg)
 
     pthread_mutex_lock(&j->mutex);
     j->sync_wanted = 1;
-    if (j->writer_idle) {
+    if (j->writer_idle || j->gathering) {
         j->writer_idle = 0;
+        j->gathering = 0;
         pthread_cond_signal(&j->work);
     }
     pthread_mutex_unlock(&j->mutex);
@@ -1209,8 +1213,9 @@ fb_journal_snapshot(fb_journal_t *j)
     j->rotate = 1;
     j->rotate_off = j->bufs[j->cur].len;
     j->rotate_seq = s0;
-    if (j->writer_idle) {
+    if (j->writer_idle || j->gathering) {
         j->writer_idle = 0;
+        j->gathering = 0;
         pthread_cond_signal(&j->work);
     }
     pthread_mutex_unlock(&j->mutex);
@@ -1360,6 +1365,7 @@ fb_journal_stop(fb_journal_t *j, int final_snapshot)
     if (j->writer_started) {
         pthread_mutex_lock(&j->mutex);
         j->stopping = 1;
+        j->gathering = 0;
         pthread_cond_signal(&j->work);
         pthread_mutex_unlock(&j->mutex);
         pthread_join(j->writer, NULL);
@@ -1427,9 +1433,12 @@ fb_journal_stats(fb_journal_t *j, fb_journal_stats_t *out)
     out->written_lsn = fb_jload(&j->written_lsn);
     out->synced_lsn = fb_jload(&j->synced_lsn);
     out->batches = (uint64_t) fb_atomic_load_relaxed(&j->batches);
-    out->syncs = (uint64_t) fb_atomic_load_relaxed(&j->syncs);
-    out->gathers = (uint64_t) fb_atomic_load_relaxed(&j->gathers);
-    out->gathers_cut = (uint64_t) fb_atomic_load_relaxed(&j->gathers_cut);
+    /* cut <= gathers <= syncs (the writer counts a sync before it can
+     * begin the next gather, and a gather before its cut): read in that
+     * order, a scrape under load never sees them the other way round. */
+    out->gathers_cut = (uint64_t) fb_atomic_load_acquire(&j->gathers_cut);
+    out->gathers = (uint64_t) fb_atomic_load_acquire(&j->gathers);
+    out->syncs = (uint64_t) fb_atomic_load_acquire(&j->syncs);
     out->snapshots = fb_jload(&j->snapshots);
     out->snapshot_seq = fb_jload(&j->snapshot_seq);
     out->recovered_lsn = j->recovered_lsn;

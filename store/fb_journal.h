@@ -187,8 +187,8 @@ typedef struct {
     uint64_t      recovered_lsn;      /* the last LSN recovery found */
     uint64_t      batches;            /* write()s of a batch */
     uint64_t      syncs;              /* fdatasync()s */
-    uint64_t      gathers;            /* batches that waited --fsync-delay
-                                         for more records */
+    uint64_t      gathers;            /* batches that waited up to
+                                         --fsync-delay for more records */
     uint64_t      gathers_cut;        /* of those, ended early: as many
                                          records came as the last batch
                                          had */

@@ -261,6 +261,8 @@ test_scrape_values(void)
                         ->samples, 0);
         CU_ASSERT_EQUAL(fb_expo_family(&e, "fastbank_journal_fsyncs_total")
                         ->samples, 0);
+        CU_ASSERT_EQUAL(fb_expo_family(&e, "fastbank_journal_gathers_total")
+                        ->samples, 0);
         CU_ASSERT_EQUAL(fb_expo_family(&e,
                             "fastbank_journal_gathers_cut_total")->samples,
                         0);

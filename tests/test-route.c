@@ -309,6 +309,7 @@ test_options_refused(void)
         { "--cpu-scheduling", "", "--cpu-scheduling" },
         { "--cpu-scheduling", "BATCH", "--cpu-scheduling" },
         { "--fsync", "sometimes", "--fsync" },
+        { "--fsync", "ALWAYS", "--fsync" },
         { "--fsync", "always ", "--fsync" },
         { "--fsync", "", "--fsync" },
         { "--no-such-option", NULL, "--no-such-option" },
