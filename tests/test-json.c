@@ -14,6 +14,7 @@
 #include "fb_owner.h"
 
 #include <inttypes.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -676,6 +677,39 @@ test_reuse(void)
 }
 
 
+/*
+ * The parse runs in the C locale and puts the thread's own back, whatever
+ * it is: the process's global one (a thread's default), or one set with
+ * uselocale(), here C.UTF-8, which Debian always has.
+ */
+static void
+test_locale(void)
+{
+    int64_t   v;
+    locale_t  mine, before;
+
+    before = uselocale((locale_t) 0);
+    CU_ASSERT_EQUAL(amount("{\"amount\":12}", &v), FB_JSON_OK);
+    CU_ASSERT_EQUAL(v, 12);
+    CU_ASSERT(uselocale((locale_t) 0) == before);
+
+    mine = newlocale(LC_ALL_MASK, "C.UTF-8", (locale_t) 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mine);
+    CU_ASSERT(uselocale(mine) == before);
+
+    CU_ASSERT_EQUAL(amount("{\"amount\":-34}", &v), FB_JSON_OK);
+    CU_ASSERT_EQUAL(v, -34);
+    CU_ASSERT(uselocale((locale_t) 0) == mine);
+    CU_ASSERT_EQUAL(parse("{\"amount\":1.5}"), FB_JSON_OK);
+    CU_ASSERT_EQUAL(fb_json_get_int64(j, "amount", &v), FB_JSON_WRONG_TYPE);
+    CU_ASSERT_EQUAL(parse("{\"amount\":"), FB_JSON_INVALID);
+    CU_ASSERT(uselocale((locale_t) 0) == mine);
+
+    CU_ASSERT(uselocale(before) == mine);
+    freelocale(mine);
+}
+
+
 #define escape(src, dst, cap)  fb_json_escape((dst), (cap), (src),         \
                                               sizeof(src) - 1)
 
@@ -840,6 +874,7 @@ static CU_TestInfo  fb_json_tests[] = {
     { "nesting depth", test_depth },
     { "4096-byte body", test_big_body },
     { "reuse", test_reuse },
+    { "the thread's locale", test_locale },
     { "escape", test_escape },
     { "escape round trip", test_escape_round_trip },
     CU_TEST_INFO_NULL
