@@ -280,16 +280,16 @@ fb_reply_account(fb_handler_ctx_t *ctx, const fb_account_t *a)
  * fields, names that need no escaping.
  */
 static int
-fb_reply_numbers(fb_handler_ctx_t *ctx, size_t n, const char *const *names,
+fb_reply_numbers(fb_handler_ctx_t *ctx, size_t n, const fb_str_t *names,
     const int64_t *values)
 {
     char      *p;
-    size_t     i, len, need;
+    size_t     i, need;
     fb_buf_t  *b = &ctx->reply.buf;
 
     need = 1;
     for (i = 0; i < n; i++) {
-        need += strlen(names[i]) + sizeof(",\"\":") - 1 + FB_INT64_LEN;
+        need += names[i].len + sizeof(",\"\":") - 1 + FB_INT64_LEN;
     }
 
     if (fb_buf_reserve(b, need) != FB_OK) {
@@ -301,9 +301,8 @@ fb_reply_numbers(fb_handler_ctx_t *ctx, size_t n, const char *const *names,
     for (i = 0; i < n; i++) {
         *p++ = i == 0 ? '{' : ',';
         *p++ = '"';
-        len = strlen(names[i]);
-        memcpy(p, names[i], len);
-        p += len;
+        memcpy(p, names[i].data, names[i].len);
+        p += names[i].len;
         *p++ = '"';
         *p++ = ':';
         p += fb_format_int64(p, values[i]);
@@ -531,8 +530,9 @@ fb_handle_move(fb_handler_ctx_t *ctx, const fb_request_t *req,
 
     fb_durable(ctx, lsn, FB_NOT_RECORDED);
 
-    if (fb_reply_numbers(ctx, 2, (const char *const []) { "id", "balance" },
-                         (const int64_t []) { id, balance }) != FB_OK)
+    if (fb_reply_numbers(ctx, 2,
+            (const fb_str_t []) { fb_string("id"), fb_string("balance") },
+            (const int64_t []) { id, balance }) != FB_OK)
     {
         fb_internal_error(ctx);
     }
@@ -567,8 +567,10 @@ fb_handle_transfer(fb_handler_ctx_t *ctx, const fb_request_t *req)
     fb_durable(ctx, lsn, FB_NOT_RECORDED);
 
     if (fb_reply_numbers(ctx, 5,
-            (const char *const []) { "from_id", "to_id", "from_balance",
-                                     "to_balance", "transferred" },
+            (const fb_str_t []) { fb_string("from_id"), fb_string("to_id"),
+                                  fb_string("from_balance"),
+                                  fb_string("to_balance"),
+                                  fb_string("transferred") },
             (const int64_t []) { from, to, from_balance, to_balance,
                                  amount }) != FB_OK)
     {

@@ -1118,6 +1118,19 @@ fb_journal_failed(fb_journal_t *j)
 }
 
 
+/* Wakes the writer for an order (a sync wanted, a rotation) whether it is
+ * idle or gathering: either wait ends at once.  mutex held. */
+static void
+fb_journal_wake_writer(fb_journal_t *j)
+{
+    if (j->writer_idle || j->gathering) {
+        j->writer_idle = 0;
+        j->gathering = 0;
+        pthread_cond_signal(&j->work);
+    }
+}
+
+
 /* Waits until every record up to lsn is synced and the writer has moved
  * to a segment beginning after seg (a snapshot's S0).  -1 on failure. */
 static int
@@ -1127,11 +1140,7 @@ fb_journal_wait_synced(fb_journal_t *j, uint64_t lsn, uint64_t seg)
 
     pthread_mutex_lock(&j->mutex);
     j->sync_wanted = 1;
-    if (j->writer_idle || j->gathering) {
-        j->writer_idle = 0;
-        j->gathering = 0;
-        pthread_cond_signal(&j->work);
-    }
+    fb_journal_wake_writer(j);
     pthread_mutex_unlock(&j->mutex);
 
     pthread_mutex_lock(&j->wait_mutex);
@@ -1213,11 +1222,7 @@ fb_journal_snapshot(fb_journal_t *j)
     j->rotate = 1;
     j->rotate_off = j->bufs[j->cur].len;
     j->rotate_seq = s0;
-    if (j->writer_idle || j->gathering) {
-        j->writer_idle = 0;
-        j->gathering = 0;
-        pthread_cond_signal(&j->work);
-    }
+    fb_journal_wake_writer(j);
     pthread_mutex_unlock(&j->mutex);
 
     /*

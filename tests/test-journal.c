@@ -1216,16 +1216,22 @@ test_group_commit_delay(void)
 }
 
 
-/* Polls the journal until its writer has begun gather number n; 0 once
- * it has, -1 if it has not within a minute (a hang, not a timing). */
+/* Appends one record (a deposit of 10 to id) and polls the journal until
+ * its writer has begun gather number n: 0 once it has, -1 if the deposit
+ * failed or no gather began within a minute (a hang, not a timing). */
 static int
-gather_begun(fb_journal_t *j, uint64_t n)
+gather_one(jt_pair_t *p, uint64_t id, uint64_t n, uint64_t *lsn)
 {
     int                  i;
+    int64_t              balance;
     fb_journal_stats_t   st;
 
+    if (fb_store_deposit(p->s, id, 10, &balance, lsn) != FB_STORE_OK) {
+        return -1;
+    }
+
     for (i = 0; i < 60000; i++) {
-        fb_journal_stats(j, &st);
+        fb_journal_stats(p->j, &st);
         if (st.gathers >= n) {
             return 0;
         }
@@ -1321,9 +1327,7 @@ test_gather_cut(void)
     CU_ASSERT_EQUAL(st.gathers, 0);
 
     /* One record: the writer gathers, and the record waits. */
-    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn),
-                          FB_STORE_OK);
-    if (gather_begun(p.j, ++g) != 0) {
+    if (gather_one(&p, a.id, ++g, &lsn) != 0) {
         CU_FAIL("no gather began");
         goto done;
     }
@@ -1345,9 +1349,7 @@ test_gather_cut(void)
     CU_ASSERT_EQUAL(st.gathers_cut, g);
 
     /* Again, the second one under a hold: its release ends it. */
-    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn),
-                          FB_STORE_OK);
-    if (gather_begun(p.j, ++g) != 0) {
+    if (gather_one(&p, a.id, ++g, &lsn) != 0) {
         CU_FAIL("no second gather began");
         goto done;
     }
@@ -1369,9 +1371,7 @@ test_gather_cut(void)
     CU_ASSERT_EQUAL(st.gathers_cut, g);
 
     /* A snapshot ends a gather at once; it is not a cut. */
-    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn),
-                          FB_STORE_OK);
-    if (gather_begun(p.j, ++g) != 0) {
+    if (gather_one(&p, a.id, ++g, &lsn) != 0) {
         CU_FAIL("no third gather began");
         goto done;
     }
@@ -1395,9 +1395,7 @@ test_gather_cut(void)
         CU_FAIL("no second batch of exactly two records");
         goto done;
     }
-    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn),
-                          FB_STORE_OK);
-    CU_ASSERT_EQUAL(gather_begun(p.j, ++g), 0);
+    CU_ASSERT_EQUAL(gather_one(&p, a.id, ++g, &lsn), 0);
 
 done:
     if (held) {
