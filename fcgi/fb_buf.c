@@ -83,29 +83,76 @@ fb_buf_append(fb_buf_t *b, const char *p, size_t n)
 }
 
 
+/* "00" to "99": two digits per division (Redis's ll2string, fmt's
+ * format_decimal), half the divisions of one digit at a time. */
+static const char  fb_digit_pairs[201] =
+    "0001020304050607080910111213141516171819"
+    "2021222324252627282930313233343536373839"
+    "4041424344454647484950515253545556575859"
+    "6061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+
+/* The number of decimal digits of u, by comparisons: the reply is then
+ * written in place, from its last digit, with no copy. */
+static size_t
+fb_digits(uint64_t u)
+{
+    size_t  n = 1;
+
+    for ( ;; ) {
+        if (u < 10) {
+            return n;
+        }
+        if (u < 100) {
+            return n + 1;
+        }
+        if (u < 1000) {
+            return n + 2;
+        }
+        if (u < 10000) {
+            return n + 3;
+        }
+        u /= 10000;
+        n += 4;
+    }
+}
+
+
 size_t
 fb_format_int64(char *p, int64_t v)
 {
-    char      tmp[FB_INT64_LEN];
-    char     *t = tmp + sizeof(tmp);
-    size_t    n;
-    uint64_t  u;
+    char      *t;
+    size_t     n, d;
+    uint64_t   u;
 
     /* The magnitude in unsigned arithmetic: -INT64_MIN does not fit. */
     u = v < 0 ? 0 - (uint64_t) v : (uint64_t) v;
 
-    do {
-        *--t = (char) ('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-
     if (v < 0) {
-        *--t = '-';
+        *p++ = '-';
     }
 
-    n = (size_t) (tmp + sizeof(tmp) - t);
-    memcpy(p, t, n);
-    return n;
+    n = fb_digits(u);
+    t = p + n;
+
+    while (u >= 100) {
+        d = (size_t) (u % 100) * 2;
+        u /= 100;
+        t -= 2;
+        t[0] = fb_digit_pairs[d];
+        t[1] = fb_digit_pairs[d + 1];
+    }
+
+    if (u >= 10) {
+        d = (size_t) u * 2;
+        t[-2] = fb_digit_pairs[d];
+        t[-1] = fb_digit_pairs[d + 1];
+    } else {
+        t[-1] = (char) ('0' + u);
+    }
+
+    return n + (v < 0);
 }
 
 

@@ -39,6 +39,16 @@ test_route_templates_agree(void)
         }
         CU_ASSERT_STRING_EQUAL(joined, tpl);
         CU_ASSERT_EQUAL(fb_route_get((fb_route_e) r)->id, r);
+
+        /* fb_route_match takes a segment that begins with '{' for the
+         * id: the table must have no other parameter. */
+        for (i = 0; i < n; i++) {
+            CU_ASSERT(seg[i].len > 0);
+            if (seg[i].data[0] == '{') {
+                CU_ASSERT(seg[i].len == 4
+                          && memcmp(seg[i].data, "{id}", 4) == 0);
+            }
+        }
     }
 }
 
