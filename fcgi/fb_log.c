@@ -10,7 +10,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,25 +18,6 @@
 int fb_log_level = FB_LOG_WARN;
 
 static const char *fb_log_names[] = { "error", "warn", "info", "debug" };
-
-
-int
-fb_log_parse_level(const char *s)
-{
-    size_t  i;
-
-    for (i = 0; i < fb_nelems(fb_log_names); i++) {
-        if (strcasecmp(s, fb_log_names[i]) == 0) {
-            return (int) i;
-        }
-    }
-
-    if (strcasecmp(s, "warning") == 0) {
-        return FB_LOG_WARN;
-    }
-
-    return -1;
-}
 
 
 void

@@ -20,9 +20,6 @@ extern int fb_log_level;
 
 #define fb_log_enabled(level)  ((int) (level) <= fb_log_level)
 
-/* Returns the level named by s ("error", "warn", "info", "debug"), or -1. */
-int fb_log_parse_level(const char *s);
-
 /* err: an errno value to append as "(N: text)", or 0. */
 void fb_log(int level, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

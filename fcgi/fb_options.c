@@ -193,6 +193,14 @@ static const fb_keyword_t  fb_fsync_words[] = {
     { NULL, 0 }
 };
 
+static const fb_keyword_t  fb_log_words[] = {
+    { "error", FB_LOG_ERR },
+    { "warn", FB_LOG_WARN },
+    { "info", FB_LOG_INFO },
+    { "debug", FB_LOG_DEBUG },
+    { NULL, 0 }
+};
+
 static const fb_keyword_t  fb_scheduling_words[] = {
     { "batch", SCHED_BATCH },
     { "other", SCHED_OTHER },
@@ -241,7 +249,7 @@ fb_parse_number(const char *s, unsigned long long min, unsigned long long max,
 fb_options_rc_e
 fb_options_parse(fb_conf_t *c, int argc, char **argv, FILE *out, FILE *err)
 {
-    int                  opt, level, word;
+    int                  opt, word;
     const char          *why;
     unsigned long long   v;
 
@@ -322,13 +330,12 @@ fb_options_parse(fb_conf_t *c, int argc, char **argv, FILE *out, FILE *err)
             break;
 
         case FB_OPT_LOG_LEVEL:
-            level = fb_log_parse_level(optarg);
-            if (level < 0) {
+            if (fb_parse_keyword(optarg, fb_log_words, &word) != FB_OK) {
                 fprintf(err, "fastbank: --log-level \"%s\": expected error, "
                         "warn, info or debug\n", optarg);
                 return FB_OPTIONS_ERROR;
             }
-            c->log_level = level;
+            c->log_level = word;
             break;
 
         case FB_OPT_CPU_SCHEDULING:

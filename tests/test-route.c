@@ -10,6 +10,7 @@
 #include <CUnit/Basic.h>
 
 #include "fb_cunit.h"
+#include "fb_log.h"
 #include "fb_options.h"
 #include "fb_route.h"
 
@@ -245,12 +246,18 @@ test_options(void)
     size_t      i;
     char        e[512];
     fb_conf_t   c;
-    const struct { const char *opt, *word; int fsync, value; } words[] = {
+    /* kind: which field the option sets (0 cpu_scheduling, 1 fsync,
+     * 2 log_level). */
+    const struct { const char *opt, *word; int kind, value; } words[] = {
         { "--cpu-scheduling", "other", 0, SCHED_OTHER },
         { "--cpu-scheduling", "batch", 0, SCHED_BATCH },
         { "--fsync", "batch", 1, FB_FSYNC_BATCH },
         { "--fsync", "off", 1, FB_FSYNC_OFF },
         { "--fsync", "always", 1, FB_FSYNC_ALWAYS },
+        { "--log-level", "error", 2, FB_LOG_ERR },
+        { "--log-level", "warn", 2, FB_LOG_WARN },
+        { "--log-level", "info", 2, FB_LOG_INFO },
+        { "--log-level", "debug", 2, FB_LOG_DEBUG },
     };
 
     CU_ASSERT_EQUAL(parse(&c, NULL, NULL, e, sizeof(e)), FB_OPTIONS_RUN);
@@ -278,8 +285,9 @@ test_options(void)
     for (i = 0; i < fb_nelems(words); i++) {
         CU_ASSERT_EQUAL(parse(&c, words[i].opt, words[i].word, e,
                               sizeof(e)), FB_OPTIONS_RUN);
-        CU_ASSERT_EQUAL(words[i].fsync ? (int) c.fsync : c.cpu_scheduling,
-                        words[i].value);
+        CU_ASSERT_EQUAL(words[i].kind == 2 ? c.log_level
+                        : words[i].kind == 1 ? (int) c.fsync
+                        : c.cpu_scheduling, words[i].value);
     }
 
     CU_ASSERT_EQUAL(parse(&c, "--help", NULL, e, sizeof(e)), FB_OPTIONS_EXIT);
@@ -315,6 +323,9 @@ test_options_refused(void)
         { "--stripes", "0", "--stripes" },
         { "--max-accounts", "0", "--max-accounts" },
         { "--log-level", "loud", "--log-level" },
+        { "--log-level", "WARN", "--log-level" },
+        { "--log-level", "warning", "--log-level" },
+        { "--log-level", "", "--log-level" },
         { "--cpu-scheduling", "fifo", "--cpu-scheduling" },
         { "--cpu-scheduling", "", "--cpu-scheduling" },
         { "--cpu-scheduling", "BATCH", "--cpu-scheduling" },
