@@ -11,18 +11,25 @@
 
 #include "fb_fuzz.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fb_route.h"
 
 
-/* The reference: digits only, 1..INT64_MAX, any leading zeros. */
+/*
+ * The reference, by another road than fb_route_parse_id's: every byte a
+ * digit, leading zeros dropped, at most 19 digits left (INT64_MAX has 19),
+ * then strtoull, exact below 2^64, and the range 1..INT64_MAX.
+ */
 static int
 ref_parse_id(const char *s, size_t len, int64_t *id)
 {
-    size_t    i;
-    uint64_t  v = 0;
+    char                buf[20];
+    size_t              i, start = 0;
+    unsigned long long  v;
 
     if (len == 0) {
         return FB_DECLINED;
@@ -32,13 +39,22 @@ ref_parse_id(const char *s, size_t len, int64_t *id)
         if (s[i] < '0' || s[i] > '9') {
             return FB_DECLINED;
         }
-        if (v > ((uint64_t) INT64_MAX - (uint64_t) (s[i] - '0')) / 10) {
-            return FB_DECLINED;
-        }
-        v = v * 10 + (uint64_t) (s[i] - '0');
     }
 
-    if (v == 0) {
+    while (start < len && s[start] == '0') {
+        start++;
+    }
+
+    if (start == len || len - start > 19) {
+        return FB_DECLINED;
+    }
+
+    memcpy(buf, s + start, len - start);
+    buf[len - start] = '\0';
+
+    errno = 0;
+    v = strtoull(buf, NULL, 10);
+    if (errno != 0 || v > (unsigned long long) INT64_MAX) {
         return FB_DECLINED;
     }
 
