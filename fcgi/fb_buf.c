@@ -93,7 +93,7 @@ static const char  fb_digit_pairs[201] =
     "8081828384858687888990919293949596979899";
 
 
-/* The number of decimal digits of u, by comparisons: the reply is then
+/* The number of decimal digits of u, four at a time: the number is then
  * written in place, from its last digit, with no copy. */
 static size_t
 fb_digits(uint64_t u)

@@ -179,7 +179,7 @@ fb_route_split(const char *p, size_t len, fb_segments_t *out)
 }
 
 
-/* The first bytes are compared here, inline: most segments that differ
+/* The first byte is compared here, inline: most segments that differ
  * differ there, without a call to memcmp. */
 static int
 fb_seg_is(const fb_str_t *seg, const fb_str_t *lit)

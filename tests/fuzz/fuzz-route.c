@@ -45,7 +45,7 @@ ref_parse_id(const char *s, size_t len, int64_t *id)
         start++;
     }
 
-    if (start == len || len - start > 19) {
+    if (start == len || len - start > sizeof(buf) - 1) {
         return FB_DECLINED;
     }
 
