@@ -591,3 +591,90 @@ jt_notice_wait(jt_notice_t *n, int calls)
 
     return rc;
 }
+
+
+int
+jt_open_gathering(jt_pair_t *p, const char *dir, fb_account_t *a)
+{
+    if (jt_open_tuned(p, dir, FB_FSYNC_ALWAYS, 0, 600u * 1000 * 1000, 0)
+        != 0)
+    {
+        return -1;
+    }
+
+    if (fb_store_create(p->s, "Gather", 6, a) != FB_STORE_OK
+        || fb_journal_wait(p->j, a->lsn) != 0)
+    {
+        jt_close(p, 0);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+int
+jt_wait_gathers(jt_pair_t *p, uint64_t n)
+{
+    int                  i;
+    fb_journal_stats_t   st;
+
+    for (i = 0; i < 60000; i++) {
+        fb_journal_stats(p->j, &st);
+        if (st.gathers >= n) {
+            return 0;
+        }
+        usleep(1000);
+    }
+
+    return -1;
+}
+
+
+int
+jt_gather_one(jt_pair_t *p, uint64_t id, uint64_t n, uint64_t *lsn)
+{
+    int64_t  balance;
+
+    if (fb_store_deposit(p->s, id, 10, &balance, lsn) != FB_STORE_OK) {
+        return -1;
+    }
+
+    return jt_wait_gathers(p, n);
+}
+
+
+/* The pair is appended under a hold while the writer is idle, so that
+ * only the release wakes it.  A writer still busy with the batch before
+ * may take them apart (one write each): try again until one write took
+ * both. */
+int
+jt_gather_pair(jt_pair_t *p, uint64_t id)
+{
+    int                  i;
+    int64_t              balance;
+    uint64_t             lsn;
+    fb_journal_stats_t   st0, st;
+
+    for (i = 0; i < 20; i++) {
+        usleep(100000);
+        fb_journal_stats(p->j, &st0);
+        fb_journal_hold(p->j);
+        if (fb_store_deposit(p->s, id, 10, &balance, &lsn) != FB_STORE_OK
+            || fb_store_deposit(p->s, id, 10, &balance, &lsn) != FB_STORE_OK)
+        {
+            fb_journal_release(p->j);
+            return -1;
+        }
+        fb_journal_release(p->j);
+        if (fb_journal_wait(p->j, lsn) != 0) {
+            return -1;
+        }
+        fb_journal_stats(p->j, &st);
+        if (st.batches == st0.batches + 1) {
+            return 0;
+        }
+    }
+
+    return -1;
+}

@@ -119,4 +119,20 @@ int jt_notice_calls(jt_notice_t *n);
 /* Waits until n has been called calls times: 0; -1 past a hang bound. */
 int jt_notice_wait(jt_notice_t *n, int calls);
 
+/*
+ * Group commit's gathers (--fsync-delay).  jt_wait_gathers polls until the
+ * writer has begun gather number n: 0, or -1 if none began within a
+ * minute (a hang, not a timing).  jt_gather_one first appends one record
+ * (a deposit of 10 to id; its LSN in *lsn).  jt_gather_pair makes the
+ * journal's last batch exactly two records and waits until they are
+ * durable: 0, or -1.
+ */
+int jt_wait_gathers(jt_pair_t *p, uint64_t n);
+/* Opens dir under always with a ten-minute --fsync-delay, so that only
+ * the count, a snapshot or a stop ends a gather, and creates account *a,
+ * durable: 0, or -1. */
+int jt_open_gathering(jt_pair_t *p, const char *dir, fb_account_t *a);
+int jt_gather_one(jt_pair_t *p, uint64_t id, uint64_t n, uint64_t *lsn);
+int jt_gather_pair(jt_pair_t *p, uint64_t id);
+
 #endif /* FB_JTEST_H_INCLUDED */

@@ -21,6 +21,9 @@
  * N-th call fails once, then every call from the N-th on fails (when
  * cutting the file back fails too, the in-flight operation may survive
  * the restart: the one outcome allowed besides its absence).
+ *
+ * Also here, since it needs an fdatasync held back (fb_fault_hold): what
+ * group commit's gather counts when records come during a sync.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -251,6 +254,102 @@ test_notify_on_failure(void)
 }
 
 
+/*
+ * A gather counts the records that come once the sync before it has
+ * ended, not those that came during it: their clients were answered by
+ * an earlier sync.  The last batch holds two records; the next batch's
+ * sync is held while two more come.  Once it returns, the writer gathers
+ * anyway, and only the second record after that ends the gather
+ * (--fsync-delay is ten minutes: nothing else can).
+ */
+static void
+test_gather_after_sync(void)
+{
+    int                  rc, i;
+    char                *dir;
+    int64_t              balance, sum;
+    uint64_t             lsn, lsn2, g, batches;
+    jt_pair_t            p;
+    fb_store_t          *s;
+    fb_account_t         a;
+    fb_journal_stats_t   st;
+
+    dir = jt_mkdir("gather-sync");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(jt_open_gathering(&p, dir, &a), 0);
+
+    if (jt_gather_pair(&p, a.id) != 0) {
+        CU_FAIL("no batch of exactly two records");
+        goto done;
+    }
+
+    /* Two more as one batch, the writer held in its sync. */
+    fb_fault_hold(1);
+    fb_journal_hold(p.j);
+    for (i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn),
+                        FB_STORE_OK);
+    }
+    fb_journal_release(p.j);
+    if (fb_fault_wait_held(1, 60) != 0) {
+        CU_FAIL("the batch's sync was not held");
+        goto done;
+    }
+
+    /* Two come during the sync: as many as the last batch held. */
+    for (i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn2),
+                        FB_STORE_OK);
+    }
+    fb_journal_stats(p.j, &st);
+    g = st.gathers + 1;
+    fb_fault_hold(0);
+
+    if (jt_wait_gathers(&p, g) != 0) {
+        CU_FAIL("records that came during the sync ended the gather "
+                "before it began");
+        goto done;
+    }
+    CU_ASSERT_EQUAL(fb_journal_wait(p.j, lsn), 0);
+    usleep(20000);
+    CU_ASSERT_EQUAL(fb_journal_durable(p.j, lsn2), 0);
+    fb_journal_stats(p.j, &st);
+    batches = st.batches;
+
+    /* One after the sync: one fewer than the count, still gathering. */
+    if (jt_gather_one(&p, a.id, g, &lsn2) != 0) {
+        CU_FAIL("the deposit after the sync failed");
+        goto done;
+    }
+    usleep(20000);
+    CU_ASSERT_EQUAL(fb_journal_durable(p.j, lsn2), 0);
+    fb_journal_stats(p.j, &st);
+    CU_ASSERT_EQUAL(st.gathers_cut, g - 1);
+
+    /* The second ends it: the four records in one batch. */
+    CU_ASSERT_EQUAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn2),
+                    FB_STORE_OK);
+    CU_ASSERT_EQUAL(fb_journal_wait(p.j, lsn2), 0);
+    fb_journal_stats(p.j, &st);
+    CU_ASSERT_EQUAL(st.gathers, g);
+    CU_ASSERT_EQUAL(st.gathers_cut, g);
+    CU_ASSERT_EQUAL(st.batches, batches + 1);
+
+done:
+    fb_fault_hold(0);
+
+    /* Stops the journal: that ends a gather and syncs its records. */
+    sum = jt_store_sum(p.s);
+    jt_close(&p, 0);
+
+    s = jt_recover(dir, &rc, NULL);
+    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    CU_ASSERT_EQUAL(jt_store_sum(s), sum);
+    fb_store_free(s);
+    jt_rmdir(dir);
+}
+
+
 static void
 test_fail_once(void)
 {
@@ -269,6 +368,7 @@ static const fb_ctest_t  tests[] = {
     { "the N-th call fails once", test_fail_once },
     { "every call from the N-th fails", test_fail_from_then_on },
     { "a notification sees the failure", test_notify_on_failure },
+    { "a gather counts from the end of a sync", test_gather_after_sync },
 };
 
 

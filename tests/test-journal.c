@@ -1216,68 +1216,6 @@ test_group_commit_delay(void)
 }
 
 
-/* Appends one record (a deposit of 10 to id) and polls the journal until
- * its writer has begun gather number n: 0 once it has, -1 if the deposit
- * failed or no gather began within a minute (a hang, not a timing). */
-static int
-gather_one(jt_pair_t *p, uint64_t id, uint64_t n, uint64_t *lsn)
-{
-    int                  i;
-    int64_t              balance;
-    fb_journal_stats_t   st;
-
-    if (fb_store_deposit(p->s, id, 10, &balance, lsn) != FB_STORE_OK) {
-        return -1;
-    }
-
-    for (i = 0; i < 60000; i++) {
-        fb_journal_stats(p->j, &st);
-        if (st.gathers >= n) {
-            return 0;
-        }
-        usleep(1000);
-    }
-
-    return -1;
-}
-
-
-/* Makes the journal's last batch exactly two records: appended under a
- * hold while the writer is idle, so that only the release wakes it.  A
- * writer still busy with the batch before may take them apart (one write
- * each), so try again until one write took both.  0, or -1. */
-static int
-gather_pair(jt_pair_t *p, uint64_t id)
-{
-    int                  i;
-    int64_t              balance;
-    uint64_t             lsn;
-    fb_journal_stats_t   st0, st;
-
-    for (i = 0; i < 20; i++) {
-        usleep(100000);
-        fb_journal_stats(p->j, &st0);
-        fb_journal_hold(p->j);
-        if (fb_store_deposit(p->s, id, 10, &balance, &lsn) != FB_STORE_OK
-            || fb_store_deposit(p->s, id, 10, &balance, &lsn) != FB_STORE_OK)
-        {
-            fb_journal_release(p->j);
-            return -1;
-        }
-        fb_journal_release(p->j);
-        if (fb_journal_wait(p->j, lsn) != 0) {
-            return -1;
-        }
-        fb_journal_stats(p->j, &st);
-        if (st.batches == st0.batches + 1) {
-            return 0;
-        }
-    }
-
-    return -1;
-}
-
-
 static void *
 gather_snapshot(void *arg)
 {
@@ -1311,15 +1249,11 @@ test_gather_cut(void)
 
     dir = jt_mkdir("gather");
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-    CU_ASSERT_EQUAL_FATAL(jt_open_tuned(&p, dir, FB_FSYNC_ALWAYS, 0,
-                                        600u * 1000 * 1000, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(jt_open_gathering(&p, dir, &a), 0);
     CU_ASSERT_EQUAL_FATAL(jt_notice_init(&n, p.j), 0);
 
-    CU_ASSERT_EQUAL_FATAL(fb_store_create(p.s, "Gather", 6, &a), FB_STORE_OK);
-    CU_ASSERT_EQUAL_FATAL(fb_journal_wait(p.j, a.lsn), 0);
-
     /* A batch of two: the next one gathers until it holds two. */
-    if (gather_pair(&p, a.id) != 0) {
+    if (jt_gather_pair(&p, a.id) != 0) {
         CU_FAIL("no batch of exactly two records");
         goto done;
     }
@@ -1327,7 +1261,7 @@ test_gather_cut(void)
     CU_ASSERT_EQUAL(st.gathers, 0);
 
     /* One record: the writer gathers, and the record waits. */
-    if (gather_one(&p, a.id, ++g, &lsn) != 0) {
+    if (jt_gather_one(&p, a.id, ++g, &lsn) != 0) {
         CU_FAIL("no gather began");
         goto done;
     }
@@ -1349,7 +1283,7 @@ test_gather_cut(void)
     CU_ASSERT_EQUAL(st.gathers_cut, g);
 
     /* Again, the second one under a hold: its release ends it. */
-    if (gather_one(&p, a.id, ++g, &lsn) != 0) {
+    if (jt_gather_one(&p, a.id, ++g, &lsn) != 0) {
         CU_FAIL("no second gather began");
         goto done;
     }
@@ -1371,7 +1305,7 @@ test_gather_cut(void)
     CU_ASSERT_EQUAL(st.gathers_cut, g);
 
     /* A snapshot ends a gather at once; it is not a cut. */
-    if (gather_one(&p, a.id, ++g, &lsn) != 0) {
+    if (jt_gather_one(&p, a.id, ++g, &lsn) != 0) {
         CU_FAIL("no third gather began");
         goto done;
     }
@@ -1391,11 +1325,11 @@ test_gather_cut(void)
 
     /* The snapshot's batch held one record: gather with a pair again,
      * then stop during the gather. */
-    if (gather_pair(&p, a.id) != 0) {
+    if (jt_gather_pair(&p, a.id) != 0) {
         CU_FAIL("no second batch of exactly two records");
         goto done;
     }
-    CU_ASSERT_EQUAL(gather_one(&p, a.id, ++g, &lsn), 0);
+    CU_ASSERT_EQUAL(jt_gather_one(&p, a.id, ++g, &lsn), 0);
 
 done:
     if (held) {
