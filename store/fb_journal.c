@@ -753,18 +753,19 @@ fb_journal_writer_wait(fb_journal_t *j)
  * preempted less often: measured in doc/journal.txt, section 5.
  *
  * The wait ends early once as many records have come since the last sync
- * ended (from: the last LSN then) as its batch held (gather_lsn), as
- * MySQL's binlog_group_commit_sync_no_delay_count ends its delay: the
- * clients the last sync answered have sent their next requests, and
- * waiting longer only adds their latency to the cycle.  Records that came
- * during that sync do not count: their clients were answered by an
- * earlier one.  Counting them too (from the last batch's end) made a
- * third of the syncs at 500 connections skip the gather (doc/journal.txt,
- * section 5).  The worker whose record (or fb_journal_release) reaches
- * gather_lsn signals; no other append does (writer_idle is 0).  A stop, a
- * rotation or a sync wanted ends the wait too.  Each of them clears
- * gathering as it signals, so gathering still set means the wait timed
- * out.  mutex held.
+ * ended as its batch held (gather_lsn), as MySQL's
+ * binlog_group_commit_sync_no_delay_count ends its delay: the clients the
+ * last sync answered have sent their next requests, and waiting longer
+ * only adds their latency to the cycle.  from is the last LSN when that
+ * sync ended, noted before synced_lsn said so, when none of those clients
+ * can have sent anything yet.  Records that came during the sync do not
+ * count: their clients were answered by an earlier one.  Counting them
+ * too (from the last batch's end) made a third of the syncs at 500
+ * connections skip the gather (doc/journal.txt, section 5).  The worker
+ * whose record (or fb_journal_release) reaches gather_lsn signals; no
+ * other append does (writer_idle is 0).  A stop, a rotation or a sync
+ * wanted ends the wait too.  Each of them clears gathering as it signals,
+ * so gathering still set means the wait timed out.  mutex held.
  */
 static void
 fb_journal_writer_gather(fb_journal_t *j, uint64_t from)
@@ -813,7 +814,7 @@ fb_journal_writer_gather(fb_journal_t *j, uint64_t from)
 static void *
 fb_journal_writer(void *arg)
 {
-    int            rotate, sync_wanted, stopping, sync;
+    int            rotate, sync_wanted, stopping, sync, synced;
     size_t         rotate_off;
     uint64_t       last, rotate_seq, from;
     fb_jbuf_t     *b;
@@ -822,11 +823,13 @@ fb_journal_writer(void *arg)
     /* For top -H, perf and gdb. */
     (void) pthread_setname_np(pthread_self(), "fb-journal");
 
+    pthread_mutex_lock(&j->mutex);
+    from = j->last_lsn;
+    pthread_mutex_unlock(&j->mutex);
+
     for ( ;; ) {
         pthread_mutex_lock(&j->mutex);
 
-        /* The last sync has ended and its waiters are woken. */
-        from = j->last_lsn;
         fb_journal_writer_wait(j);
         fb_journal_writer_gather(j, from);
 
@@ -859,7 +862,18 @@ fb_journal_writer(void *arg)
                        || fb_journal_now_ns() >= j->last_sync_ns
                           + (uint64_t) j->conf.interval_ms * 1000000u);
 
-            if (sync && fb_journal_sync(j) == FB_OK) {
+            synced = sync && fb_journal_sync(j) == FB_OK;
+
+            /*
+             * The next gather counts from here: the sync is over and
+             * nothing has said so yet, so no client it answers can have
+             * sent its next record (fb_journal_writer_gather).
+             */
+            pthread_mutex_lock(&j->mutex);
+            from = j->last_lsn;
+            pthread_mutex_unlock(&j->mutex);
+
+            if (synced) {
                 fb_jstore(&j->synced_lsn, fb_jload(&j->written_lsn));
             }
 

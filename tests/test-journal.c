@@ -1224,7 +1224,8 @@ gather_snapshot(void *arg)
 
 
 /*
- * A gather ends once as many records have come as the batch before held,
+ * A gather ends once as many records have come since the sync before
+ * ended as that sync's batch held,
  * long before --fsync-delay (here ten minutes, so that nothing but the
  * count, a snapshot or a stop can end it).  The record that completes the
  * count wakes the writer, appended alone or, under a hold, at the
