@@ -162,7 +162,7 @@ typedef enum {
       0, "Batches that waited up to --fsync-delay for more records.")      \
     X(journal_gathers_cut, "fastbank_journal_gathers_cut_total",           \
       FB_METRIC_COUNTER, 0, "Gathers that ended before --fsync-delay: as " \
-      "many records had come as the batch before held.")                   \
+      "many records had come since the last sync as it wrote.")            \
     X(journal_failed, "fastbank_journal_failed", FB_METRIC_GAUGE, 0,       \
       "1 once a journal write or sync failed: mutations get 503 until "    \
       "restart.")                                                          \

@@ -1137,8 +1137,9 @@ fb_journal_failed(fb_journal_t *j)
 }
 
 
-/* Wakes the writer for an order (a sync wanted, a rotation) whether it is
- * idle or gathering: either wait ends at once.  mutex held. */
+/* Wakes the writer for an order (a sync wanted, a rotation, a stop)
+ * whether it is idle or gathering: either wait ends at once.  mutex
+ * held. */
 static void
 fb_journal_wake_writer(fb_journal_t *j)
 {
@@ -1389,8 +1390,7 @@ fb_journal_stop(fb_journal_t *j, int final_snapshot)
     if (j->writer_started) {
         pthread_mutex_lock(&j->mutex);
         j->stopping = 1;
-        j->gathering = 0;
-        pthread_cond_signal(&j->work);
+        fb_journal_wake_writer(j);
         pthread_mutex_unlock(&j->mutex);
         pthread_join(j->writer, NULL);
         j->writer_started = 0;

@@ -190,8 +190,8 @@ typedef struct {
     uint64_t      gathers;            /* batches that waited up to
                                          --fsync-delay for more records */
     uint64_t      gathers_cut;        /* of those, ended early: as many
-                                         records came as the last batch
-                                         had */
+                                         records came since the last sync
+                                         as it wrote */
     uint64_t      snapshots;
     uint64_t      snapshot_seq;
     int           failed;             /* mutations refused until restart */

@@ -603,13 +603,34 @@ jt_open_gathering(jt_pair_t *p, const char *dir, fb_account_t *a)
     }
 
     if (fb_store_create(p->s, "Gather", 6, a) != FB_STORE_OK
-        || fb_journal_wait(p->j, a->lsn) != 0)
+        || fb_journal_wait(p->j, a->lsn) != 0
+        || jt_gather_pair(p, a->id) != 0)
     {
         jt_close(p, 0);
         return -1;
     }
 
     return 0;
+}
+
+
+int
+jt_close_recover(jt_pair_t *p, const char *dir, int64_t *sum)
+{
+    int          rc;
+    fb_store_t  *s;
+
+    *sum = jt_store_sum(p->s);
+    jt_close(p, 0);
+
+    s = jt_recover(dir, &rc, NULL);
+    if (s == NULL) {
+        return -1;
+    }
+
+    rc = rc == FB_OK && jt_store_sum(s) == *sum ? 0 : -1;
+    fb_store_free(s);
+    return rc;
 }
 
 

@@ -129,9 +129,14 @@ int jt_notice_wait(jt_notice_t *n, int calls);
  */
 int jt_wait_gathers(jt_pair_t *p, uint64_t n);
 /* Opens dir under always with a ten-minute --fsync-delay, so that only
- * the count, a snapshot or a stop ends a gather, and creates account *a,
- * durable: 0, or -1. */
+ * the count, a snapshot or a stop ends a gather, creates account *a and
+ * makes the last batch two of its deposits (jt_gather_pair), all durable:
+ * 0, or -1 (the pair closed). */
 int jt_open_gathering(jt_pair_t *p, const char *dir, fb_account_t *a);
+/* Stops p's journal (which ends a gather and syncs its records), notes
+ * the balances' sum in *sum, recovers dir and compares: 0 if recovery
+ * worked and found that sum, else -1. */
+int jt_close_recover(jt_pair_t *p, const char *dir, int64_t *sum);
 int jt_gather_one(jt_pair_t *p, uint64_t id, uint64_t n, uint64_t *lsn);
 int jt_gather_pair(jt_pair_t *p, uint64_t id);
 
