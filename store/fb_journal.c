@@ -368,7 +368,9 @@ fb_journal_prealloc(fb_journal_t *j, int fd, off_t need)
     size_t       n;
     static const unsigned char  zeros[64 * 1024];
 
-    if (j->prealloc_failed || need <= j->seg_alloc) {
+    /* Past need: a batch that ends exactly where the zeros end still
+     * gets a chunk ahead of it, as the next one will need anyway. */
+    if (j->prealloc_failed || need < j->seg_alloc) {
         return;
     }
 
