@@ -494,7 +494,16 @@ fb_accept(fb_server_t *srv)
 }
 
 
-/* The parameters the backend uses; nginx passes them (nginx/). */
+/*
+ * The parameters the backend uses; nginx passes them (nginx/).  One strlen
+ * per parameter, then compares of known length that the compiler inlines:
+ * three strncmp calls per parameter were 3% of a GET's instructions.
+ * FB_PARAM gives the length of "NAME=" if e starts with it, else 0.
+ */
+#define FB_PARAM(e, len, name)                                               \
+    ((len) >= sizeof(name) - 1 && memcmp(e, name, sizeof(name) - 1) == 0     \
+     ? sizeof(name) - 1 : 0)
+
 static void
 fb_read_params(FCGX_Request *r, fb_request_t *req, long long *clen)
 {
@@ -507,14 +516,16 @@ fb_read_params(FCGX_Request *r, fb_request_t *req, long long *clen)
 
     for (p = r->envp; *p != NULL; p++) {
         const char *e = *p;
+        size_t      len = strlen(e);
+        size_t      n;
 
-        if (strncmp(e, "REQUEST_METHOD=", 15) == 0) {
-            req->method = fb_method_parse(e + 15, strlen(e + 15));
-        } else if (strncmp(e, "REQUEST_URI=", 12) == 0) {
-            req->uri = e + 12;
-            req->uri_len = strlen(e + 12);
-        } else if (strncmp(e, "CONTENT_LENGTH=", 15) == 0 && e[15] != '\0') {
-            *clen = strtoll(e + 15, NULL, 10);
+        if ((n = FB_PARAM(e, len, "REQUEST_METHOD=")) != 0) {
+            req->method = fb_method_parse(e + n, len - n);
+        } else if ((n = FB_PARAM(e, len, "REQUEST_URI=")) != 0) {
+            req->uri = e + n;
+            req->uri_len = len - n;
+        } else if ((n = FB_PARAM(e, len, "CONTENT_LENGTH=")) != 0 && len > n) {
+            *clen = strtoll(e + n, NULL, 10);
         }
     }
 }
