@@ -431,7 +431,12 @@ def test_methods():
              ("PUT", "/accounts/1/deposit", "POST"),
              ("GET", "/accounts/1/withdraw", "POST"),
              ("PUT", "/healthz", "GET"), ("POST", "/healthz", "GET"),
-             ("DELETE", "/healthz", "GET"), ("POST", "/metrics", "GET")]
+             ("DELETE", "/healthz", "GET"), ("POST", "/metrics", "GET"),
+             # nginx refuses TRACE itself; its 405 is handed to the
+             # backend, which knows the route (nginx/fastbank.conf).
+             ("TRACE", "/accounts/1", "GET"), ("TRACE", "/accounts", "POST"),
+             ("TRACE", "/accounts/transfer", "POST"),
+             ("TRACE", "/healthz", "GET"), ("TRACE", "/metrics", "GET")]
     for method, path, allowed in cases:
         body = {"amount": 1} if method in ("POST", "PUT", "PATCH") else None
         r = refused(method, path, body, 405, "METHOD_NOT_ALLOWED")
@@ -450,7 +455,8 @@ def test_not_found():
                          ("POST", "/accounts/1/deposit/x"),
                          ("GET", "/accounts/1/deposits"),
                          ("GET", "/_fastbank/error/400"),
-                         ("POST", "/_fastbank/error/502")):
+                         ("POST", "/_fastbank/error/502"),
+                         ("TRACE", "/"), ("TRACE", "/accounts/1/foo")):
         body = {"amount": 1} if method == "POST" else None
         refused(method, path, body, 404, "NOT_FOUND")
 

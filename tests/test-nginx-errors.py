@@ -7,7 +7,8 @@ nginx runs alone on the configuration nginx/fb-run.sh generates
 all (502), a socket that closes every connection (502), and a socket that
 accepts and never answers (504 after the shipped 5 s fastcgi_read_timeout).
 Malformed requests (400), an over-long URI (414), an over-large header
-(400) and an unknown transfer coding (501) need no backend.
+(400), an unknown transfer coding (501) and an HTTP version nginx does
+not speak (505) need no backend.
 """
 
 import os
@@ -161,6 +162,8 @@ def test_malformed():
     raw(b"POST /accounts HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n"
         b"Connection: close\r\n\r\n",
         "Transfer-Encoding: gzip", 501, "NOT_IMPLEMENTED")
+    raw(b"GET /healthz HTTP/2.0\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "HTTP/2.0 in plain text", 505, "HTTP_VERSION_NOT_SUPPORTED")
     raw(b"POST /accounts HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n"
         b"Connection: close\r\n\r\n" + b"x" * 5000,
         "a 5,000-byte body, refused by nginx alone", 413, "PAYLOAD_TOO_LARGE")
