@@ -26,6 +26,7 @@
 #include "fb_cunit.h"
 #include "fb_store.h"
 #include "fb_store_peek.h"
+#include "fb_stest.h"
 
 
 #define CHUNK_SLOTS   65536
@@ -51,23 +52,6 @@ typedef struct {
     size_t         n;
     log_entry_t    e[MAX_LOG];
 } log_rec_t;
-
-
-#ifdef __SANITIZE_THREAD__
-/*
- * ThreadSanitizer's deadlock detector stops the process ("CHECK failed:
- * sanitizer_deadlock_detector.h") when one thread holds more than 64
- * mutexes, and fb_store_audit holds every stripe (1,024 by default).
- * Race detection is unaffected; deadlocks are caught by the watchdogs.
- */
-const char *__tsan_default_options(void);
-
-const char *
-__tsan_default_options(void)
-{
-    return "detect_deadlocks=0";
-}
-#endif
 
 
 static int log_hook(void *ctx, const fb_op_t *op, uint64_t *lsn);
@@ -164,17 +148,11 @@ make_account(fb_store_t *s, const char *owner)
 }
 
 
+/* Deposits total into id, more than FB_AMOUNT_MAX if need be. */
 static void
 fund(fb_store_t *s, int64_t id, int64_t total)
 {
-    int64_t  step;
-
-    while (total > 0) {
-        step = total < FB_AMOUNT_MAX ? total : FB_AMOUNT_MAX;
-        CU_ASSERT_EQUAL_FATAL(fb_store_deposit(s, id, step, NULL, NULL),
-                              FB_STORE_OK);
-        total -= step;
-    }
+    CU_ASSERT_EQUAL_FATAL(st_fund(s, id, total), FB_STORE_OK);
 }
 
 

@@ -32,6 +32,7 @@
 #include "fb_atomic.h"
 #include "fb_cunit.h"
 #include "fb_store.h"
+#include "fb_stest.h"
 
 
 #define WORKERS          8
@@ -71,23 +72,6 @@ typedef struct {
     long           errors;       /* anything that must never happen */
     char           first_error[160];
 } worker_t;
-
-
-#ifdef __SANITIZE_THREAD__
-/*
- * ThreadSanitizer's deadlock detector stops the process ("CHECK failed:
- * sanitizer_deadlock_detector.h") when one thread holds more than 64
- * mutexes, and fb_store_audit holds every stripe (1,024 by default).
- * Race detection is unaffected; deadlocks are caught by the watchdogs.
- */
-const char *__tsan_default_options(void);
-
-const char *
-__tsan_default_options(void)
-{
-    return "detect_deadlocks=0";
-}
-#endif
 
 
 static uint64_t  base_seed;
@@ -181,7 +165,7 @@ watchdog_arm(void)
 static fb_store_t *
 new_store(size_t stripes, int64_t naccounts, int64_t funding)
 {
-    int64_t           i, left, step;
+    int64_t           i;
     fb_store_t       *s;
     fb_store_conf_t   conf;
 
@@ -193,24 +177,15 @@ new_store(size_t stripes, int64_t naccounts, int64_t funding)
     }
 
     for (i = 1; i <= naccounts; i++) {
-        if (fb_store_create(s, "stress", 6, NULL) != FB_STORE_OK) {
-            goto failed;
-        }
-
-        for (left = funding; left > 0; left -= step) {
-            step = left < FB_AMOUNT_MAX ? left : FB_AMOUNT_MAX;
-            if (fb_store_deposit(s, i, step, NULL, NULL) != FB_STORE_OK) {
-                goto failed;
-            }
+        if (fb_store_create(s, "stress", 6, NULL) != FB_STORE_OK
+            || st_fund(s, i, funding) != FB_STORE_OK)
+        {
+            fb_store_free(s);
+            return NULL;
         }
     }
 
     return s;
-
-failed:
-
-    fb_store_free(s);
-    return NULL;
 }
 
 
