@@ -56,6 +56,8 @@ typedef struct {
 
 static int log_hook(void *ctx, const fb_op_t *op, uint64_t *lsn);
 static fb_store_t *new_store(size_t stripes, uint64_t max, log_rec_t *rec);
+static fb_store_t *new_logged(size_t stripes, uint64_t max, log_rec_t **rec);
+static fb_store_t *store_with(int n);
 static int64_t make_account(fb_store_t *s, const char *owner);
 static void fund(fb_store_t *s, int64_t id, int64_t total);
 static int64_t balance_of(fb_store_t *s, int64_t id);
@@ -129,6 +131,39 @@ new_store(size_t stripes, uint64_t max, log_rec_t *rec)
 
     if (rec != NULL) {
         rec->store = s;
+    }
+
+    return s;
+}
+
+
+/* A store logging to *rec, which it allocates: the caller frees both. */
+static fb_store_t *
+new_logged(size_t stripes, uint64_t max, log_rec_t **rec)
+{
+    fb_store_t  *s;
+
+    *rec = malloc(sizeof(**rec));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(*rec);
+    s = new_store(stripes, max, *rec);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+
+    return s;
+}
+
+
+/* A store with the defaults holding n (1 or 2) empty accounts: Alice,
+ * id 1, and Bob, id 2. */
+static fb_store_t *
+store_with(int n)
+{
+    fb_store_t  *s;
+
+    s = new_store(0, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
+    if (n == 2) {
+        CU_ASSERT_EQUAL(make_account(s, "Bob"), 2);
     }
 
     return s;
@@ -392,11 +427,7 @@ test_create_full(void)
     fb_store_t  *s;
     log_rec_t   *rec;
 
-    rec = malloc(sizeof(*rec));
-    CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
-
-    s = new_store(0, 3, rec);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    s = new_logged(0, 3, &rec);
 
     CU_ASSERT_EQUAL(make_account(s, "A1"), 1);
     CU_ASSERT_EQUAL(make_account(s, "A2"), 2);
@@ -582,10 +613,7 @@ test_amount_bounds(void)
     int64_t      b, b2;
     fb_store_t  *s;
 
-    s = new_store(0, 0, NULL);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
-    CU_ASSERT_EQUAL(make_account(s, "Bob"), 2);
+    s = store_with(2);
     fund(s, 1, 5000000);
 
     for (i = 0; i < sizeof(bad_amounts) / sizeof(bad_amounts[0]); i++) {
@@ -652,10 +680,7 @@ test_deposit(void)
     int64_t      b;
     fb_store_t  *s;
 
-    s = new_store(0, 0, NULL);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
-    CU_ASSERT_EQUAL(make_account(s, "Bob"), 2);
+    s = store_with(2);
 
     CU_ASSERT_EQUAL(fb_store_deposit(s, 1, 10000, &b, NULL), FB_STORE_OK);
     CU_ASSERT_EQUAL(b, 10000);
@@ -675,9 +700,7 @@ test_deposit_overflow(void)
     int64_t      b;
     fb_store_t  *s;
 
-    s = new_store(0, 0, NULL);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
+    s = store_with(1);
 
     /* Up to INT64_MAX exactly. */
     CU_ASSERT_EQUAL(fb_peek_set_balance(s, 1, INT64_MAX - FB_AMOUNT_MAX), 0);
@@ -725,9 +748,7 @@ test_withdraw(void)
     int64_t      b;
     fb_store_t  *s;
 
-    s = new_store(0, 0, NULL);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
+    s = store_with(1);
 
     /* From an empty account. */
     b = 42;
@@ -765,10 +786,7 @@ test_transfer(void)
     int64_t      fb, tb;
     fb_store_t  *s;
 
-    s = new_store(0, 0, NULL);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
-    CU_ASSERT_EQUAL(make_account(s, "Bob"), 2);
+    s = store_with(2);
     fund(s, 1, 20000);
 
     CU_ASSERT_EQUAL(fb_store_transfer(s, 1, 2, 5000, &fb, &tb, NULL),
@@ -809,9 +827,7 @@ test_transfer_self(void)
     int64_t      fb, tb;
     fb_store_t  *s;
 
-    s = new_store(0, 0, NULL);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
+    s = store_with(1);
     fund(s, 1, 100);
 
     CU_ASSERT_EQUAL(fb_store_transfer(s, 1, 1, 5, &fb, &tb, NULL),
@@ -839,10 +855,7 @@ test_transfer_overflow(void)
     int64_t      fb, tb;
     fb_store_t  *s;
 
-    s = new_store(0, 0, NULL);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
-    CU_ASSERT_EQUAL(make_account(s, "Bob"), 2);
+    s = store_with(2);
     fund(s, 1, 100);
 
     CU_ASSERT_EQUAL(fb_peek_set_balance(s, 2, INT64_MAX - 5), 0);
@@ -931,10 +944,7 @@ test_log_order(void)
     log_entry_t   *e;
     fb_account_t   a;
 
-    rec = malloc(sizeof(*rec));
-    CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
-    s = new_store(0, 0, rec);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    s = new_logged(0, 0, &rec);
 
     CU_ASSERT_EQUAL_FATAL(fb_store_create(s, "Alice", 5, &a), FB_STORE_OK);
     CU_ASSERT_EQUAL(make_account(s, "Bob"), 2);
@@ -1017,10 +1027,7 @@ test_log_failure_changes_nothing(void)
     fb_account_t        a;
     fb_store_audit_t    au;
 
-    rec = malloc(sizeof(*rec));
-    CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
-    s = new_store(0, 0, rec);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    s = new_logged(0, 0, &rec);
 
     /* A refused create: no account, no id consumed, no arena bytes. */
     CU_ASSERT_EQUAL(make_account(s, "Alice"), 1);
@@ -1105,10 +1112,7 @@ test_lsn(void)
     log_rec_t     *rec;
     fb_account_t   a;
 
-    rec = malloc(sizeof(*rec));
-    CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
-    s = new_store(4, 0, rec);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    s = new_logged(4, 0, &rec);
 
     /* The hook's LSN comes back to the caller and stays with the account. */
     CU_ASSERT_EQUAL_FATAL(fb_store_create(s, "Alice", 5, &a), FB_STORE_OK);
@@ -1168,10 +1172,7 @@ test_restore(void)
     log_rec_t     *rec;
     fb_account_t   a;
 
-    rec = malloc(sizeof(*rec));
-    CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
-    s = new_store(0, 3, rec);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    s = new_logged(0, 3, &rec);
 
     /* Only the next id may be created, and nothing is logged. */
     CU_ASSERT_EQUAL(fb_store_restore_account(s, 2, "Bob", 3, 7, 5, 9),
