@@ -20,6 +20,15 @@
 #include "fb_io_fault.h"
 #include "fb_jtest.h"
 
+
+/* The request is refused with the journal's 503. */
+static void
+unavailable(const char *method, const char *uri, const char *b)
+{
+    ht_check_error(method, uri, b, 503, "SERVICE_UNAVAILABLE");
+}
+
+
 static void
 test_journal_failure(void)
 {
@@ -37,57 +46,46 @@ test_journal_failure(void)
     ht_ctx.journal = p.j;
 
     /* A working journal: every reply as usual, each one durable. */
-    ht_req("POST", "/accounts", "{\"owner\":\"Alice\"}");
-    ht_expect(201, "{\"id\":1,\"owner\":\"Alice\",\"balance\":0}");
-    ht_req("POST", "/accounts", "{\"owner\":\"Bob\"}");
-    ht_expect(201, "{\"id\":2,\"owner\":\"Bob\",\"balance\":0}");
-    ht_req("POST", "/accounts/1/deposit", "{\"amount\":1000}");
-    ht_expect(200, "{\"id\":1,\"balance\":1000}");
-    ht_req("POST", "/accounts/2/deposit", "{\"amount\":500}");
-    ht_expect(200, "{\"id\":2,\"balance\":500}");
-    ht_req("GET", "/accounts/1", NULL);
-    ht_expect(200, "{\"id\":1,\"owner\":\"Alice\",\"balance\":1000}");
-    ht_req("GET", "/healthz", NULL);
-    ht_expect(200, "{\"status\":\"ok\"}");
+    ht_check("POST", "/accounts", "{\"owner\":\"Alice\"}", 201,
+             "{\"id\":1,\"owner\":\"Alice\",\"balance\":0}");
+    ht_check("POST", "/accounts", "{\"owner\":\"Bob\"}", 201,
+             "{\"id\":2,\"owner\":\"Bob\",\"balance\":0}");
+    ht_move(1, "deposit", 1000, 1000);
+    ht_move(2, "deposit", 500, 500);
+    ht_check("GET", "/accounts/1", NULL, 200,
+             "{\"id\":1,\"owner\":\"Alice\",\"balance\":1000}");
+    ht_check("GET", "/healthz", NULL, 200, "{\"status\":\"ok\"}");
 
     /* The disk fails from the next call on. */
     fb_fault_arm(0, 1);
 
     /* In flight: applied in memory, never acknowledged. */
-    ht_req("POST", "/accounts/1/deposit", "{\"amount\":10}");
-    ht_expect_error(503, "SERVICE_UNAVAILABLE");
+    unavailable("POST", "/accounts/1/deposit", "{\"amount\":10}");
     CU_ASSERT_EQUAL(fb_store_get(p.s, 1, &a), FB_STORE_OK);
     CU_ASSERT_EQUAL(a.balance, 1010);
     CU_ASSERT(fb_journal_failed(p.j));
 
     /* Its balance is never shown; a durable one is. */
-    ht_req("GET", "/accounts/1", NULL);
-    ht_expect_error(503, "SERVICE_UNAVAILABLE");
-    ht_req("GET", "/accounts/1/balance", NULL);
-    ht_expect_error(503, "SERVICE_UNAVAILABLE");
-    ht_req("GET", "/accounts/2/balance", NULL);
-    ht_expect(200, "{\"id\":2,\"owner\":\"Bob\",\"balance\":500}");
+    unavailable("GET", "/accounts/1", NULL);
+    unavailable("GET", "/accounts/1/balance", NULL);
+    ht_check("GET", "/accounts/2/balance", NULL, 200,
+             "{\"id\":2,\"owner\":\"Bob\",\"balance\":500}");
 
     /* A refusal on a durable balance is the usual 400; one on a balance
      * that is not durable would reveal it: 503. */
     ht_req("POST", "/accounts/2/withdraw", "{\"amount\":501}");
     CU_ASSERT_EQUAL(ht_status, 400);
     CU_ASSERT_PTR_NOT_NULL(strstr(ht_body, "INSUFFICIENT_FUNDS"));
-    ht_req("POST", "/accounts/1/withdraw", "{\"amount\":1005}");
-    ht_expect_error(503, "SERVICE_UNAVAILABLE");
-    ht_req("POST", "/accounts/transfer",
-        "{\"from\":2,\"to\":1,\"amount\":600}");
-    ht_expect_error(503, "SERVICE_UNAVAILABLE");
+    unavailable("POST", "/accounts/1/withdraw", "{\"amount\":1005}");
+    unavailable("POST", "/accounts/transfer",
+                "{\"from\":2,\"to\":1,\"amount\":600}");
 
     /* Every mutation is refused and changes nothing. */
-    ht_req("POST", "/accounts/2/deposit", "{\"amount\":1}");
-    ht_expect_error(503, "SERVICE_UNAVAILABLE");
-    ht_req("POST", "/accounts/2/withdraw", "{\"amount\":1}");
-    ht_expect_error(503, "SERVICE_UNAVAILABLE");
-    ht_req("POST", "/accounts/transfer", "{\"from\":2,\"to\":1,\"amount\":1}");
-    ht_expect_error(503, "SERVICE_UNAVAILABLE");
-    ht_req("POST", "/accounts", "{\"owner\":\"Carol\"}");
-    ht_expect_error(503, "SERVICE_UNAVAILABLE");
+    unavailable("POST", "/accounts/2/deposit", "{\"amount\":1}");
+    unavailable("POST", "/accounts/2/withdraw", "{\"amount\":1}");
+    unavailable("POST", "/accounts/transfer",
+                "{\"from\":2,\"to\":1,\"amount\":1}");
+    unavailable("POST", "/accounts", "{\"owner\":\"Carol\"}");
     CU_ASSERT_EQUAL(fb_store_count(p.s), 2);
     CU_ASSERT_EQUAL(fb_store_get(p.s, 2, &a), FB_STORE_OK);
     CU_ASSERT_EQUAL(a.balance, 500);
@@ -98,11 +96,11 @@ test_journal_failure(void)
     ht_req("GET", "/accounts/3", NULL);
     CU_ASSERT_EQUAL(ht_status, 404);
 
-    ht_req("GET", "/healthz", NULL);
-    ht_expect(503, "{\"status\":\"read-only\","
-                   "\"code\":\"SERVICE_UNAVAILABLE\","
-                   "\"message\":\"the journal failed: mutations are refused; "
-                   "reads of durable balances are served\"}");
+    ht_check("GET", "/healthz", NULL, 503,
+             "{\"status\":\"read-only\","
+             "\"code\":\"SERVICE_UNAVAILABLE\","
+             "\"message\":\"the journal failed: mutations are refused; "
+             "reads of durable balances are served\"}");
 
     fb_handler_ctx_free(&ht_ctx);
     jt_close(&p, 1);

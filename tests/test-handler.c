@@ -59,6 +59,16 @@ expect_error(int st, const char *code)
 }
 
 
+/* The request is refused: expect_error(st, code). */
+static void
+refused(const char *method, const char *uri, const char *b, int st,
+    const char *code)
+{
+    ht_req(method, uri, b);
+    expect_error(st, code);
+}
+
+
 static int64_t
 balance(int64_t id)
 {
@@ -75,8 +85,12 @@ test_create_and_get(void)
     size_t       len;
     char         text[512];
 
-    ht_req("POST", "/accounts", "{\"owner\": \"Alice\"}");
-    ht_expect(201, "{\"id\":1,\"owner\":\"Alice\",\"balance\":0}");
+    static const char  alice[] =
+        "{\"id\":1,\"owner\":\"Alice\",\"balance\":0}";
+    static const char  zoe[] =
+        "{\"id\":2,\"owner\":\"Zo\xc3\xab O'Brien\",\"balance\":0}";
+
+    ht_check("POST", "/accounts", "{\"owner\": \"Alice\"}", 201, alice);
 
     CU_ASSERT_EQUAL_FATAL(fb_reply_render(&ht_ctx.reply, &out, &len), FB_OK);
     CU_ASSERT_TRUE_FATAL(len < sizeof(text));
@@ -91,30 +105,21 @@ test_create_and_get(void)
         "{\"id\":1,\"owner\":\"Alice\",\"balance\":0}");
 
     /* Trimmed, stored and echoed byte for byte; unknown fields ignored. */
-    ht_req("POST", "/accounts",
-        "{\"owner\":\" \\tZo\\u00eb O'Brien\\r\\n\",\"balance\":500,\"x\":[1]}");
-    ht_expect(201,
-              "{\"id\":2,\"owner\":\"Zo\xc3\xab O'Brien\",\"balance\":0}");
+    ht_check("POST", "/accounts",
+        "{\"owner\":\" \\tZo\\u00eb O'Brien\\r\\n\",\"balance\":500,"
+        "\"x\":[1]}", 201, zoe);
 
-    ht_req("GET", "/accounts/2", NULL);
-    ht_expect(200,
-              "{\"id\":2,\"owner\":\"Zo\xc3\xab O'Brien\",\"balance\":0}");
-    ht_req("GET", "/accounts/2/balance", NULL);
-    ht_expect(200,
-              "{\"id\":2,\"owner\":\"Zo\xc3\xab O'Brien\",\"balance\":0}");
-    ht_req("HEAD", "/accounts/1", NULL);
-    ht_expect(200, "{\"id\":1,\"owner\":\"Alice\",\"balance\":0}");
+    ht_check("GET", "/accounts/2", NULL, 200, zoe);
+    ht_check("GET", "/accounts/2/balance", NULL, 200, zoe);
+    ht_check("HEAD", "/accounts/1", NULL, 200, alice);
 
-    ht_req("GET", "/accounts/3", NULL);
-    expect_error(404, "ACCOUNT_NOT_FOUND");
-    ht_req("GET", "/accounts/9223372036854775807", NULL);
-    expect_error(404, "ACCOUNT_NOT_FOUND");
-    ht_req("GET", "/accounts/0", NULL);
-    expect_error(400, "VALIDATION_ERROR");
-    ht_req("GET", "/accounts/%31", NULL);
-    expect_error(400, "VALIDATION_ERROR");
-    ht_req("GET", "/accounts/99999999999999999999/balance", NULL);
-    expect_error(400, "VALIDATION_ERROR");
+    refused("GET", "/accounts/3", NULL, 404, "ACCOUNT_NOT_FOUND");
+    refused("GET", "/accounts/9223372036854775807", NULL, 404,
+            "ACCOUNT_NOT_FOUND");
+    refused("GET", "/accounts/0", NULL, 400, "VALIDATION_ERROR");
+    refused("GET", "/accounts/%31", NULL, 400, "VALIDATION_ERROR");
+    refused("GET", "/accounts/99999999999999999999/balance", NULL, 400,
+            "VALIDATION_ERROR");
 }
 
 
@@ -134,8 +139,7 @@ test_create_refused(void)
     };
 
     for (i = 0; i < fb_nelems(bodies); i++) {
-        ht_req("POST", "/accounts", bodies[i]);
-        expect_error(400, "VALIDATION_ERROR");
+        refused("POST", "/accounts", bodies[i], 400, "VALIDATION_ERROR");
     }
 
     CU_ASSERT_EQUAL(fb_store_count(store), before);
@@ -145,16 +149,11 @@ test_create_refused(void)
 static void
 test_deposit_withdraw(void)
 {
-    ht_req("POST", "/accounts/1/deposit", "{\"amount\":10000}");
-    ht_expect(200, "{\"id\":1,\"balance\":10000}");
-    ht_req("POST", "/accounts/1/deposit", "{\"amount\":1}");
-    ht_expect(200, "{\"id\":1,\"balance\":10001}");
-    ht_req("POST", "/accounts/1/deposit", "{\"amount\":1000000}");
-    ht_expect(200, "{\"id\":1,\"balance\":1010001}");
-    ht_req("POST", "/accounts/1/withdraw", "{\"amount\":1}");
-    ht_expect(200, "{\"id\":1,\"balance\":1010000}");
-    ht_req("POST", "/accounts/1/withdraw", "{\"amount\":1000000}");
-    ht_expect(200, "{\"id\":1,\"balance\":10000}");
+    ht_move(1, "deposit", 10000, 10000);
+    ht_move(1, "deposit", 1, 10001);
+    ht_move(1, "deposit", 1000000, 1010001);
+    ht_move(1, "withdraw", 1, 1010000);
+    ht_move(1, "withdraw", 1000000, 10000);
 }
 
 
@@ -197,15 +196,13 @@ test_move_refused(void)
     };
 
     for (i = 0; i < fb_nelems(c); i++) {
-        ht_req("POST", c[i].uri, c[i].body);
-        expect_error(c[i].st, c[i].code);
+        refused("POST", c[i].uri, c[i].body, c[i].st, c[i].code);
         CU_ASSERT_EQUAL(balance(1), b1);
     }
 
     /* Withdrawing exactly the balance is allowed and leaves 0. */
     ht_req("POST", "/accounts/2/deposit", "{\"amount\":700}");
-    ht_req("POST", "/accounts/2/withdraw", "{\"amount\":700}");
-    ht_expect(200, "{\"id\":2,\"balance\":0}");
+    ht_move(2, "withdraw", 700, 0);
 }
 
 
@@ -233,18 +230,18 @@ test_transfer(void)
         { "[1,2,5]", 400, "VALIDATION_ERROR" },
     };
 
-    ht_req("POST", "/accounts/transfer",
-           "{\"from\":1,\"to\":2,\"amount\":5000}");
-    ht_expect(200, "{\"from_id\":1,\"to_id\":2,\"from_balance\":5000,"
-                   "\"to_balance\":5000,\"transferred\":5000}");
+    ht_check("POST", "/accounts/transfer",
+             "{\"from\":1,\"to\":2,\"amount\":5000}", 200,
+             "{\"from_id\":1,\"to_id\":2,\"from_balance\":5000,"
+             "\"to_balance\":5000,\"transferred\":5000}");
     CU_ASSERT_EQUAL(balance(1), b1 - 5000);
     CU_ASSERT_EQUAL(balance(2), b2 + 5000);
 
     b1 = balance(1);
     b2 = balance(2);
     for (i = 0; i < fb_nelems(bad); i++) {
-        ht_req("POST", "/accounts/transfer", bad[i].body);
-        expect_error(bad[i].st, bad[i].code);
+        refused("POST", "/accounts/transfer", bad[i].body, bad[i].st,
+                bad[i].code);
         CU_ASSERT_EQUAL(balance(1), b1);
         CU_ASSERT_EQUAL(balance(2), b2);
     }
@@ -257,22 +254,18 @@ test_routes_and_limits(void)
     const char  *out;
     size_t       len;
 
-    ht_req("GET", "/nope", NULL);
-    expect_error(404, "NOT_FOUND");
+    refused("GET", "/nope", NULL, 404, "NOT_FOUND");
     CU_ASSERT_PTR_NULL(ht_ctx.reply.allow);
 
-    ht_req("DELETE", "/accounts/1", NULL);
-    expect_error(405, "METHOD_NOT_ALLOWED");
+    refused("DELETE", "/accounts/1", NULL, 405, "METHOD_NOT_ALLOWED");
     CU_ASSERT_STRING_EQUAL(ht_ctx.reply.allow, "GET, HEAD");
     CU_ASSERT_EQUAL_FATAL(fb_reply_render(&ht_ctx.reply, &out, &len), FB_OK);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nAllow: GET, HEAD\r\n"));
 
-    ht_req("GET", "/accounts/transfer", NULL);
-    expect_error(405, "METHOD_NOT_ALLOWED");
+    refused("GET", "/accounts/transfer", NULL, 405, "METHOD_NOT_ALLOWED");
     CU_ASSERT_STRING_EQUAL(ht_ctx.reply.allow, "POST");
 
-    ht_req("GET", "/healthz", NULL);
-    ht_expect(200, "{\"status\":\"ok\"}");
+    ht_check("GET", "/healthz", NULL, 200, "{\"status\":\"ok\"}");
 }
 
 
@@ -282,18 +275,12 @@ test_body_too_large(void)
     int64_t       b1 = balance(1);
     fb_request_t  r;
 
-    memset(&r, 0, sizeof(r));
-    r.method = FB_METHOD_POST;
-    r.uri = "/accounts/1/deposit";
-    r.uri_len = strlen(r.uri);
-    r.body = "{\"amount\":5}";
-    r.body_len = strlen(r.body);
+    /* Flagged too large by the server: 413, whatever the body holds. */
+    ht_request(&r, "POST", "/accounts/1/deposit", "{\"amount\":5}");
     r.body_too_large = 1;
 
-    fb_handle(&ht_ctx, &r);
-    CU_ASSERT_EQUAL(ht_ctx.reply.status, 413);
-    CU_ASSERT_EQUAL(strncmp(fb_reply_body(&ht_ctx.reply),
-                            "{\"code\":\"PAYLOAD_TOO_LARGE\"", 26), 0);
+    ht_send(&r);
+    ht_expect_error(413, "PAYLOAD_TOO_LARGE");
     CU_ASSERT_EQUAL(balance(1), b1);
 }
 
