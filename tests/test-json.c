@@ -29,6 +29,9 @@ static fb_json_t  *j;
 
 #define parse(s)        parse_n((s), sizeof(s) - 1)
 #define amount(s, v)    get_int((s), sizeof(s) - 1, "amount", (v))
+#define owner(s, v)     get_str((s), sizeof(s) - 1, "owner", (v))
+#define owner_is(s, w)  expect_owner(__LINE__, (s), sizeof(s) - 1, (w),      \
+                                     sizeof(w) - 1)
 
 
 static int suite_init(void);
@@ -38,6 +41,8 @@ static fb_json_rc_e get_int(const char *s, size_t len, const char *key,
     int64_t *v);
 static fb_json_rc_e get_str(const char *s, size_t len, const char *key,
     fb_str_t *v);
+static void expect_owner(int line, const char *s, size_t len,
+    const char *want, size_t n);
 static char *nested(size_t depth, size_t *len);
 
 
@@ -80,33 +85,48 @@ parse_n(const char *s, size_t len)
 }
 
 
-/* Parses s, which must be a valid body, and reads key as an integer. */
+/*
+ * Parses s, which must be a valid body (-1 if it is not), and reads key as
+ * an integer, or as a string.
+ */
 
 static fb_json_rc_e
 get_int(const char *s, size_t len, const char *key, int64_t *v)
 {
-    fb_json_rc_e  rc;
-
-    rc = parse_n(s, len);
-    if (rc != FB_JSON_OK) {
-        return (fb_json_rc_e) -1;
-    }
-
-    return fb_json_get_int64(j, key, v);
+    return parse_n(s, len) != FB_JSON_OK ? (fb_json_rc_e) -1
+                                         : fb_json_get_int64(j, key, v);
 }
 
 
 static fb_json_rc_e
 get_str(const char *s, size_t len, const char *key, fb_str_t *v)
 {
+    return parse_n(s, len) != FB_JSON_OK ? (fb_json_rc_e) -1
+                                         : fb_json_get_string(j, key, v);
+}
+
+
+/*
+ * The body s parses and its "owner" is exactly the n bytes of want (NULs
+ * included); owner_is() passes the caller's line, printed on a failure.
+ */
+
+static void
+expect_owner(int line, const char *s, size_t len, const char *want, size_t n)
+{
+    fb_str_t      v = { 0, "" };
     fb_json_rc_e  rc;
 
-    rc = parse_n(s, len);
-    if (rc != FB_JSON_OK) {
-        return (fb_json_rc_e) -1;
-    }
+    rc = get_str(s, len, "owner", &v);
 
-    return fb_json_get_string(j, key, v);
+    CU_ASSERT_EQUAL(rc, FB_JSON_OK);
+    CU_ASSERT_EQUAL(v.len, n);
+    CU_ASSERT(v.len == n && memcmp(v.data, want, n) == 0);
+
+    if (rc != FB_JSON_OK || v.len != n || memcmp(v.data, want, n) != 0) {
+        fprintf(stderr, "\n  line %d: owner of %.*s: rc %d, %zu bytes\n",
+                line, (int) len, s, (int) rc, v.len);
+    }
 }
 
 
@@ -399,13 +419,8 @@ test_not_json(void)
 static void
 test_utf8(void)
 {
-    fb_str_t  s;
-
-    CU_ASSERT_EQUAL(get_str("{\"owner\":\"\xe6\x9d\x8e\xe5\xb0\x8f\"}",
-                            sizeof("{\"owner\":\"\xe6\x9d\x8e\xe5\xb0\x8f\"}")
-                            - 1, "owner", &s), FB_JSON_OK);
-    CU_ASSERT_EQUAL(s.len, 6);
-    CU_ASSERT_EQUAL(memcmp(s.data, "\xe6\x9d\x8e\xe5\xb0\x8f", 6), 0);
+    owner_is("{\"owner\":\"\xe6\x9d\x8e\xe5\xb0\x8f\"}",
+             "\xe6\x9d\x8e\xe5\xb0\x8f");
 
     /* bytes json-c's own check lets through: overlong, surrogate, too big */
     CU_ASSERT_EQUAL(parse("{\"owner\":\"\xc0\xaf\"}"), FB_JSON_INVALID);
@@ -428,8 +443,6 @@ test_utf8(void)
 static void
 test_surrogates(void)
 {
-    fb_str_t  s;
-
     /* json-c 0.16 turns each of these into U+FFFD; they are refused */
     CU_ASSERT_EQUAL(parse("{\"owner\":\"\\ud800\"}"), FB_JSON_INVALID);
     CU_ASSERT_EQUAL(parse("{\"owner\":\"\\uD800\"}"), FB_JSON_INVALID);
@@ -448,23 +461,9 @@ test_surrogates(void)
     CU_ASSERT_EQUAL(parse("{\"\\ud800\":1}"), FB_JSON_INVALID);
 
     /* a high-low pair is one code point; D7FF and E000 are not halves */
-    CU_ASSERT_EQUAL(get_str("{\"owner\":\"\\ud83d\\ude00\"}",
-                            sizeof("{\"owner\":\"\\ud83d\\ude00\"}") - 1,
-                            "owner", &s), FB_JSON_OK);
-    CU_ASSERT_EQUAL(s.len, 4);
-    CU_ASSERT_EQUAL(memcmp(s.data, "\xf0\x9f\x98\x80", 4), 0);
-
-    CU_ASSERT_EQUAL(get_str("{\"owner\":\"\\uDBFF\\uDFFF\"}",
-                            sizeof("{\"owner\":\"\\uDBFF\\uDFFF\"}") - 1,
-                            "owner", &s), FB_JSON_OK);
-    CU_ASSERT_EQUAL(s.len, 4);
-    CU_ASSERT_EQUAL(memcmp(s.data, "\xf4\x8f\xbf\xbf", 4), 0);
-
-    CU_ASSERT_EQUAL(get_str("{\"owner\":\"\\ud7ff\\ue000\"}",
-                            sizeof("{\"owner\":\"\\ud7ff\\ue000\"}") - 1,
-                            "owner", &s), FB_JSON_OK);
-    CU_ASSERT_EQUAL(s.len, 6);
-    CU_ASSERT_EQUAL(memcmp(s.data, "\xed\x9f\xbf\xee\x80\x80", 6), 0);
+    owner_is("{\"owner\":\"\\ud83d\\ude00\"}", "\xf0\x9f\x98\x80");
+    owner_is("{\"owner\":\"\\uDBFF\\uDFFF\"}", "\xf4\x8f\xbf\xbf");
+    owner_is("{\"owner\":\"\\ud7ff\\ue000\"}", "\xed\x9f\xbf\xee\x80\x80");
 }
 
 
@@ -502,52 +501,21 @@ test_strings(void)
 {
     fb_str_t  s;
 
-    CU_ASSERT_EQUAL(get_str("{\"owner\":\"Alice\"}",
-                            sizeof("{\"owner\":\"Alice\"}") - 1,
-                            "owner", &s), FB_JSON_OK);
-    CU_ASSERT_EQUAL(s.len, 5);
-    CU_ASSERT_EQUAL(memcmp(s.data, "Alice", 5), 0);
-
-    CU_ASSERT_EQUAL(get_str("{\"owner\":\"\"}", sizeof("{\"owner\":\"\"}") - 1,
-                            "owner", &s), FB_JSON_OK);
-    CU_ASSERT_EQUAL(s.len, 0);
+    owner_is("{\"owner\":\"Alice\"}", "Alice");
+    owner_is("{\"owner\":\"\"}", "");
 
     /* escapes decode; \u0000 is kept and counted */
-    CU_ASSERT_EQUAL(get_str("{\"owner\":\"a\\\"b\\\\c\\/d\\te\"}",
-                            sizeof("{\"owner\":\"a\\\"b\\\\c\\/d\\te\"}") - 1,
-                            "owner", &s), FB_JSON_OK);
-    CU_ASSERT_EQUAL(s.len, 9);
-    CU_ASSERT_EQUAL(memcmp(s.data, "a\"b\\c/d\te", 9), 0);
-
-    CU_ASSERT_EQUAL(get_str("{\"owner\":\"Al\\u0000ice\"}",
-                            sizeof("{\"owner\":\"Al\\u0000ice\"}") - 1,
-                            "owner", &s), FB_JSON_OK);
-    CU_ASSERT_EQUAL(s.len, 6);
-    CU_ASSERT_EQUAL(memcmp(s.data, "Al\0ice", 6), 0);
-
-    CU_ASSERT_EQUAL(get_str("{\"owner\":\"\\u00e9\\u4e2d\"}",
-                            sizeof("{\"owner\":\"\\u00e9\\u4e2d\"}") - 1,
-                            "owner", &s), FB_JSON_OK);
-    CU_ASSERT_EQUAL(s.len, 5);
-    CU_ASSERT_EQUAL(memcmp(s.data, "\xc3\xa9\xe4\xb8\xad", 5), 0);
+    owner_is("{\"owner\":\"a\\\"b\\\\c\\/d\\te\"}", "a\"b\\c/d\te");
+    owner_is("{\"owner\":\"Al\\u0000ice\"}", "Al\0ice");
+    owner_is("{\"owner\":\"\\u00e9\\u4e2d\"}", "\xc3\xa9\xe4\xb8\xad");
 
     /* the other types are not strings */
-    CU_ASSERT_EQUAL(get_str("{\"owner\":1}", sizeof("{\"owner\":1}") - 1,
-                            "owner", &s), FB_JSON_WRONG_TYPE);
-    CU_ASSERT_EQUAL(get_str("{\"owner\":null}",
-                            sizeof("{\"owner\":null}") - 1,
-                            "owner", &s), FB_JSON_WRONG_TYPE);
-    CU_ASSERT_EQUAL(get_str("{\"owner\":true}",
-                            sizeof("{\"owner\":true}") - 1,
-                            "owner", &s), FB_JSON_WRONG_TYPE);
-    CU_ASSERT_EQUAL(get_str("{\"owner\":[\"A\"]}",
-                            sizeof("{\"owner\":[\"A\"]}") - 1,
-                            "owner", &s), FB_JSON_WRONG_TYPE);
-    CU_ASSERT_EQUAL(get_str("{\"owner\":{}}", sizeof("{\"owner\":{}}") - 1,
-                            "owner", &s), FB_JSON_WRONG_TYPE);
-    CU_ASSERT_EQUAL(get_str("{\"Owner\":\"Alice\"}",
-                            sizeof("{\"Owner\":\"Alice\"}") - 1,
-                            "owner", &s), FB_JSON_MISSING);
+    CU_ASSERT_EQUAL(owner("{\"owner\":1}", &s), FB_JSON_WRONG_TYPE);
+    CU_ASSERT_EQUAL(owner("{\"owner\":null}", &s), FB_JSON_WRONG_TYPE);
+    CU_ASSERT_EQUAL(owner("{\"owner\":true}", &s), FB_JSON_WRONG_TYPE);
+    CU_ASSERT_EQUAL(owner("{\"owner\":[\"A\"]}", &s), FB_JSON_WRONG_TYPE);
+    CU_ASSERT_EQUAL(owner("{\"owner\":{}}", &s), FB_JSON_WRONG_TYPE);
+    CU_ASSERT_EQUAL(owner("{\"Owner\":\"Alice\"}", &s), FB_JSON_MISSING);
 }
 
 
