@@ -89,6 +89,8 @@ test_journal_failure(void)
     CU_ASSERT_EQUAL(fb_store_count(p.s), 2);
     CU_ASSERT_EQUAL(fb_store_get(p.s, 2, &a), FB_STORE_OK);
     CU_ASSERT_EQUAL(a.balance, 500);
+    CU_ASSERT_EQUAL(fb_store_get(p.s, 1, &a), FB_STORE_OK);
+    CU_ASSERT_EQUAL(a.balance, 1010);
 
     /* Validation still comes first. */
     ht_req("POST", "/accounts/2/deposit", "{\"amount\":0}");
