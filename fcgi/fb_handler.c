@@ -185,13 +185,17 @@ fb_refusal_durable(fb_handler_ctx_t *ctx, fb_store_rc_e rc, int64_t id,
 static int
 fb_parse_body(fb_handler_ctx_t *ctx, const fb_request_t *req)
 {
-    if (fb_json_parse(ctx->json, req->body, req->body_len) != FB_JSON_OK) {
+    switch (fb_json_parse(ctx->json, req->body, req->body_len)) {
+    case FB_JSON_OK:
+        return FB_OK;
+    case FB_JSON_NOMEM:
+        fb_internal_error(ctx);
+        return FB_DECLINED;
+    default:
         fb_error(ctx, FB_ERR_VALIDATION,
                  "the request body must be one JSON object");
         return FB_DECLINED;
     }
-
-    return FB_OK;
 }
 
 

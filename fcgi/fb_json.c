@@ -10,10 +10,17 @@
  * an escaped NUL, and saturates integers below INT64_MIN.  So each body is
  * first checked by fb_json_scan(), a single pass over the lexical grammar
  * of RFC 8259, and json-c then builds the tree and checks the structure.
+ *
+ * json-c 0.16 also decodes some valid surrogate pairs wrong: it tests the
+ * code point a pair makes with a 16-bit surrogate mask, so U+xD800..xDFFF
+ * of planes 1-16 (Latin Extended-G's letters U+1DF00.., CJK Extension F at
+ * U+2D800..) come out as U+FFFD or a failed parse.  A body holding such a
+ * pair is parsed from a copy in which every pair is written as UTF-8.
  */
 
 #include "fb_core.h"
 #include "fb_json.h"
+#include "fb_log.h"
 #include "fb_owner.h"
 
 #include <limits.h>
@@ -41,6 +48,8 @@ struct fb_json_s {
     unsigned              int64_min:1; /* the body has an integer literal
                                           below INT64_MIN, which json-c
                                           stores as INT64_MIN */
+    unsigned              bad_pair:1;  /* the body has a surrogate pair
+                                          json-c decodes wrong */
 };
 
 
@@ -63,6 +72,8 @@ typedef enum {
 static int fb_json_scan(fb_json_t *j, const char *body, size_t len,
     size_t *members);
 static int fb_json_int64_min_exceeded(const char *digits, size_t n);
+static size_t fb_json_pairs_to_utf8(const char *body, size_t len, char *out);
+static uint32_t fb_json_hex4(const char *p);
 static size_t fb_json_members(json_object *o);
 static fb_json_rc_e fb_json_get(fb_json_t *j, const char *key,
     json_type type, json_object **v);
@@ -118,6 +129,7 @@ fb_json_free(fb_json_t *j)
 fb_json_rc_e
 fb_json_parse(fb_json_t *j, const char *body, size_t len)
 {
+    char         *copy;
     size_t        members;
     locale_t      old;
     json_object  *obj;
@@ -128,6 +140,7 @@ fb_json_parse(fb_json_t *j, const char *body, size_t len)
     }
 
     j->int64_min = 0;
+    j->bad_pair = 0;
 
     if (len == 0 || len > INT_MAX) {
         return FB_JSON_INVALID;
@@ -135,6 +148,20 @@ fb_json_parse(fb_json_t *j, const char *body, size_t len)
 
     if (fb_json_scan(j, body, len, &members) != FB_OK) {
         return FB_JSON_INVALID;
+    }
+
+    /* Rare: the copy is no longer than the body and lives for the parse
+     * only (json-c copies what it keeps). */
+    copy = NULL;
+    if (j->bad_pair) {
+        copy = malloc(len);
+        if (copy == NULL) {
+            fb_log(FB_LOG_ERR, 0, "malloc(%zu) failed", len);
+            return FB_JSON_NOMEM;
+        }
+
+        len = fb_json_pairs_to_utf8(body, len, copy);
+        body = copy;
     }
 
     json_tokener_reset(j->tok);
@@ -155,6 +182,10 @@ fb_json_parse(fb_json_t *j, const char *body, size_t len)
 
     if (old != (locale_t) 0) {
         (void) uselocale(old);
+    }
+
+    if (copy != NULL) {
+        free(copy);
     }
 
     /*
@@ -364,6 +395,12 @@ fb_json_scan(fb_json_t *j, const char *body, size_t len, size_t *members)
             } else if (u >= 0xD800 && u <= 0xDBFF) {
                 high = 1;
 
+                /* The pair's code point has D800..DFFF in its low 16
+                 * bits: json-c 0.16 takes it for a surrogate. */
+                if ((u & 0x3E) == 0x36) {
+                    j->bad_pair = 1;
+                }
+
             } else if (u == 0) {
                 nul = 1;
             }
@@ -487,6 +524,75 @@ fb_json_scan(fb_json_t *j, const char *body, size_t len, size_t *members)
     default:
         return FB_ERROR;
     }
+}
+
+
+/*
+ * Copies a body that fb_json_scan() accepted to out, with each surrogate
+ * pair escape (\uD8xx\uDCxx: the scan saw to it that a low half follows
+ * every high one) written as the code point's four UTF-8 bytes, which
+ * JSON allows in a string as they are.  Every other byte and escape is
+ * copied as it is; outside strings no backslash appears.  Returns the
+ * copy's length, at most len.
+ */
+static size_t
+fb_json_pairs_to_utf8(const char *body, size_t len, char *out)
+{
+    char        *o;
+    uint32_t     hi, cp;
+    const char  *p, *last;
+
+    o = out;
+    last = body + len;
+
+    for (p = body; p < last; /* void */) {
+
+        if (*p != '\\') {
+            *o++ = *p++;
+            continue;
+        }
+
+        if (p[1] != 'u') {                          /* \" \\ \n ... */
+            *o++ = *p++;
+            *o++ = *p++;
+            continue;
+        }
+
+        hi = fb_json_hex4(p + 2);
+        if (hi < 0xD800 || hi > 0xDBFF) {
+            memcpy(o, p, 6);
+            o += 6;
+            p += 6;
+            continue;
+        }
+
+        cp = 0x10000 + ((hi - 0xD800) << 10) + (fb_json_hex4(p + 8) - 0xDC00);
+
+        *o++ = (char) (0xF0 | (cp >> 18));
+        *o++ = (char) (0x80 | ((cp >> 12) & 0x3F));
+        *o++ = (char) (0x80 | ((cp >> 6) & 0x3F));
+        *o++ = (char) (0x80 | (cp & 0x3F));
+        p += 12;
+    }
+
+    return (size_t) (o - out);
+}
+
+
+/* Four hex digits, already checked by fb_json_scan(). */
+static uint32_t
+fb_json_hex4(const char *p)
+{
+    int       i;
+    uint32_t  u;
+
+    u = 0;
+    for (i = 0; i < 4; i++) {
+        u = (u << 4) | (uint32_t) (p[i] <= '9' ? p[i] - '0'
+                                               : (p[i] | 0x20) - 'a' + 10);
+    }
+
+    return u;
 }
 
 

@@ -35,6 +35,7 @@ static fb_json_t  *j;
 
 
 static int suite_init(void);
+static void every_pair(void);
 static int suite_clean(void);
 static fb_json_rc_e parse_n(const char *s, size_t len);
 static fb_json_rc_e get_int(const char *s, size_t len, const char *key,
@@ -466,6 +467,65 @@ test_surrogates(void)
     owner_is("{\"owner\":\"\\ud83d\\ude00\"}", "\xf0\x9f\x98\x80");
     owner_is("{\"owner\":\"\\uDBFF\\uDFFF\"}", "\xf4\x8f\xbf\xbf");
     owner_is("{\"owner\":\"\\ud7ff\\ue000\"}", "\xed\x9f\xbf\xee\x80\x80");
+
+    /* json-c 0.16 takes pairs whose code point ends in D800..DFFF for a
+     * surrogate (U+1DF00 of Latin Extended-G, U+2D800 of CJK Extension F);
+     * fb_json_parse hands it such pairs as UTF-8 */
+    owner_is("{\"owner\":\"ab\\ud837\\udf00\"}", "ab\xf0\x9d\xbc\x80");
+    owner_is("{\"owner\":\"\\u674e\\ud876\\udc00\"}",
+             "\xe6\x9d\x8e\xf0\xad\xa0\x80");
+    /* with other escapes and pairs around it, and a key that has one */
+    owner_is("{\"\\ud876\\udc00\":1,\"owner\":\"\\\\u\\\"\\ud83d\\ude00\\ud836\\udc00"
+             "\\u00e9\\n\"}",
+             "\\u\"\xf0\x9f\x98\x80\xf0\x9d\xa0\x80\xc3\xa9\n");
+    CU_ASSERT_EQUAL(parse("{\"owner\":\"\\ud837\\udf00\",\"owner\":\"x\"}"),
+                    FB_JSON_INVALID);
+    CU_ASSERT_EQUAL(parse("{\"owner\":\"\\ud837\\udf00\"} x"),
+                    FB_JSON_INVALID);
+
+    every_pair();
+}
+
+
+/*
+ * Every high half, with three low ones each: the owner is the code point's
+ * UTF-8, worked out here from the code point.
+ */
+static void
+every_pair(void)
+{
+    int           bad = 0;
+    char          body[64], want[4];
+    size_t        len;
+    uint32_t      hi, cp;
+    fb_str_t      v;
+    unsigned      k;
+    fb_json_rc_e  rc;
+    static const uint32_t  lows[] = { 0xDC00, 0xDE5A, 0xDFFF };
+
+    for (hi = 0xD800; hi <= 0xDBFF; hi++) {
+        for (k = 0; k < sizeof(lows) / sizeof(lows[0]); k++) {
+            len = (size_t) snprintf(body, sizeof(body),
+                                    "{\"owner\":\"\\u%04X\\u%04x\"}",
+                                    hi, lows[k]);
+            cp = 0x10000 + (hi - 0xD800) * 0x400 + (lows[k] - 0xDC00);
+            want[0] = (char) (0xF0 + cp / 0x40000);
+            want[1] = (char) (0x80 + cp / 0x1000 % 0x40);
+            want[2] = (char) (0x80 + cp / 0x40 % 0x40);
+            want[3] = (char) (0x80 + cp % 0x40);
+
+            rc = get_str(body, len, "owner", &v);
+            if (rc != FB_JSON_OK || v.len != 4 || memcmp(v.data, want, 4) != 0)
+            {
+                if (bad++ < 5) {
+                    fprintf(stderr, "\n  %s: rc %d, %zu bytes\n", body,
+                            (int) rc, rc == FB_JSON_OK ? v.len : 0);
+                }
+            }
+        }
+    }
+
+    CU_ASSERT_EQUAL(bad, 0);
 }
 
 

@@ -3,7 +3,9 @@
  * rules (fb_owner_check) and the UTF-8 decoder, and the reply escaper.
  *
  * Promises checked: a getter answers only after a successful parse and
- * never both OK and a wrong type; an owner slice accepted lies inside the
+ * never both OK and a wrong type; a string read back holds U+FFFD only if
+ * the body has one (json-c 0.16 makes one of some valid surrogate pairs,
+ * fb_json.c); an owner slice accepted lies inside the
  * input, is trimmed, and holds 2..100 code points of valid UTF-8; the
  * decoder never reads past its bound; the escaper writes no more than it
  * is given room for and refuses, rather than truncates, when short.
@@ -12,6 +14,7 @@
 #include "fb_fuzz.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "fb_json.h"
 #include "fb_owner.h"
@@ -86,6 +89,28 @@ fuzz_escape(const char *s, size_t len)
 }
 
 
+/* The body holds U+FFFD, raw or as an escape (or what looks like one). */
+static int
+has_replacement(const char *s, size_t len)
+{
+    size_t  i;
+
+    if (memmem(s, len, "\xef\xbf\xbd", 3) != NULL) {
+        return 1;
+    }
+
+    for (i = 0; i + 6 <= len; i++) {
+        if (s[i] == '\\' && s[i + 1] == 'u'
+            && strncasecmp(s + i + 2, "fffd", 4) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -104,7 +129,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_escape(s, size);
 
     rc = fb_json_parse(json, s, size);
-    fb_fuzz_assert(rc == FB_JSON_OK || rc == FB_JSON_INVALID);
+    fb_fuzz_assert(rc == FB_JSON_OK || rc == FB_JSON_INVALID
+                   || rc == FB_JSON_NOMEM);
     if (rc != FB_JSON_OK) {
         return 0;
     }
@@ -120,6 +146,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (src == FB_JSON_OK) {
             fb_fuzz_assert(str.data != NULL || str.len == 0);
+            fb_fuzz_assert(memmem(str.data, str.len, "\xef\xbf\xbd", 3)
+                           == NULL || has_replacement(s, size));
             fuzz_owner(str.data, str.len);
         }
     }
