@@ -190,6 +190,166 @@ run_ops(jt_pair_t *p, jt_model_t *m, jt_rng_t *r, int n)
 }
 
 
+/* A scratch directory named for tag, r seeded with seed + k, an empty
+ * model: the directory, or NULL. */
+static char *
+start_dir(const char *tag, uint64_t k, jt_rng_t *r, jt_model_t *m)
+{
+    jt_rng_seed(r, seed + k);
+    jt_model_init(m);
+    return jt_mkdir(tag);
+}
+
+
+/* Opens dir under policy and runs n acknowledged operations: 0, or -1
+ * if it would not open (nothing run). */
+static int
+open_run(jt_pair_t *p, const char *dir, fb_fsync_e policy, jt_model_t *m,
+    jt_rng_t *r, int n)
+{
+    if (jt_open(p, dir, policy, 0) != 0) {
+        return -1;
+    }
+
+    run_ops(p, m, r, n);
+    return 0;
+}
+
+
+/* One start of dir under always: n acknowledged operations, then an
+ * orderly stop with no last snapshot.  0, or -1 if it would not open. */
+static int
+session(const char *dir, jt_model_t *m, jt_rng_t *r, int n)
+{
+    jt_pair_t  p;
+    int        rc;
+
+    rc = open_run(&p, dir, FB_FSYNC_ALWAYS, m, r, n);
+    jt_close(&p, 0);
+    return rc;
+}
+
+
+/* A session, and the path of the segment it wrote (the newest) in seg:
+ * 0, or -1. */
+static int
+session_seg(const char *dir, jt_model_t *m, jt_rng_t *r, int n, char *seg,
+    size_t len)
+{
+    const char  *last;
+
+    if (session(dir, m, r, n) != 0) {
+        return -1;
+    }
+
+    last = jt_last_segment(dir);
+    if (last == NULL) {
+        return -1;
+    }
+
+    snprintf(seg, len, "%s", last);
+    return 0;
+}
+
+
+/*
+ * The recovery checks below assert on their caller's line (at), passed
+ * by the macros of the same names, the way CU_ASSERT reports its own.
+ */
+#define check_at(at, cond, fatal)                                           \
+    CU_assertImplementation((cond) ? CU_TRUE : CU_FALSE, (unsigned) (at),   \
+                            #cond, __FILE__, "", (fatal) ? CU_TRUE : CU_FALSE)
+
+#define TORN_ANY  (-1)      /* recovers_to: torn bytes not checked */
+
+#define recover_ok(dir, rec)  recover_ok_at(__LINE__, dir, rec)
+#define recovers_to(dir, m, torn)  recovers_to_at(__LINE__, dir, m, torn)
+#define recovery_refused(dir, needle)                                       \
+    recovery_refused_at(__LINE__, dir, needle)
+#define recovers_as_ran(p, dir)  recovers_as_ran_at(__LINE__, p, dir)
+
+
+/* Recovers dir with no journal running, the log cleared first (it then
+ * holds what recovery said): recovery must work (fatal). */
+static fb_store_t *
+recover_ok_at(int at, const char *dir, fb_recovery_t *rec)
+{
+    int          rc;
+    fb_store_t  *s;
+
+    jt_log_clear();
+    s = jt_recover(dir, &rc, rec);
+    check_at(at, rc == FB_OK, 1);
+    check_at(at, s != NULL, 1);
+    return s;
+}
+
+
+/* Recovery of dir works (fatal), cut torn bytes off (TORN_ANY: not
+ * checked) and gave the store model m holds.  Returns what it did. */
+static fb_recovery_t
+recovers_to_at(int at, const char *dir, const jt_model_t *m, long torn)
+{
+    char           why[160];
+    fb_store_t    *s;
+    fb_recovery_t  rec;
+
+    s = recover_ok_at(at, dir, &rec);
+    if (torn != TORN_ANY) {
+        check_at(at, rec.torn_bytes == (uint64_t) torn, 0);
+    }
+    if (!check_at(at, jt_store_equals_model(s, m, why, sizeof(why)) == 0, 0))
+    {
+        printf("\n    line %d: %s ", at, why);
+    }
+    fb_store_free(s);
+    return rec;
+}
+
+
+/* Recovery of dir is refused, and the log (cleared first) says so with
+ * needle. */
+static void
+recovery_refused_at(int at, const char *dir, const char *needle)
+{
+    int          rc;
+    fb_store_t  *s;
+
+    jt_log_clear();
+    s = jt_recover(dir, &rc, NULL);
+    check_at(at, s == NULL, 0);
+    check_at(at, rc == FB_ERROR, 0);
+    check_at(at, jt_log_has(needle), 0);
+    if (s != NULL) {
+        fb_store_free(s);
+    }
+}
+
+
+/* Stops p's journal as a crash would (no last snapshot) and recovers
+ * dir: recovery works (fatal), starts from a snapshot and gives exactly
+ * the store that ran, which is freed.  Returns the recovered store. */
+static fb_store_t *
+recovers_as_ran_at(int at, jt_pair_t *p, const char *dir)
+{
+    char           why[160];
+    fb_store_t    *s;
+    fb_recovery_t  rec;
+
+    fb_journal_stop(p->j, 0);
+    fb_journal_free(p->j);
+    p->j = NULL;
+
+    s = recover_ok_at(at, dir, &rec);
+    check_at(at, rec.snapshot_seq > 0, 0);
+    if (!check_at(at, jt_stores_equal(p->s, s, why, sizeof(why)) == 0, 0)) {
+        printf("\n    line %d: %s ", at, why);
+    }
+    jt_close(p, 0);
+    return s;
+}
+
+
 /* ---- CRC-32C ---- */
 
 
@@ -417,23 +577,16 @@ test_file_names(void)
 static void
 test_torn_tail_every_length(void)
 {
-    int            rc;
-    char          *dir, *scratch, why[160], path[4096], seg_name[64];
+    char          *dir, *scratch, path[4096], seg_name[64];
     long           before, after, end, k;
     jt_rng_t       r;
     jt_pair_t      p;
-    fb_store_t    *s, *prev;
     jt_model_t     m, m_prev;
     const char    *seg;
-    fb_recovery_t  rec;
 
-    dir = jt_mkdir("torn");
+    dir = start_dir("torn", 0, &r, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-
-    jt_rng_seed(&r, seed);
-    jt_model_init(&m);
-    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
-    run_ops(&p, &m, &r, 40);
+    CU_ASSERT_EQUAL_FATAL(open_run(&p, dir, FB_FSYNC_ALWAYS, &m, &r, 40), 0);
 
     /* The random operations may have emptied account 1: a deposit first,
      * so that the transfer below is never refused whatever the seed. */
@@ -459,8 +612,6 @@ test_torn_tail_every_length(void)
     CU_ASSERT_FATAL(before > FB_SEGMENT_HEADER && after > before);
     snprintf(seg_name, sizeof(seg_name), "%s", strrchr(seg, '/') + 1);
 
-    prev = NULL;
-
     for (k = 0; k <= after - before; k++) {
         scratch = jt_mkdir("torn-cut");
         CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
@@ -472,15 +623,8 @@ test_torn_tail_every_length(void)
             CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_TORN);
         }
 
-        jt_log_clear();
-        s = jt_recover(scratch, &rc, &rec);
-        CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-
         if (k < after - before) {
-            CU_ASSERT_EQUAL(rec.torn_bytes, (uint64_t) k);
-            CU_ASSERT_EQUAL(jt_store_equals_model(s, &m_prev, why,
-                                                  sizeof(why)), 0);
+            recovers_to(scratch, &m_prev, k);
             /* Cut off on disk too. */
             CU_ASSERT_EQUAL(jt_file_size(path), before);
             if (k > 0) {
@@ -488,22 +632,11 @@ test_torn_tail_every_length(void)
                 CU_ASSERT(jt_log_has(seg_name));
             }
         } else {
-            CU_ASSERT_EQUAL(rec.torn_bytes, 0);
-            CU_ASSERT_EQUAL(jt_store_equals_model(s, &m, why, sizeof(why)),
-                            0);
+            recovers_to(scratch, &m, 0);
         }
 
         CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_OK);
-
-        if (prev != NULL) {
-            fb_store_free(prev);
-        }
-        prev = s;
         jt_rmdir(scratch);
-    }
-
-    if (prev != NULL) {
-        fb_store_free(prev);
     }
 
     jt_rmdir(dir);
@@ -513,24 +646,15 @@ test_torn_tail_every_length(void)
 static void
 test_corruption_in_the_middle(void)
 {
-    int            rc;
     char          *dir, seg_path[4096];
     long           size;
     jt_rng_t       r;
-    jt_pair_t      p;
     jt_model_t     m;
-    fb_store_t    *s;
 
-    dir = jt_mkdir("corrupt");
+    dir = start_dir("corrupt", 1, &r, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-
-    jt_rng_seed(&r, seed + 1);
-    jt_model_init(&m);
-    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
-    run_ops(&p, &m, &r, 60);
-    jt_close(&p, 0);
-
-    snprintf(seg_path, sizeof(seg_path), "%s", jt_last_segment(dir));
+    CU_ASSERT_EQUAL_FATAL(session_seg(dir, &m, &r, 60, seg_path,
+                                      sizeof(seg_path)), 0);
     size = jt_file_size(seg_path);
     CU_ASSERT_FATAL(size > 1000);
 
@@ -538,11 +662,7 @@ test_corruption_in_the_middle(void)
      * not a torn write.  Start-up refuses, naming file and offset. */
     CU_ASSERT_EQUAL_FATAL(flip_byte(seg_path, size / 2), 0);
 
-    jt_log_clear();
-    s = jt_recover(dir, &rc, NULL);
-    CU_ASSERT_PTR_NULL(s);
-    CU_ASSERT_EQUAL(rc, FB_ERROR);
-    CU_ASSERT(jt_log_has("followed by a valid one at offset"));
+    recovery_refused(dir, "followed by a valid one at offset");
     CU_ASSERT(jt_log_has(strrchr(seg_path, '/') + 1));
     CU_ASSERT(jt_log_has("corrupt"));
 
@@ -560,45 +680,29 @@ test_corruption_in_the_middle(void)
 static void
 test_corruption_earlier_segment(void)
 {
-    int            rc;
     char          *dir, first[4096];
     jt_rng_t       r;
-    jt_pair_t      p;
     jt_model_t     m;
-    fb_store_t    *s;
 
-    dir = jt_mkdir("corrupt2");
+    dir = start_dir("corrupt2", 2, &r, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-
-    jt_rng_seed(&r, seed + 2);
-    jt_model_init(&m);
-    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
-    run_ops(&p, &m, &r, 20);
-    jt_close(&p, 0);
-    snprintf(first, sizeof(first), "%s", jt_last_segment(dir));
+    CU_ASSERT_EQUAL_FATAL(session_seg(dir, &m, &r, 20, first, sizeof(first)),
+                          0);
 
     /* Each start opens a new segment after the last record. */
-    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
-    run_ops(&p, &m, &r, 20);
-    jt_close(&p, 0);
+    CU_ASSERT_EQUAL_FATAL(session(dir, &m, &r, 20), 0);
     CU_ASSERT_EQUAL(jt_count_files(dir, "journal-"), 2);
     CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_OK);
 
     /* The last byte of the first segment: at its tail, but not the
      * journal's tail. */
     CU_ASSERT_EQUAL_FATAL(flip_byte(first, jt_file_size(first) - 1), 0);
-    jt_log_clear();
-    s = jt_recover(dir, &rc, NULL);
-    CU_ASSERT_PTR_NULL(s);
-    CU_ASSERT(jt_log_has("later segments exist"));
+    recovery_refused(dir, "later segments exist");
     CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_CORRUPT);
 
     /* Without the first segment, records 1.. are missing. */
     CU_ASSERT_EQUAL_FATAL(unlink(first), 0);
-    jt_log_clear();
-    s = jt_recover(dir, &rc, NULL);
-    CU_ASSERT_PTR_NULL(s);
-    CU_ASSERT(jt_log_has("records are missing"));
+    recovery_refused(dir, "records are missing");
 
     jt_rmdir(dir);
 }
@@ -616,22 +720,15 @@ test_corruption_earlier_segment(void)
 static void
 test_zeros_after_records(void)
 {
-    int            rc;
-    char          *dir, why[160], first[4096], last[4096];
+    char          *dir, first[4096], last[4096];
     long           size, first_size, end, at;
     jt_rng_t       r;
     jt_pair_t      p;
     jt_model_t     m;
-    fb_store_t    *s;
-    fb_recovery_t  rec;
 
-    dir = jt_mkdir("zeros");
+    dir = start_dir("zeros", 3, &r, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-
-    jt_rng_seed(&r, seed + 3);
-    jt_model_init(&m);
-    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
-    run_ops(&p, &m, &r, 20);
+    CU_ASSERT_EQUAL_FATAL(open_run(&p, dir, FB_FSYNC_ALWAYS, &m, &r, 20), 0);
 
     /* Running: zeros written ahead, a whole chunk of them. */
     snprintf(first, sizeof(first), "%s", jt_last_segment(dir));
@@ -643,10 +740,8 @@ test_zeros_after_records(void)
     CU_ASSERT(last_record_at(first, &end) > 0);
     CU_ASSERT_EQUAL(end, first_size);
 
-    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
-    run_ops(&p, &m, &r, 20);
-    jt_close(&p, 0);
-    snprintf(last, sizeof(last), "%s", jt_last_segment(dir));
+    CU_ASSERT_EQUAL_FATAL(session_seg(dir, &m, &r, 20, last, sizeof(last)),
+                          0);
     size = jt_file_size(last);
 
     /* As a kill leaves them: zeros after both segments' records. */
@@ -656,15 +751,9 @@ test_zeros_after_records(void)
     CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_OK);
     CU_ASSERT_EQUAL(jt_file_size(last), size + 100000);
 
-    jt_log_clear();
-    s = jt_recover(dir, &rc, &rec);
-    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_EQUAL(rec.torn_bytes, 0);
-    CU_ASSERT_EQUAL(jt_store_equals_model(s, &m, why, sizeof(why)), 0);
+    recovers_to(dir, &m, 0);
     CU_ASSERT(jt_log_has("bytes of zeros after the last record"));
     CU_ASSERT(!jt_log_has("torn"));
-    fb_store_free(s);
 
     /* The last segment cut back; the older one left as it was. */
     CU_ASSERT_EQUAL(jt_file_size(last), size);
@@ -677,13 +766,7 @@ test_zeros_after_records(void)
     CU_ASSERT_EQUAL_FATAL(append_bytes(last, 0x5a, 7), 0);
     CU_ASSERT_EQUAL_FATAL(append_bytes(last, 0, 5000), 0);
     CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_TORN);
-    jt_log_clear();
-    s = jt_recover(dir, &rc, &rec);
-    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_EQUAL(rec.torn_bytes, 5007);
-    CU_ASSERT_EQUAL(jt_store_equals_model(s, &m, why, sizeof(why)), 0);
-    fb_store_free(s);
+    recovers_to(dir, &m, 5007);
     CU_ASSERT_EQUAL(jt_file_size(last), size);
 
     /* Zeros in place of the first segment's last record: they read as
@@ -694,10 +777,7 @@ test_zeros_after_records(void)
     CU_ASSERT_EQUAL_FATAL(append_bytes(first, 0, (size_t) (first_size - at)),
                           0);
     CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_CORRUPT);
-    jt_log_clear();
-    s = jt_recover(dir, &rc, NULL);
-    CU_ASSERT_PTR_NULL(s);
-    CU_ASSERT(jt_log_has("records are missing"));
+    recovery_refused(dir, "records are missing");
 
     jt_rmdir(dir);
 }
@@ -712,19 +792,15 @@ test_zeros_after_records(void)
 static void
 test_zeros_chunk_by_chunk(void)
 {
-    int            rc, i, grew = 0;
-    char          *dir, why[160], seg[4096];
+    int            i, grew = 0;
+    char          *dir, seg[4096];
     long           size, prev = 0, end;
     jt_rng_t       r;
     jt_pair_t      p;
     jt_model_t     m;
-    fb_store_t    *s;
 
-    dir = jt_mkdir("chunks");
+    dir = start_dir("chunks", 4, &r, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-
-    jt_rng_seed(&r, seed + 4);
-    jt_model_init(&m);
     CU_ASSERT_EQUAL_FATAL(jt_open_tuned(&p, dir, FB_FSYNC_ALWAYS, 0, 0,
                                         4096), 0);
     snprintf(seg, sizeof(seg), "%s", jt_last_segment(dir));
@@ -743,11 +819,7 @@ test_zeros_chunk_by_chunk(void)
     CU_ASSERT(last_record_at(seg, &end) > 0);
     CU_ASSERT_EQUAL(end, jt_file_size(seg));
 
-    s = jt_recover(dir, &rc, NULL);
-    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_EQUAL(jt_store_equals_model(s, &m, why, sizeof(why)), 0);
-    fb_store_free(s);
+    recovers_to(dir, &m, TORN_ANY);
 
     jt_rmdir(dir);
 }
@@ -834,20 +906,16 @@ test_snapshot_write_load(void)
 static void
 test_replay_idempotent(void)
 {
-    int            rc;
     char          *dir, path[4096], name[FB_FILE_NAME_MAX], why[160];
     jt_rng_t       r;
     jt_pair_t      p;
     jt_model_t     m;
     fb_store_t    *s, *s2;
 
-    dir = jt_mkdir("idem");
+    dir = start_dir("idem", 4, &r, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-
-    jt_rng_seed(&r, seed + 4);
-    jt_model_init(&m);
-    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
-    run_ops(&p, &m, &r, 200);
+    CU_ASSERT_EQUAL_FATAL(open_run(&p, dir, FB_FSYNC_ALWAYS, &m, &r, 200),
+                          0);
 
     /* The final state, labelled as of record 5: every record after 5 is
      * already in it, and replay applies them again. */
@@ -857,12 +925,10 @@ test_replay_idempotent(void)
                           FB_OK);
     jt_close(&p, 0);
 
-    s = jt_recover(dir, &rc, NULL);
-    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    s = recover_ok(dir, NULL);
     CU_ASSERT_EQUAL(jt_store_equals_model(s, &m, why, sizeof(why)), 0);
 
-    s2 = jt_recover(dir, &rc, NULL);
-    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    s2 = recover_ok(dir, NULL);
     CU_ASSERT_EQUAL(jt_stores_equal(s, s2, why, sizeof(why)), 0);
 
     fb_store_free(s);
@@ -879,7 +945,6 @@ test_replay_idempotent(void)
 static void
 test_recovery_equals_original(void)
 {
-    int                  rc;
     char                *dir, why[160];
     jt_rng_t             r;
     jt_pair_t            p;
@@ -888,11 +953,8 @@ test_recovery_equals_original(void)
     fb_recovery_t        rec;
     fb_journal_stats_t   st;
 
-    dir = jt_mkdir("equal");
+    dir = start_dir("equal", 5, &r, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-
-    jt_rng_seed(&r, seed + 5);
-    jt_model_init(&m);
     CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 300), 0);
     run_ops(&p, &m, &r, 2000);
 
@@ -904,32 +966,19 @@ test_recovery_equals_original(void)
     CU_ASSERT(st.snapshots >= 1);
 
     /* Stop as a crash would leave it: no last snapshot. */
-    fb_journal_stop(p.j, 0);
-    fb_journal_free(p.j);
-    p.j = NULL;
-
-    s = jt_recover(dir, &rc, &rec);
-    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
-    CU_ASSERT(rec.snapshot_seq > 0);
-    CU_ASSERT_EQUAL(jt_stores_equal(p.s, s, why, sizeof(why)), 0);
+    s = recovers_as_ran(&p, dir);
     CU_ASSERT_EQUAL(jt_store_equals_model(s, &m, why, sizeof(why)), 0);
     CU_ASSERT_EQUAL(jt_store_sum(s), m.deposited - m.withdrawn);
     fb_store_free(s);
-    fb_store_free(p.s);
-    p.s = NULL;
 
     /* An orderly stop: a last snapshot, and the segments it covers go. */
-    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
-    run_ops(&p, &m, &r, 50);
+    CU_ASSERT_EQUAL_FATAL(open_run(&p, dir, FB_FSYNC_ALWAYS, &m, &r, 50), 0);
     jt_close(&p, 1);
     CU_ASSERT_EQUAL(jt_count_files(dir, "snapshot-"), 1);
     CU_ASSERT_EQUAL(jt_count_files(dir, "journal-"), 1);
 
-    s = jt_recover(dir, &rc, &rec);
-    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    rec = recovers_to(dir, &m, TORN_ANY);
     CU_ASSERT_EQUAL(rec.replayed, 0);
-    CU_ASSERT_EQUAL(jt_store_equals_model(s, &m, why, sizeof(why)), 0);
-    fb_store_free(s);
 
     CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_OK);
     jt_rmdir(dir);
@@ -943,33 +992,26 @@ test_recovery_equals_original(void)
 static void
 test_leftover_segments(void)
 {
-    int            i, rc;
-    char          *dir, *keep, why[160], names[3][4096], saved[3][4096];
+    int            i;
+    char          *dir, *keep, names[3][4096], saved[3][4096];
     jt_rng_t       r;
     jt_pair_t      p;
     jt_model_t     m;
-    fb_store_t    *s;
 
-    dir = jt_mkdir("leftover");
+    dir = start_dir("leftover", 9, &r, &m);
     keep = jt_mkdir("leftover-keep");
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
     CU_ASSERT_PTR_NOT_NULL_FATAL(keep);
 
-    jt_rng_seed(&r, seed + 9);
-    jt_model_init(&m);
-
     /* Three segments: each start opens one. */
     for (i = 0; i < 3; i++) {
-        CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
-        run_ops(&p, &m, &r, 20);
-        jt_close(&p, 0);
-        snprintf(names[i], sizeof(names[i]), "%s", jt_last_segment(dir));
+        CU_ASSERT_EQUAL_FATAL(session_seg(dir, &m, &r, 20, names[i],
+                                          sizeof(names[i])), 0);
         snprintf(saved[i], sizeof(saved[i]), "%s/%d", keep, i);
         CU_ASSERT_EQUAL_FATAL(copy_file(names[i], saved[i]), 0);
     }
 
-    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
-    run_ops(&p, &m, &r, 10);
+    CU_ASSERT_EQUAL_FATAL(open_run(&p, dir, FB_FSYNC_ALWAYS, &m, &r, 10), 0);
     CU_ASSERT_EQUAL(fb_journal_snapshot(p.j), FB_OK);
     run_ops(&p, &m, &r, 10);
     jt_close(&p, 0);
@@ -980,10 +1022,7 @@ test_leftover_segments(void)
     CU_ASSERT_EQUAL_FATAL(copy_file(saved[2], names[2]), 0);
 
     CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_OK);
-    s = jt_recover(dir, &rc, NULL);
-    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
-    CU_ASSERT_EQUAL(jt_store_equals_model(s, &m, why, sizeof(why)), 0);
-    fb_store_free(s);
+    recovers_to(dir, &m, TORN_ANY);
 
     jt_rmdir(keep);
     jt_rmdir(dir);
@@ -1122,13 +1161,12 @@ mt_run(jt_pair_t *p, mt_worker_t *w, int ops, int snapshots,
 static void
 test_snapshot_under_load(void)
 {
-    int            i, rc, taken;
-    char          *dir, why[160];
+    int            i, taken;
+    char          *dir;
     int64_t        dep = 0, wd = 0;
     jt_pair_t      p;
     fb_store_t    *s;
     mt_worker_t    w[MT_THREADS];
-    fb_recovery_t  rec;
 
     dir = jt_mkdir("snapload");
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
@@ -1145,18 +1183,10 @@ test_snapshot_under_load(void)
     printf("\n    (%d snapshots during the run) ", taken);
     CU_ASSERT(taken >= 1);
 
-    fb_journal_stop(p.j, 0);
-    fb_journal_free(p.j);
-    p.j = NULL;
-
-    s = jt_recover(dir, &rc, &rec);
-    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
-    CU_ASSERT(rec.snapshot_seq > 0);
-    CU_ASSERT_EQUAL(jt_stores_equal(p.s, s, why, sizeof(why)), 0);
+    s = recovers_as_ran(&p, dir);
     CU_ASSERT_EQUAL(jt_store_sum(s), MT_ACCOUNTS * 100000 + dep - wd);
 
     fb_store_free(s);
-    fb_store_free(p.s);
     jt_rmdir(dir);
 }
 
@@ -1168,7 +1198,7 @@ test_snapshot_under_load(void)
 static void
 group_commit(unsigned delay_us)
 {
-    int                  i, rc, taken;
+    int                  i, taken;
     char                *dir;
     jt_pair_t            p;
     fb_store_t          *s;
@@ -1195,8 +1225,7 @@ group_commit(unsigned delay_us)
 
     jt_close(&p, 0);
 
-    s = jt_recover(dir, &rc, NULL);
-    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    s = recover_ok(dir, NULL);
     CU_ASSERT_EQUAL(jt_store_sum(s), MT_ACCOUNTS * 100000);
     fb_store_free(s);
     jt_rmdir(dir);
@@ -1349,31 +1378,22 @@ done:
 static void
 test_policy_batch(void)
 {
-    int                  rc;
-    char                *dir, why[160];
+    char                *dir;
     jt_rng_t             r;
     jt_pair_t            p;
     jt_model_t           m;
-    fb_store_t          *s;
     fb_journal_stats_t   st;
 
-    dir = jt_mkdir("batch");
+    dir = start_dir("batch", 6, &r, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-
-    jt_rng_seed(&r, seed + 6);
-    jt_model_init(&m);
-    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_BATCH, 0), 0);
-    run_ops(&p, &m, &r, 300);
+    CU_ASSERT_EQUAL_FATAL(open_run(&p, dir, FB_FSYNC_BATCH, &m, &r, 300), 0);
 
     fb_journal_stats(p.j, &st);
     CU_ASSERT_EQUAL(st.written_lsn, st.last_lsn);
     CU_ASSERT(st.synced_lsn <= st.written_lsn);
     jt_close(&p, 0);
 
-    s = jt_recover(dir, &rc, NULL);
-    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
-    CU_ASSERT_EQUAL(jt_store_equals_model(s, &m, why, sizeof(why)), 0);
-    fb_store_free(s);
+    recovers_to(dir, &m, TORN_ANY);
     jt_rmdir(dir);
 }
 
@@ -1461,20 +1481,15 @@ test_notify(void)
 static void
 test_directory_rules(void)
 {
-    int            fd, rc;
-    char          *dir, path[4096], why[160];
+    int            fd;
+    char          *dir, path[4096];
     jt_rng_t       r;
     jt_pair_t      p, q;
     jt_model_t     m;
-    fb_store_t    *s;
 
-    dir = jt_mkdir("dir");
+    dir = start_dir("dir", 7, &r, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-
-    jt_rng_seed(&r, seed + 7);
-    jt_model_init(&m);
-    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
-    run_ops(&p, &m, &r, 30);
+    CU_ASSERT_EQUAL_FATAL(open_run(&p, dir, FB_FSYNC_ALWAYS, &m, &r, 30), 0);
 
     /* One process per directory; --check keeps off a live one. */
     jt_log_clear();
@@ -1493,11 +1508,8 @@ test_directory_rules(void)
     close(fd);
 
     CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_OK);
-    s = jt_recover(dir, &rc, NULL);
-    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
-    CU_ASSERT_EQUAL(jt_store_equals_model(s, &m, why, sizeof(why)), 0);
+    recovers_to(dir, &m, TORN_ANY);
     CU_ASSERT_EQUAL(jt_file_size(path), -1);
-    fb_store_free(s);
 
     CU_ASSERT_EQUAL(check_dir("/nonexistent/fastbank", 0), FB_CHECK_IO);
 
@@ -1512,18 +1524,12 @@ test_check_and_repair(void)
     char          *dir;
     long           size;
     jt_rng_t       r;
-    jt_pair_t      p;
     jt_model_t     m;
     const char    *seg;
 
-    dir = jt_mkdir("check");
+    dir = start_dir("check", 8, &r, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-
-    jt_rng_seed(&r, seed + 8);
-    jt_model_init(&m);
-    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
-    run_ops(&p, &m, &r, 30);
-    jt_close(&p, 0);
+    CU_ASSERT_EQUAL_FATAL(session(dir, &m, &r, 30), 0);
 
     CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_OK);
 
