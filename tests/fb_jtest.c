@@ -594,6 +594,32 @@ jt_notice_wait(jt_notice_t *n, int calls)
 
 
 int
+jt_open_noticed(jt_pair_t *p, jt_notice_t *n, const char *dir,
+    fb_account_t *a)
+{
+    if (jt_open(p, dir, FB_FSYNC_ALWAYS, 0) != 0) {
+        jt_close(p, 0);
+        return -1;
+    }
+
+    if (jt_notice_init(n, p->j) != 0) {
+        jt_close(p, 0);
+        return -1;
+    }
+
+    if (fb_store_create(p->s, "Notify", 6, a) != FB_STORE_OK
+        || fb_journal_wait(p->j, a->lsn) != 0)
+    {
+        jt_close(p, 0);
+        jt_notice_free(n);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+int
 jt_open_gathering(jt_pair_t *p, const char *dir, fb_account_t *a)
 {
     if (jt_open_tuned(p, dir, FB_FSYNC_ALWAYS, 0, 600u * 1000 * 1000, 0)

@@ -118,6 +118,10 @@ int jt_notice_link(jt_notice_t *n, uint64_t lsn);
 int jt_notice_calls(jt_notice_t *n);
 /* Waits until n has been called calls times: 0; -1 past a hang bound. */
 int jt_notice_wait(jt_notice_t *n, int calls);
+/* Opens dir under always, with n on its journal, and creates account *a
+ * ("Notify"), durable: 0, or -1 (the pair closed, n not to be freed). */
+int jt_open_noticed(jt_pair_t *p, jt_notice_t *n, const char *dir,
+    fb_account_t *a);
 
 /*
  * Group commit's gathers (--fsync-delay).  jt_wait_gathers polls until the

@@ -227,11 +227,7 @@ test_notify_on_failure(void)
     dir = jt_mkdir("notify");
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
     jt_log_clear();
-    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
-    CU_ASSERT_EQUAL_FATAL(jt_notice_init(&n, p.j), 0);
-
-    CU_ASSERT_EQUAL_FATAL(fb_store_create(p.s, "Notify", 6, &a), FB_STORE_OK);
-    CU_ASSERT_EQUAL_FATAL(fb_journal_wait(p.j, a.lsn), 0);
+    CU_ASSERT_EQUAL_FATAL(jt_open_noticed(&p, &n, dir, &a), 0);
     CU_ASSERT_EQUAL_FATAL(jt_notice_link(&n, a.lsn + 1), FB_OK);
 
     /* The disk fails from the next call on: the record is appended in

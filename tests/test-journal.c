@@ -1415,11 +1415,7 @@ test_notify(void)
 
     dir = jt_mkdir("notify");
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
-    CU_ASSERT_EQUAL_FATAL(jt_notice_init(&n, p.j), 0);
-
-    CU_ASSERT_EQUAL_FATAL(fb_store_create(p.s, "Notify", 6, &a), FB_STORE_OK);
-    CU_ASSERT_EQUAL_FATAL(fb_journal_wait(p.j, a.lsn), 0);
+    CU_ASSERT_EQUAL_FATAL(jt_open_noticed(&p, &n, dir, &a), 0);
     CU_ASSERT_EQUAL(fb_journal_durable(p.j, a.lsn), 1);
     CU_ASSERT_EQUAL(fb_journal_durable(p.j, 0), 1);
 
