@@ -441,9 +441,12 @@ jt_store_equals_model(fb_store_t *s, const jt_model_t *m, char *why,
     }
 
     for (id = 1; id <= m->n; id++) {
-        if (fb_store_get(s, id, &a) != FB_STORE_OK
-            || a.balance != m->balance[id])
-        {
+        if (fb_store_get(s, id, &a) != FB_STORE_OK) {
+            snprintf(why, len, "account %" PRId64 ": missing", id);
+            return -1;
+        }
+
+        if (a.balance != m->balance[id]) {
             snprintf(why, len, "account %" PRId64 ": %" PRId64 ", the model "
                      "has %" PRId64, id, a.balance, m->balance[id]);
             return -1;
@@ -625,6 +628,7 @@ jt_open_gathering(jt_pair_t *p, const char *dir, fb_account_t *a)
     if (jt_open_tuned(p, dir, FB_FSYNC_ALWAYS, 0, 600u * 1000 * 1000, 0)
         != 0)
     {
+        jt_close(p, 0);
         return -1;
     }
 

@@ -266,7 +266,8 @@ session_seg(const char *dir, jt_model_t *m, jt_rng_t *r, int n, char *seg,
 #define recovers_to(dir, m, torn)  recovers_to_at(__LINE__, dir, m, torn)
 #define recovery_refused(dir, needle)                                       \
     recovery_refused_at(__LINE__, dir, needle)
-#define recovers_as_ran(p, dir)  recovers_as_ran_at(__LINE__, p, dir)
+#define recovers_as_ran(p, dir, snap)                                        \
+    recovers_as_ran_at(__LINE__, p, dir, snap)
 
 
 /* Recovers dir with no journal running, the log cleared first (it then
@@ -327,10 +328,11 @@ recovery_refused_at(int at, const char *dir, const char *needle)
 
 
 /* Stops p's journal as a crash would (no last snapshot) and recovers
- * dir: recovery works (fatal), starts from a snapshot and gives exactly
- * the store that ran, which is freed.  Returns the recovered store. */
+ * dir: recovery works (fatal), starts from a snapshot if snap, and gives
+ * exactly the store that ran, which is freed.  Returns the recovered
+ * store. */
 static fb_store_t *
-recovers_as_ran_at(int at, jt_pair_t *p, const char *dir)
+recovers_as_ran_at(int at, jt_pair_t *p, const char *dir, int snap)
 {
     char           why[160];
     fb_store_t    *s;
@@ -341,7 +343,9 @@ recovers_as_ran_at(int at, jt_pair_t *p, const char *dir)
     p->j = NULL;
 
     s = recover_ok_at(at, dir, &rec);
-    check_at(at, rec.snapshot_seq > 0, 0);
+    if (snap) {
+        check_at(at, rec.snapshot_seq > 0, 0);
+    }
     if (!check_at(at, jt_stores_equal(p->s, s, why, sizeof(why)) == 0, 0)) {
         printf("\n    line %d: %s ", at, why);
     }
@@ -651,7 +655,9 @@ test_corruption_in_the_middle(void)
     jt_rng_t       r;
     jt_model_t     m;
 
-    dir = start_dir("corrupt", 1, &r, &m);
+    /* (Not "corrupt": the log names the directory, and the check below
+     * must find the word in what recovery says.) */
+    dir = start_dir("middle", 1, &r, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
     CU_ASSERT_EQUAL_FATAL(session_seg(dir, &m, &r, 60, seg_path,
                                       sizeof(seg_path)), 0);
@@ -841,7 +847,8 @@ test_snapshot_write_load(void)
 
     dir = jt_mkdir("snap");
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-    snprintf(path, sizeof(path), "%s/%s", dir, "snapshot-00000000000000000099.dat");
+    snprintf(path, sizeof(path), "%s/%s", dir,
+             "snapshot-00000000000000000099.dat");
 
     a = fb_store_new(NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
@@ -911,6 +918,7 @@ test_replay_idempotent(void)
     jt_pair_t      p;
     jt_model_t     m;
     fb_store_t    *s, *s2;
+    fb_recovery_t  rec;
 
     dir = start_dir("idem", 4, &r, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
@@ -925,7 +933,9 @@ test_replay_idempotent(void)
                           FB_OK);
     jt_close(&p, 0);
 
-    s = recover_ok(dir, NULL);
+    s = recover_ok(dir, &rec);
+    CU_ASSERT_EQUAL(rec.snapshot_seq, 5);
+    CU_ASSERT(rec.replayed > 0);
     CU_ASSERT_EQUAL(jt_store_equals_model(s, &m, why, sizeof(why)), 0);
 
     s2 = recover_ok(dir, NULL);
@@ -966,7 +976,7 @@ test_recovery_equals_original(void)
     CU_ASSERT(st.snapshots >= 1);
 
     /* Stop as a crash would leave it: no last snapshot. */
-    s = recovers_as_ran(&p, dir);
+    s = recovers_as_ran(&p, dir, 1);
     CU_ASSERT_EQUAL(jt_store_equals_model(s, &m, why, sizeof(why)), 0);
     CU_ASSERT_EQUAL(jt_store_sum(s), m.deposited - m.withdrawn);
     fb_store_free(s);
@@ -1183,7 +1193,7 @@ test_snapshot_under_load(void)
     printf("\n    (%d snapshots during the run) ", taken);
     CU_ASSERT(taken >= 1);
 
-    s = recovers_as_ran(&p, dir);
+    s = recovers_as_ran(&p, dir, 1);
     CU_ASSERT_EQUAL(jt_store_sum(s), MT_ACCOUNTS * 100000 + dep - wd);
 
     fb_store_free(s);
@@ -1193,7 +1203,9 @@ test_snapshot_under_load(void)
 
 /*
  * Group commit: threads that wait for their own LSN share fdatasyncs.
- * Every operation is durable when acknowledged, and recovery agrees.
+ * Every operation is durable when acknowledged, and recovery gives back
+ * exactly the store that ran, account by account (transfers alone never
+ * change the sum, so the sum says nothing about them).
  */
 static void
 group_commit(unsigned delay_us)
@@ -1223,9 +1235,7 @@ group_commit(unsigned delay_us)
     CU_ASSERT_EQUAL(st.synced_lsn, st.last_lsn);
     CU_ASSERT(st.syncs < st.last_lsn);
 
-    jt_close(&p, 0);
-
-    s = recover_ok(dir, NULL);
+    s = recovers_as_ran(&p, dir, 0);
     CU_ASSERT_EQUAL(jt_store_sum(s), MT_ACCOUNTS * 100000);
     fb_store_free(s);
     jt_rmdir(dir);
@@ -1378,6 +1388,7 @@ done:
 static void
 test_policy_batch(void)
 {
+    int                  i;
     char                *dir;
     jt_rng_t             r;
     jt_pair_t            p;
@@ -1391,6 +1402,15 @@ test_policy_batch(void)
     fb_journal_stats(p.j, &st);
     CU_ASSERT_EQUAL(st.written_lsn, st.last_lsn);
     CU_ASSERT(st.synced_lsn <= st.written_lsn);
+
+    /* Later (the interval is 2 ms here), the writer syncs what it wrote
+     * without being asked: wait for it, for up to a minute. */
+    for (i = 0; i < 60000 && st.synced_lsn < st.last_lsn; i++) {
+        usleep(1000);
+        fb_journal_stats(p.j, &st);
+    }
+    CU_ASSERT_EQUAL(st.synced_lsn, st.last_lsn);
+    CU_ASSERT(st.syncs >= 1);
     jt_close(&p, 0);
 
     recovers_to(dir, &m, TORN_ANY);

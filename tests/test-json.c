@@ -475,8 +475,8 @@ test_surrogates(void)
     owner_is("{\"owner\":\"\\u674e\\ud876\\udc00\"}",
              "\xe6\x9d\x8e\xf0\xad\xa0\x80");
     /* with other escapes and pairs around it, and a key that has one */
-    owner_is("{\"\\ud876\\udc00\":1,\"owner\":\"\\\\u\\\"\\ud83d\\ude00\\ud836\\udc00"
-             "\\u00e9\\n\"}",
+    owner_is("{\"\\ud876\\udc00\":1,"
+             "\"owner\":\"\\\\u\\\"\\ud83d\\ude00\\ud836\\udc00\\u00e9\\n\"}",
              "\\u\"\xf0\x9f\x98\x80\xf0\x9d\xa0\x80\xc3\xa9\n");
     CU_ASSERT_EQUAL(parse("{\"owner\":\"\\ud837\\udf00\",\"owner\":\"x\"}"),
                     FB_JSON_INVALID);
