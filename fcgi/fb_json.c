@@ -14,8 +14,8 @@
  * json-c 0.16 also decodes some valid surrogate pairs wrong: it tests the
  * code point a pair makes with a 16-bit surrogate mask, so U+xD800..xDFFF
  * of planes 1-16 (Latin Extended-G's letters U+1DF00.., CJK Extension F at
- * U+2D800..) come out as U+FFFD or a failed parse.  A body holding such a
- * pair is parsed from a copy in which every pair is written as UTF-8.
+ * U+2D800..) come out as U+FFFD.  A body holding such a pair is parsed
+ * from a copy in which every pair is written as UTF-8.
  */
 
 #include "fb_core.h"
