@@ -11,9 +11,11 @@
  * operation's effect on each account is known, and addition commutes, so
  * every final balance is exactly its funding plus the effects of the
  * operations that answered 200, whatever order the server ran them in.
- * An operation whose fate is unknown (timed out, connection lost, 502 or
- * 504 from the proxy) makes its accounts uncertain, and the total is then
- * checked against the range it may lie in.
+ * An operation whose fate is unknown (timed out, connection lost, a 5xx)
+ * makes its accounts uncertain.  The audit then looks, group by group of
+ * operations that share accounts, for a set of them that applied (a
+ * transfer at both ends or at neither) and explains every balance in the
+ * group exactly; if none does, money was lost or made.
  */
 
 #include "fb_load.h"
@@ -48,8 +50,9 @@ static void fb_load_get(fb_load_run_t *run, fb_load_req_t *req,
     const char *path);
 static void fb_load_money(fb_load_worker_t *w, fb_load_req_t *req,
     int status);
-static void fb_load_audit(fb_load_run_t *run, fb_load_stats_t *s,
-    fb_load_summary_t *sum);
+static int fb_load_audit(fb_load_run_t *run, fb_load_stats_t *s,
+    fb_load_summary_t *sum, int last);
+static int64_t fb_load_resolve(fb_load_run_t *run, int last);
 static int fb_load_alloc_accounts(fb_load_run_t *run);
 static void fb_load_free_accounts(fb_load_run_t *run);
 static double fb_load_cpu_self(void);
@@ -409,16 +412,20 @@ fb_load_main_fail(fb_load_worker_t *w, fb_load_req_t *req,
 
 
 /*
- * Books an operation's effect.  200 is success; a 502 or 504 came from
- * the proxy, and the backend may or may not have done the work; status 0
- * means no answer at all.  Any other status changed nothing (the
- * contract: "A failed request changes nothing").
+ * Books an operation's effect.  200 is success.  A 5xx may or may not
+ * have done the work: a 502 or 504 comes from the proxy, a 503 from a
+ * backend whose journal failed after the change was made in memory
+ * (doc/journal.txt), a 500 from anywhere; status 0 means no answer at
+ * all.  Any other status changed nothing (the contract: "A failed
+ * request changes nothing").
  */
 static void
 fb_load_money(fb_load_worker_t *w, fb_load_req_t *req, int status)
 {
-    fb_load_run_t    *run = w->run;
-    fb_load_stats_t  *s = w->stats;
+    uint64_t            n;
+    fb_load_run_t      *run = w->run;
+    fb_load_stats_t    *s = w->stats;
+    fb_load_unknown_t  *u;
 
     if (req->op == FB_LOAD_OP_BALANCE) {
         return;
@@ -446,23 +453,35 @@ fb_load_money(fb_load_worker_t *w, fb_load_req_t *req, int status)
         return;
     }
 
-    if (status != 0 && status != 502 && status != 504) {
+    if (status != 0 && status < 500) {
         return;
     }
 
     s->uncertain_ops++;
     atomic_store_explicit(&run->uncertain[req->a], 1, memory_order_relaxed);
 
+    n = atomic_fetch_add_explicit(&run->unknown_n, 1, memory_order_relaxed);
+    u = n < FB_LOAD_UNKNOWN_MAX ? &run->unknown[n] : NULL;
+
     switch (req->op) {
     case FB_LOAD_OP_DEPOSIT:
         s->uncertain_in += req->amount;
+        if (u != NULL) {
+            *u = (fb_load_unknown_t) { req->a, -1, req->amount };
+        }
         break;
     case FB_LOAD_OP_WITHDRAW:
         s->uncertain_out += req->amount;
+        if (u != NULL) {
+            *u = (fb_load_unknown_t) { req->a, -1, -req->amount };
+        }
         break;
     default:
         atomic_store_explicit(&run->uncertain[req->b], 1,
                               memory_order_relaxed);
+        if (u != NULL) {
+            *u = (fb_load_unknown_t) { req->a, req->b, -req->amount };
+        }
     }
 }
 
@@ -526,14 +545,202 @@ fb_load_read_fail(fb_load_worker_t *w, fb_load_req_t *req,
 }
 
 
-static void
-fb_load_audit(fb_load_run_t *run, fb_load_stats_t *s, fb_load_summary_t *sum)
+/* The group of operation k: its root in the union-find forest. */
+static size_t
+fb_load_group(size_t *up, size_t k)
 {
-    int64_t          i, expected, low, high;
+    while (up[k] != k) {
+        up[k] = up[up[k]];
+        k = up[k];
+    }
+
+    return k;
+}
+
+
+/*
+ * The local index of account x among the acc[0..*nacc) of a group, added
+ * if new with need: what its balance read back holds beyond its funding
+ * and certain effects.
+ */
+static size_t
+fb_load_local(fb_load_run_t *run, int64_t x, int64_t *acc, int64_t *need,
+    size_t *nacc)
+{
+    size_t  j;
+
+    for (j = 0; j < *nacc; j++) {
+        if (acc[j] == x) {
+            return j;
+        }
+    }
+
+    acc[j] = x;
+    need[j] = run->balance[x]
+              - (run->funded[x] + atomic_load(&run->delta[x]));
+    (*nacc)++;
+
+    return j;
+}
+
+
+/*
+ * Resolves the operations of unknown fate.  Operations that share an
+ * account form a group; a group is explained if some set of its
+ * operations, applied, gives every one of its accounts exactly the
+ * balance read back beyond the certain effects.  Returns the number of
+ * groups nothing explains; if none, -1 if there were too many operations,
+ * or a group too large to try every set of (FB_LOAD_UNKNOWN_GROUP_MAX),
+ * else 0.
+ */
+#define FB_LOAD_UNKNOWN_GROUP_MAX  20
+
+static int64_t
+fb_load_resolve(fb_load_run_t *run, int last)
+{
+    int64_t             x, bad = -1, acc[2 * FB_LOAD_UNKNOWN_GROUP_MAX];
+    int64_t             need[2 * FB_LOAD_UNKNOWN_GROUP_MAX];
+    int64_t             got[2 * FB_LOAD_UNKNOWN_GROUP_MAX];
+    size_t              i, k, n, g, m, nacc, *up = NULL, *first = NULL;
+    size_t              ops[FB_LOAD_UNKNOWN_GROUP_MAX];
+    size_t              ia[FB_LOAD_UNKNOWN_GROUP_MAX];
+    size_t              ib[FB_LOAD_UNKNOWN_GROUP_MAX];
+    int                 toobig = 0;
+    uint32_t            mask;
+    fb_load_unknown_t  *u = run->unknown;
+
+    n = (size_t) atomic_load(&run->unknown_n);
+    if (n == 0) {
+        return 0;
+    }
+
+    if (n > FB_LOAD_UNKNOWN_MAX) {
+        return -1;
+    }
+
+    up = malloc(n * sizeof(size_t));
+    first = malloc((size_t) run->conf->accounts * sizeof(size_t));
+    if (up == NULL || first == NULL) {
+        fb_load_err(errno, "malloc() for the audit failed");
+        goto done;
+    }
+
+    /* Union by shared account: first[x] is the first operation on x. */
+    for (x = 0; x < run->conf->accounts; x++) {
+        first[x] = SIZE_MAX;
+    }
+
+    for (k = 0; k < n; k++) {
+        up[k] = k;
+    }
+
+    for (k = 0; k < n; k++) {
+        for (i = 0; i < 2; i++) {
+            x = i == 0 ? u[k].a : u[k].b;
+            if (x < 0) {
+                continue;
+            }
+            if (first[x] == SIZE_MAX) {
+                first[x] = k;
+            } else {
+                up[fb_load_group(up, k)] = fb_load_group(up, first[x]);
+            }
+        }
+    }
+
+    bad = 0;
+
+    for (g = 0; g < n; g++) {
+        if (fb_load_group(up, g) != g) {
+            continue;
+        }
+
+        /* The group's operations, and its accounts by local index. */
+        m = 0;
+        nacc = 0;
+        for (k = 0; k < n; k++) {
+            if (fb_load_group(up, k) != g) {
+                continue;
+            }
+            if (m == FB_LOAD_UNKNOWN_GROUP_MAX) {
+                break;
+            }
+            ops[m] = k;
+            ia[m] = fb_load_local(run, u[k].a, acc, need, &nacc);
+            ib[m] = u[k].b < 0 ? SIZE_MAX
+                               : fb_load_local(run, u[k].b, acc, need, &nacc);
+            m++;
+        }
+
+        if (k < n) {
+            toobig = 1;             /* this group stays unresolved */
+            continue;
+        }
+
+        for (mask = 0; mask < (1u << m); mask++) {
+            memset(got, 0, nacc * sizeof(int64_t));
+            for (k = 0; k < m; k++) {
+                if (mask & (1u << k)) {
+                    got[ia[k]] += u[ops[k]].amount;
+                    if (ib[k] != SIZE_MAX) {
+                        got[ib[k]] -= u[ops[k]].amount;
+                    }
+                }
+            }
+            for (i = 0; i < nacc && got[i] == need[i]; i++) {
+                /* void */
+            }
+            if (i == nacc) {
+                break;
+            }
+        }
+
+        if (mask == (1u << m)) {
+            if (last && bad < 5) {
+                fb_load_err(0, "audit: account %lld: no outcome of the %zu "
+                            "operation(s) of unknown fate on it and on the "
+                            "accounts they touch explains the balances",
+                            (long long) run->ids[u[ops[0]].a], m);
+            }
+            bad++;
+        }
+    }
+
+    if (bad == 0 && toobig) {
+        bad = -1;
+    }
+
+done:
+
+    free(up);
+    free(first);
+    return bad;
+}
+
+
+/* How many times the audit reads the balances at most (a second apart). */
+#define FB_LOAD_AUDIT_TRIES  5
+
+/*
+ * Checks the balances read back.  Returns 1 if only operations of unknown
+ * fate stand unexplained: one may still have been running in the server
+ * when its balance was read, and a later read may explain it.  Messages
+ * only on the last try.
+ */
+static int
+fb_load_audit(fb_load_run_t *run, fb_load_stats_t *s, fb_load_summary_t *sum,
+    int last)
+{
+    int64_t          i, expected;
     fb_load_conf_t  *conf = run->conf;
 
     sum->audit_sum = 0;
     sum->audit_expected = sum->funding + s->deposited - s->withdrawn;
+    sum->audit_uncertain_accounts = 0;
+    sum->audit_unreadable = 0;
+    sum->audit_negative = 0;
+    sum->audit_differing = 0;
+    sum->audit_unexplained = 0;
 
     for (i = 0; i < conf->accounts; i++) {
         if (atomic_load(&run->uncertain[i])) {
@@ -554,7 +761,7 @@ fb_load_audit(fb_load_run_t *run, fb_load_stats_t *s, fb_load_summary_t *sum)
         expected = run->funded[i] + atomic_load(&run->delta[i]);
 
         if (!atomic_load(&run->uncertain[i]) && run->balance[i] != expected) {
-            if (sum->audit_differing < 5) {
+            if (last && sum->audit_differing < 5) {
                 fb_load_err(0, "audit: account %lld has %lld, expected %lld",
                             (long long) run->ids[i],
                             (long long) run->balance[i], (long long) expected);
@@ -566,24 +773,39 @@ fb_load_audit(fb_load_run_t *run, fb_load_stats_t *s, fb_load_summary_t *sum)
 
     if (sum->audit_unreadable > 0) {
         sum->audit = "unverified";
-        return;
+        return 0;
     }
 
     if (sum->audit_differing > 0 || sum->audit_negative > 0) {
         sum->audit = "fail";
-        return;
+        return 0;
     }
 
     if (s->uncertain_ops == 0) {
         sum->audit = sum->audit_sum == sum->audit_expected ? "pass" : "fail";
-        return;
+        return 0;
     }
 
-    low = sum->audit_expected - s->uncertain_out;
-    high = sum->audit_expected + s->uncertain_in;
+    sum->audit_unexplained = fb_load_resolve(run, last);
 
-    sum->audit = (sum->audit_sum >= low && sum->audit_sum <= high)
-                 ? "pass-uncertain" : "fail";
+    if (sum->audit_unexplained < 0) {
+        if (last) {
+            fb_load_err(0, "audit: %llu operations of unknown fate, too many"
+                        " to resolve (at most %d, at most %d sharing "
+                        "accounts)", (unsigned long long) s->uncertain_ops,
+                        FB_LOAD_UNKNOWN_MAX, FB_LOAD_UNKNOWN_GROUP_MAX);
+        }
+        sum->audit = "unverified";
+        return 0;
+    }
+
+    if (sum->audit_unexplained > 0) {
+        sum->audit = "fail";
+        return 1;
+    }
+
+    sum->audit = "pass-uncertain";
+    return 0;
 }
 
 
@@ -603,10 +825,11 @@ fb_load_alloc_accounts(fb_load_run_t *run)
     run->uncertain = calloc(n, sizeof(atomic_uchar));
     run->balance = calloc(n, sizeof(int64_t));
     run->read_ok = calloc(n, 1);
+    run->unknown = calloc(FB_LOAD_UNKNOWN_MAX, sizeof(fb_load_unknown_t));
 
     if (run->ids == NULL || run->funded == NULL || run->delta == NULL
         || run->uncertain == NULL || run->balance == NULL
-        || run->read_ok == NULL)
+        || run->read_ok == NULL || run->unknown == NULL)
     {
         fb_load_err(errno, "calloc() for %zu accounts failed", n);
         return FB_ERROR;
@@ -625,6 +848,7 @@ fb_load_free_accounts(fb_load_run_t *run)
     free(run->uncertain);
     free(run->balance);
     free(run->read_ok);
+    free(run->unknown);
 }
 
 
@@ -794,7 +1018,7 @@ fb_load_on_signal(int signo)
 int
 main(int argc, char **argv)
 {
-    int                 rc, i, code, st;
+    int                 rc, i, code, st, tries;
     FILE               *jf, *tf;
     int64_t             a;
     fb_load_run_t      *run;
@@ -943,15 +1167,30 @@ main(int argc, char **argv)
         fb_load_stats_merge(total, run->workers[i].stats);
     }
 
-    if (conf.audit && code == 0) {
+    /*
+     * An operation of unknown fate may still be running in the server
+     * while the balances are read: if only such operations stand
+     * unexplained, read again, a second apart, a few times.
+     */
+    for (tries = 1; conf.audit && code == 0; tries++) {
+        memset(run->read_ok, 0, (size_t) conf.accounts);
+
         if (fb_load_phase(run, &fb_load_phase_read, (uint64_t) conf.accounts,
                           &sum.audit_requests, &sum.audit_seconds)
             != FB_OK)
         {
             sum.audit = "unverified";
-        } else {
-            fb_load_audit(run, total, &sum);
+            break;
         }
+
+        if (fb_load_audit(run, total, &sum, 0) == 0
+            || tries == FB_LOAD_AUDIT_TRIES)
+        {
+            (void) fb_load_audit(run, total, &sum, 1);
+            break;
+        }
+
+        sleep(1);
     }
 
     sum.responses = total->hist[FB_LOAD_ALL].count;

@@ -267,6 +267,19 @@ struct fb_load_worker_s {
     atomic_uint_fast64_t progress_errors;
 };
 
+/*
+ * An operation of unknown fate, kept for the audit to resolve: a transfer
+ * has b >= 0, a deposit or withdrawal b = -1 and its signed effect.
+ */
+#define FB_LOAD_UNKNOWN_MAX   4096
+
+typedef struct {
+    int64_t   a;
+    int64_t   b;
+    int64_t   amount;                       /* the effect on a; a
+                                               transfer's on b: -amount */
+} fb_load_unknown_t;
+
 struct fb_load_run_s {
     fb_load_conf_t      *conf;
     fb_load_phase_t     *phase;
@@ -278,6 +291,9 @@ struct fb_load_run_s {
     int64_t             *funded;
     atomic_int_fast64_t *delta;             /* successful effects */
     atomic_uchar        *uncertain;         /* an effect of unknown fate */
+    fb_load_unknown_t   *unknown;           /* the first FB_LOAD_UNKNOWN_MAX
+                                               of them */
+    atomic_uint_fast64_t unknown_n;
     int64_t             *balance;           /* read back by the audit */
     unsigned char       *read_ok;
     int64_t              fund_chunks;       /* deposits per account */
@@ -380,6 +396,8 @@ typedef struct {
     int64_t   audit_unreadable;
     int64_t   audit_negative;
     int64_t   audit_uncertain_accounts;
+    int64_t   audit_unexplained;            /* groups of unknown fate no
+                                               outcome explains */
     int       exit_code;
 } fb_load_summary_t;
 

@@ -106,17 +106,20 @@ uint64_t
 fb_load_hist_percentile(const fb_load_hist_t *h, double p)
 {
     unsigned  i;
-    uint64_t  target, seen, v;
+    uint64_t  ppm, target, seen, v;
 
     if (h->count == 0) {
         return 0;
     }
 
-    /* The smallest value that at least p% of the samples do not exceed. */
-    target = (uint64_t) (p / 100.0 * (double) h->count);
-    if ((double) target < p / 100.0 * (double) h->count) {
-        target++;
-    }
+    /*
+     * The smallest value that at least p% of the samples do not exceed:
+     * the sample of rank ceil(p% of count), worked out in parts per
+     * million and whole numbers (0.999 * 1000 is a hair above 999 in
+     * binary floating point, and rounding that up took rank 1000).
+     */
+    ppm = (uint64_t) (p * 10000.0 + 0.5);
+    target = (ppm * h->count + 999999) / 1000000;
 
     if (target < 1) {
         target = 1;

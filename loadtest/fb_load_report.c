@@ -266,11 +266,14 @@ fb_load_report_table(FILE *f, fb_load_run_t *run, fb_load_stats_t *s,
 
             if (s->uncertain_ops > 0) {
                 fprintf(f, "; %llu operations of unknown outcome"
-                        " (+%lld/-%lld possible, %lld accounts)",
+                        " (+%lld/-%lld possible, %lld accounts, %lld groups"
+                        " unexplained)",
                         (unsigned long long) s->uncertain_ops,
                         (long long) s->uncertain_in,
                         (long long) s->uncertain_out,
-                        (long long) sum->audit_uncertain_accounts);
+                        (long long) sum->audit_uncertain_accounts,
+                        (long long) (sum->audit_unexplained > 0
+                                     ? sum->audit_unexplained : 0));
             }
 
             fprintf(f, "; %lld accounts differ, %lld negative,"
@@ -514,6 +517,7 @@ fb_load_report_json(FILE *f, fb_load_run_t *run, fb_load_stats_t *s,
             " \"deposits\": %lld, \"withdrawals\": %lld,"
             " \"uncertain_operations\": %llu, \"uncertain_deposits\": %lld,"
             " \"uncertain_withdrawals\": %lld, \"uncertain_accounts\": %lld,"
+            " \"unexplained_groups\": %lld,"
             " \"differing_accounts\": %lld, \"negative_accounts\": %lld,"
             " \"unreadable_accounts\": %lld},\n",
             sum->audit, (unsigned long long) sum->audit_requests,
@@ -524,6 +528,8 @@ fb_load_report_json(FILE *f, fb_load_run_t *run, fb_load_stats_t *s,
             (long long) s->withdrawn, (unsigned long long) s->uncertain_ops,
             (long long) s->uncertain_in, (long long) s->uncertain_out,
             (long long) sum->audit_uncertain_accounts,
+            (long long) (sum->audit_unexplained > 0
+                         ? sum->audit_unexplained : 0),
             (long long) sum->audit_differing,
             (long long) sum->audit_negative,
             (long long) sum->audit_unreadable);

@@ -6,7 +6,8 @@ fb_integration_tests = \
 	tests/test-api.py \
 	tests/test-concurrency.py \
 	tests/test-shutdown.py \
-	tests/test-readme.sh
+	tests/test-readme.sh \
+	tests/test-load-audit.py
 
 TESTS += $(fb_integration_tests) tests/test-keepalive.py
 EXTRA_DIST += $(fb_integration_tests) tests/test-keepalive.py tests/fbtest.py tests/fbfcgi.py
@@ -22,5 +23,5 @@ EXTRA_DIST += tests/test-crash.py
 fb_keepalive_after = $(check_PROGRAMS:=.log) \
 	tests/test-nginx-conf.log tests/test-nginx-errors.log tests/test-api.log \
 	tests/test-concurrency.log tests/test-shutdown.log tests/test-readme.log \
-	tests/test-crash.log
+	tests/test-load-audit.log tests/test-crash.log
 tests/test-keepalive.log: $(fb_keepalive_after)

@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""test-load-audit: fb-load's money audit, which every benchmark relies on.
+
+- Against the real stack (nginx and the backend): a short seed-mix run
+  passes the audit with every outcome known, and fb-load exits 0.
+- Against stand-in banks in this file, over plain HTTP on loopback, that
+  leave some operations without a reply (fb-load times them out: their
+  fate is unknown to it):
+  - a bank that applies each of them fully: pass-uncertain, exit 0;
+  - one whose unanswered transfers debit the payer and never credit the
+    payee, and whose unanswered withdrawals change nothing (money
+    destroyed, the total still in the range the unknown withdrawals
+    allow): fail, exit 1;
+  - one that credits the payee only after the first round of balance
+    reads (the change lands while the audit reads): fb-load reads again
+    and passes;
+  - one that answers 200 to a deposit it never makes: fail, exit 1.
+"""
+
+import http.server
+import json
+import os
+import re
+import socket
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+
+sys.dont_write_bytecode = True     # nothing written into the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import fbtest  # noqa: E402
+from fbtest import Stack, check, note  # noqa: E402
+
+FB_LOAD = os.path.join(fbtest.BUILDDIR, "loadtest", "fb-load")
+if not os.access(FB_LOAD, os.X_OK):
+    fbtest.hard_error("%s not found: run make" % FB_LOAD)
+
+# Unanswered requests time out on the client after this long; the bank
+# holds them far longer (until the run is over).
+TIMEOUT = "2" if fbtest.SANITIZER else "0.3"
+ACCOUNTS = 40
+
+
+class Bank:
+    """An in-memory bank that speaks the contract's routes.  mode: honest,
+    half (an unanswered transfer debits only), late (an unanswered
+    transfer credits the payee once the audit has read every account
+    once) or liar (every 10th deposit answers 200 and changes nothing).
+    Some operations of the measured mix (amounts under 1,000,000: the
+    funding deposits are exactly 1,000,000) are never answered: every
+    STALL[mode][kind]-th of each kind."""
+
+    STALL = {"honest": {"deposit": 150, "withdraw": 150, "transfer": 150},
+             "half": {"deposit": 0, "withdraw": 60, "transfer": 60},
+             "late": {"deposit": 0, "withdraw": 0, "transfer": 100},
+             "liar": {"deposit": 150, "withdraw": 150, "transfer": 150}}
+
+    def __init__(self, mode):
+        self.mode = mode
+        self.lock = threading.Lock()
+        self.balance = {}
+        self.mutations = 0
+        self.count = {"deposit": 0, "withdraw": 0, "transfer": 0}
+        self.stalled = 0
+        self.reads = 0
+        self.pending = []          # late credits: (account, amount)
+        self.done = threading.Event()
+        bank = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def setup(self):
+                super().setup()
+                # Headers and body go out in two writes: without this,
+                # Nagle and the client's delayed ACK hold each reply.
+                self.connection.setsockopt(socket.IPPROTO_TCP,
+                                           socket.TCP_NODELAY, 1)
+
+            def do_GET(self):
+                bank.serve(self, "GET", None)
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                bank.serve(self, "POST", json.loads(self.rfile.read(n)))
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+            request_queue_size = 256
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.done.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def reply(self, h, status, obj):
+        body = json.dumps(obj).encode()
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    def serve(self, h, method, body):
+        path = h.path
+        stall = False
+        with self.lock:
+            m = re.fullmatch(r"/accounts/(\d+)(/balance)?", path)
+            if method == "GET" and m:
+                aid = int(m.group(1))
+                if not m.group(2):
+                    self.reads += 1
+                    if self.reads == ACCOUNTS:
+                        for aid2, amount in self.pending:
+                            self.balance[aid2] += amount
+                        self.pending = []
+                status, obj = 200, {"id": aid, "owner": "x",
+                                    "balance": self.balance[aid]}
+            elif method == "POST" and path == "/accounts":
+                aid = len(self.balance) + 1
+                self.balance[aid] = 0
+                status, obj = 201, {"id": aid, "owner": body["owner"],
+                                    "balance": 0}
+            else:
+                status, obj, stall = self.mutate(path, body)
+        if stall:
+            self.done.wait(600)
+            h.close_connection = True
+            return
+        self.reply(h, status, obj)
+
+    def mutate(self, path, body):
+        """Called with the lock held.  Returns (status, reply, stall)."""
+        amount = body["amount"]
+        measured = amount < 1000000
+        m = re.fullmatch(r"/accounts/(\d+)/(deposit|withdraw)", path)
+        kind = m.group(2) if m else "transfer"
+        stall = False
+        if measured:
+            self.mutations += 1
+            self.count[kind] += 1
+            every = self.STALL[self.mode][kind]
+            stall = every > 0 and self.count[kind] % every == 0
+        if m and stall and self.mode == "half":
+            # Not applied: a fate as possible as applied.  The unapplied
+            # withdrawals make room in the total for the money the half
+            # transfers destroy, so a check of the total alone passes.
+            self.stalled += 1
+            return 200, {}, True
+        if m:
+            aid = int(m.group(1))
+            if m.group(2) == "deposit":
+                lie = (self.mode == "liar" and measured
+                       and self.mutations % 10 == 3)
+                if not lie:
+                    self.balance[aid] += amount
+            else:
+                if self.balance[aid] < amount:
+                    return 400, {"code": "INSUFFICIENT_FUNDS",
+                                 "message": "insufficient funds"}, stall
+                self.balance[aid] -= amount
+            self.stalled += stall
+            return 200, {"id": aid, "balance": self.balance[aid]}, stall
+        frm, to = body["from"], body["to"]
+        if self.balance[frm] < amount:
+            return 400, {"code": "INSUFFICIENT_FUNDS",
+                         "message": "insufficient funds"}, stall
+        self.balance[frm] -= amount
+        if stall and self.mode == "half":
+            pass
+        elif stall and self.mode == "late":
+            self.pending.append((to, amount))
+        else:
+            self.balance[to] += amount
+        self.stalled += stall
+        return 200, {"from": {"id": frm, "balance": self.balance[frm]},
+                     "to": {"id": to, "balance": self.balance[to]}}, stall
+
+
+def fb_load(port, *extra):
+    """Runs fb-load; returns (exit status, its JSON summary, its stderr)."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as jf:
+        cmd = [FB_LOAD, "--port", str(port), "--accounts", str(ACCOUNTS),
+               "--connections", "8", "--quiet", "--json", jf.name] + list(extra)
+        p = subprocess.run(cmd, capture_output=True, text=True,
+                           timeout=fbtest.REQUEST_TIMEOUT * 4)
+        try:
+            summary = json.load(open(jf.name))["summary"]
+        except (OSError, ValueError, KeyError):
+            summary = {}
+    return p.returncode, summary, p.stderr
+
+
+def against(mode, mix="20,20,50,10"):
+    bank = Bank(mode)
+    try:
+        rc, summary, err = fb_load(bank.port, "--requests", "1500",
+                                   "--mix", mix, "--timeout", TIMEOUT)
+    finally:
+        bank.stop()
+    note("%s bank: %d operations left unanswered, %d balance reads, "
+         "audit %s, exit %d" % (mode, bank.stalled, bank.reads,
+                                summary.get("audit"), rc))
+    return bank, rc, summary, err
+
+
+def test_real_stack():
+    stack = Stack(name="load-audit").start()
+    try:
+        rc, summary, err = fb_load(stack.port, "--requests", "3000",
+                                   "--scenario",
+                                   os.path.join(fbtest.SRCDIR, "loadtest",
+                                                "scenarios", "seed.conf"),
+                                   "--accounts", str(ACCOUNTS),
+                                   "--connections", "8")
+    finally:
+        stack.stop()
+    check(rc == 0 and summary.get("audit") == "pass",
+          "the seed mix through nginx and the backend: audit pass, exit 0",
+          "exit %d, summary %r\n%s" % (rc, summary, err))
+
+
+def test_honest():
+    bank, rc, summary, err = against("honest")
+    check(bank.stalled > 0, "the honest bank left operations unanswered")
+    check(rc == 0 and summary.get("audit") == "pass-uncertain",
+          "every unanswered operation applied: pass-uncertain, exit 0",
+          "exit %d, summary %r\n%s" % (rc, summary, err))
+
+
+def test_half_transfers():
+    bank, rc, summary, err = against("half", mix="5,60,30,5")
+    check(bank.stalled > 0, "the half bank left operations unanswered")
+    check(rc == 1 and summary.get("audit") == "fail",
+          "transfers that debit and never credit: audit fail, exit 1",
+          "exit %d, summary %r\n%s" % (rc, summary, err))
+    check("no outcome" in err, "fb-load says which operations nothing "
+          "explains", err)
+
+
+def test_late_credit():
+    bank, rc, summary, err = against("late")
+    check(bank.stalled > 0, "the late bank left operations unanswered")
+    check(rc == 0 and summary.get("audit") == "pass-uncertain",
+          "a credit that lands while the audit reads: read again, "
+          "pass-uncertain, exit 0",
+          "exit %d, summary %r\n%s" % (rc, summary, err))
+    check(bank.reads >= 2 * ACCOUNTS, "the balances were read more than "
+          "once (%d reads of %d accounts)" % (bank.reads, ACCOUNTS))
+
+
+def test_liar():
+    bank, rc, summary, err = against("liar")
+    check(rc == 1 and summary.get("audit") == "fail",
+          "deposits answered 200 and never made: audit fail, exit 1",
+          "exit %d, summary %r\n%s" % (rc, summary, err))
+
+
+fbtest.run(test_real_stack, test_honest, test_half_transfers,
+           test_late_credit, test_liar)
+fbtest.finish()
