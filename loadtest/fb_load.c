@@ -584,29 +584,146 @@ fb_load_local(fb_load_run_t *run, int64_t x, int64_t *acc, int64_t *need,
 }
 
 
+/* The most operations of one group left to try set by set (2^20 sets). */
+#define FB_LOAD_UNKNOWN_GROUP_MAX  20
+
+/* The scratch space of fb_load_resolve: n operations, 2n accounts. */
+typedef struct {
+    size_t         *up;         /* union-find parent, by operation */
+    size_t         *first;      /* first operation on an account (global) */
+    size_t         *ops;        /* a group's operations */
+    size_t         *ia;         /* their accounts, as local indexes */
+    size_t         *ib;         /* SIZE_MAX: a deposit or withdrawal */
+    unsigned char  *done;       /* settled */
+    int64_t        *acc;        /* local index -> account index */
+    int64_t        *need;       /* what is left to explain */
+    int64_t        *got;
+    size_t         *deg;        /* unsettled operations on the account */
+    size_t         *stack;
+} fb_load_scratch_t;
+
+
+/*
+ * One group of m operations over nacc accounts.  An account that only one
+ * unsettled operation touches decides it: its balance shows it applied,
+ * or not, or neither (then nothing explains the group).  Such operations
+ * are settled first, again and again; what is left (accounts several
+ * operations share, cycles of transfers) is tried set by set.  Returns 1
+ * if explained, 0 if not, -1 if too many are left to try.
+ */
+static int
+fb_load_explain(fb_load_unknown_t *u, fb_load_scratch_t *w, size_t m,
+    size_t nacc)
+{
+    size_t   j, k, x, sp, rest, r[FB_LOAD_UNKNOWN_GROUP_MAX];
+    int64_t  eff;
+    uint32_t mask;
+
+    memset(w->deg, 0, nacc * sizeof(size_t));
+    for (j = 0; j < m; j++) {
+        w->done[j] = 0;
+        w->deg[w->ia[j]]++;
+        if (w->ib[j] != SIZE_MAX) {
+            w->deg[w->ib[j]]++;
+        }
+    }
+
+    sp = 0;
+    for (x = 0; x < nacc; x++) {
+        if (w->deg[x] == 1) {
+            w->stack[sp++] = x;
+        }
+    }
+
+    while (sp > 0) {
+        x = w->stack[--sp];
+        if (w->deg[x] != 1) {
+            continue;
+        }
+
+        for (j = 0; j < m; j++) {
+            if (!w->done[j] && (w->ia[j] == x || w->ib[j] == x)) {
+                break;
+            }
+        }
+
+        k = w->ops[j];
+        eff = w->ia[j] == x ? u[k].amount : -u[k].amount;
+
+        if (w->need[x] == eff) {
+            w->need[w->ia[j]] -= u[k].amount;
+            if (w->ib[j] != SIZE_MAX) {
+                w->need[w->ib[j]] += u[k].amount;
+            }
+
+        } else if (w->need[x] != 0) {
+            return 0;
+        }
+
+        w->done[j] = 1;
+        w->deg[w->ia[j]]--;
+        if (w->deg[w->ia[j]] == 1) {
+            w->stack[sp++] = w->ia[j];
+        }
+        if (w->ib[j] != SIZE_MAX) {
+            w->deg[w->ib[j]]--;
+            if (w->deg[w->ib[j]] == 1) {
+                w->stack[sp++] = w->ib[j];
+            }
+        }
+    }
+
+    rest = 0;
+    for (j = 0; j < m; j++) {
+        if (!w->done[j]) {
+            if (rest == FB_LOAD_UNKNOWN_GROUP_MAX) {
+                return -1;
+            }
+            r[rest++] = j;
+        }
+    }
+
+    for (mask = 0; mask < (1u << rest); mask++) {
+        memset(w->got, 0, nacc * sizeof(int64_t));
+        for (k = 0; k < rest; k++) {
+            if (mask & (1u << k)) {
+                j = r[k];
+                w->got[w->ia[j]] += u[w->ops[j]].amount;
+                if (w->ib[j] != SIZE_MAX) {
+                    w->got[w->ib[j]] -= u[w->ops[j]].amount;
+                }
+            }
+        }
+
+        for (x = 0; x < nacc && w->got[x] == w->need[x]; x++) {
+            /* void */
+        }
+
+        if (x == nacc) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /*
  * Resolves the operations of unknown fate.  Operations that share an
  * account form a group; a group is explained if some set of its
- * operations, applied, gives every one of its accounts exactly the
- * balance read back beyond the certain effects.  Returns the number of
- * groups nothing explains; if none, -1 if there were too many operations,
- * or a group too large to try every set of (FB_LOAD_UNKNOWN_GROUP_MAX),
- * else 0.
+ * operations, applied (a transfer at both ends or at neither), gives every
+ * one of its accounts exactly the balance read back beyond the certain
+ * effects.  Returns the number of groups nothing explains; if none, -1 if
+ * there were too many operations to keep, or a group fb_load_explain could
+ * not decide, else 0.
  */
-#define FB_LOAD_UNKNOWN_GROUP_MAX  20
-
 static int64_t
 fb_load_resolve(fb_load_run_t *run, int last)
 {
-    int64_t             x, bad = -1, acc[2 * FB_LOAD_UNKNOWN_GROUP_MAX];
-    int64_t             need[2 * FB_LOAD_UNKNOWN_GROUP_MAX];
-    int64_t             got[2 * FB_LOAD_UNKNOWN_GROUP_MAX];
-    size_t              i, k, n, g, m, nacc, *up = NULL, *first = NULL;
-    size_t              ops[FB_LOAD_UNKNOWN_GROUP_MAX];
-    size_t              ia[FB_LOAD_UNKNOWN_GROUP_MAX];
-    size_t              ib[FB_LOAD_UNKNOWN_GROUP_MAX];
-    int                 toobig = 0;
-    uint32_t            mask;
+    int                 rc, undecided = 0;
+    int64_t             x, bad = -1;
+    size_t              i, k, n, g, m, nacc;
+    fb_load_scratch_t   w;
     fb_load_unknown_t  *u = run->unknown;
 
     n = (size_t) atomic_load(&run->unknown_n);
@@ -618,20 +735,34 @@ fb_load_resolve(fb_load_run_t *run, int last)
         return -1;
     }
 
-    up = malloc(n * sizeof(size_t));
-    first = malloc((size_t) run->conf->accounts * sizeof(size_t));
-    if (up == NULL || first == NULL) {
+    memset(&w, 0, sizeof(w));
+    w.up = malloc(n * sizeof(size_t));
+    w.first = malloc((size_t) run->conf->accounts * sizeof(size_t));
+    w.ops = malloc(n * sizeof(size_t));
+    w.ia = malloc(n * sizeof(size_t));
+    w.ib = malloc(n * sizeof(size_t));
+    w.done = malloc(n);
+    w.acc = malloc(2 * n * sizeof(int64_t));
+    w.need = malloc(2 * n * sizeof(int64_t));
+    w.got = malloc(2 * n * sizeof(int64_t));
+    w.deg = malloc(2 * n * sizeof(size_t));
+    w.stack = malloc(4 * n * sizeof(size_t));
+
+    if (w.up == NULL || w.first == NULL || w.ops == NULL || w.ia == NULL
+        || w.ib == NULL || w.done == NULL || w.acc == NULL || w.need == NULL
+        || w.got == NULL || w.deg == NULL || w.stack == NULL)
+    {
         fb_load_err(errno, "malloc() for the audit failed");
         goto done;
     }
 
     /* Union by shared account: first[x] is the first operation on x. */
     for (x = 0; x < run->conf->accounts; x++) {
-        first[x] = SIZE_MAX;
+        w.first[x] = SIZE_MAX;
     }
 
     for (k = 0; k < n; k++) {
-        up[k] = k;
+        w.up[k] = k;
     }
 
     for (k = 0; k < n; k++) {
@@ -640,10 +771,11 @@ fb_load_resolve(fb_load_run_t *run, int last)
             if (x < 0) {
                 continue;
             }
-            if (first[x] == SIZE_MAX) {
-                first[x] = k;
+            if (w.first[x] == SIZE_MAX) {
+                w.first[x] = k;
             } else {
-                up[fb_load_group(up, k)] = fb_load_group(up, first[x]);
+                w.up[fb_load_group(w.up, k)] = fb_load_group(w.up,
+                                                             w.first[x]);
             }
         }
     }
@@ -651,69 +783,57 @@ fb_load_resolve(fb_load_run_t *run, int last)
     bad = 0;
 
     for (g = 0; g < n; g++) {
-        if (fb_load_group(up, g) != g) {
+        if (fb_load_group(w.up, g) != g) {
             continue;
         }
 
-        /* The group's operations, and its accounts by local index. */
         m = 0;
         nacc = 0;
         for (k = 0; k < n; k++) {
-            if (fb_load_group(up, k) != g) {
+            if (fb_load_group(w.up, k) != g) {
                 continue;
             }
-            if (m == FB_LOAD_UNKNOWN_GROUP_MAX) {
-                break;
-            }
-            ops[m] = k;
-            ia[m] = fb_load_local(run, u[k].a, acc, need, &nacc);
-            ib[m] = u[k].b < 0 ? SIZE_MAX
-                               : fb_load_local(run, u[k].b, acc, need, &nacc);
+            w.ops[m] = k;
+            w.ia[m] = fb_load_local(run, u[k].a, w.acc, w.need, &nacc);
+            w.ib[m] = u[k].b < 0 ? SIZE_MAX
+                                 : fb_load_local(run, u[k].b, w.acc, w.need,
+                                                 &nacc);
             m++;
         }
 
-        if (k < n) {
-            toobig = 1;             /* this group stays unresolved */
-            continue;
-        }
+        rc = fb_load_explain(u, &w, m, nacc);
 
-        for (mask = 0; mask < (1u << m); mask++) {
-            memset(got, 0, nacc * sizeof(int64_t));
-            for (k = 0; k < m; k++) {
-                if (mask & (1u << k)) {
-                    got[ia[k]] += u[ops[k]].amount;
-                    if (ib[k] != SIZE_MAX) {
-                        got[ib[k]] -= u[ops[k]].amount;
-                    }
-                }
-            }
-            for (i = 0; i < nacc && got[i] == need[i]; i++) {
-                /* void */
-            }
-            if (i == nacc) {
-                break;
-            }
-        }
+        if (rc < 0) {
+            undecided = 1;
 
-        if (mask == (1u << m)) {
+        } else if (rc == 0) {
             if (last && bad < 5) {
                 fb_load_err(0, "audit: account %lld: no outcome of the %zu "
                             "operation(s) of unknown fate on it and on the "
                             "accounts they touch explains the balances",
-                            (long long) run->ids[u[ops[0]].a], m);
+                            (long long) run->ids[u[w.ops[0]].a], m);
             }
             bad++;
         }
     }
 
-    if (bad == 0 && toobig) {
+    if (bad == 0 && undecided) {
         bad = -1;
     }
 
 done:
 
-    free(up);
-    free(first);
+    free(w.up);
+    free(w.first);
+    free(w.ops);
+    free(w.ia);
+    free(w.ib);
+    free(w.done);
+    free(w.acc);
+    free(w.need);
+    free(w.got);
+    free(w.deg);
+    free(w.stack);
     return bad;
 }
 
@@ -791,8 +911,9 @@ fb_load_audit(fb_load_run_t *run, fb_load_stats_t *s, fb_load_summary_t *sum,
     if (sum->audit_unexplained < 0) {
         if (last) {
             fb_load_err(0, "audit: %llu operations of unknown fate, too many"
-                        " to resolve (at most %d, at most %d sharing "
-                        "accounts)", (unsigned long long) s->uncertain_ops,
+                        " to resolve (at most %d kept, at most %d of a "
+                        "group left undecided by its accounts)",
+                        (unsigned long long) s->uncertain_ops,
                         FB_LOAD_UNKNOWN_MAX, FB_LOAD_UNKNOWN_GROUP_MAX);
         }
         sum->audit = "unverified";
@@ -824,12 +945,14 @@ fb_load_alloc_accounts(fb_load_run_t *run)
     run->delta = calloc(n, sizeof(atomic_int_fast64_t));
     run->uncertain = calloc(n, sizeof(atomic_uchar));
     run->balance = calloc(n, sizeof(int64_t));
+    run->balance_before = calloc(n, sizeof(int64_t));
     run->read_ok = calloc(n, 1);
     run->unknown = calloc(FB_LOAD_UNKNOWN_MAX, sizeof(fb_load_unknown_t));
 
     if (run->ids == NULL || run->funded == NULL || run->delta == NULL
         || run->uncertain == NULL || run->balance == NULL
-        || run->read_ok == NULL || run->unknown == NULL)
+        || run->balance_before == NULL || run->read_ok == NULL
+        || run->unknown == NULL)
     {
         fb_load_err(errno, "calloc() for %zu accounts failed", n);
         return FB_ERROR;
@@ -847,6 +970,7 @@ fb_load_free_accounts(fb_load_run_t *run)
     free(run->delta);
     free(run->uncertain);
     free(run->balance);
+    free(run->balance_before);
     free(run->read_ok);
     free(run->unknown);
 }
@@ -1186,10 +1310,20 @@ main(int argc, char **argv)
         if (fb_load_audit(run, total, &sum, 0) == 0
             || tries == FB_LOAD_AUDIT_TRIES)
         {
-            (void) fb_load_audit(run, total, &sum, 1);
+            if (fb_load_audit(run, total, &sum, 1) == 1 && tries > 1
+                && memcmp(run->balance_before, run->balance,
+                          (size_t) conf.accounts * sizeof(int64_t)) != 0)
+            {
+                /* Still moving: the server is not done, not wrong yet. */
+                fb_load_err(0, "audit: balances still changed between the "
+                            "last two reads");
+                sum.audit = "unverified";
+            }
             break;
         }
 
+        memcpy(run->balance_before, run->balance,
+               (size_t) conf.accounts * sizeof(int64_t));
         sleep(1);
     }
 

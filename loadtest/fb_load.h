@@ -295,6 +295,7 @@ struct fb_load_run_s {
                                                of them */
     atomic_uint_fast64_t unknown_n;
     int64_t             *balance;           /* read back by the audit */
+    int64_t             *balance_before;    /* by its try before */
     unsigned char       *read_ok;
     int64_t              fund_chunks;       /* deposits per account */
 

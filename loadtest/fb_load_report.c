@@ -266,14 +266,17 @@ fb_load_report_table(FILE *f, fb_load_run_t *run, fb_load_stats_t *s,
 
             if (s->uncertain_ops > 0) {
                 fprintf(f, "; %llu operations of unknown outcome"
-                        " (+%lld/-%lld possible, %lld accounts, %lld groups"
-                        " unexplained)",
+                        " (+%lld/-%lld possible, %lld accounts, ",
                         (unsigned long long) s->uncertain_ops,
                         (long long) s->uncertain_in,
                         (long long) s->uncertain_out,
-                        (long long) sum->audit_uncertain_accounts,
-                        (long long) (sum->audit_unexplained > 0
-                                     ? sum->audit_unexplained : 0));
+                        (long long) sum->audit_uncertain_accounts);
+                if (sum->audit_unexplained < 0) {
+                    fprintf(f, "too many to resolve)");
+                } else {
+                    fprintf(f, "%lld groups unexplained)",
+                            (long long) sum->audit_unexplained);
+                }
             }
 
             fprintf(f, "; %lld accounts differ, %lld negative,"
@@ -528,8 +531,7 @@ fb_load_report_json(FILE *f, fb_load_run_t *run, fb_load_stats_t *s,
             (long long) s->withdrawn, (unsigned long long) s->uncertain_ops,
             (long long) s->uncertain_in, (long long) s->uncertain_out,
             (long long) sum->audit_uncertain_accounts,
-            (long long) (sum->audit_unexplained > 0
-                         ? sum->audit_unexplained : 0),
+            (long long) sum->audit_unexplained,
             (long long) sum->audit_differing,
             (long long) sum->audit_negative,
             (long long) sum->audit_unreadable);

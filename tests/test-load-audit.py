@@ -14,6 +14,10 @@
   - one that credits the payee only after the first round of balance
     reads (the change lands while the audit reads): fb-load reads again
     and passes;
+  - one that answers 503 to operations it applied (as after a journal
+    failure): pass-uncertain, exit 0;
+  - one that leaves so many unanswered that no set of them can be picked
+    out: unverified, exit 1;
   - one that answers 200 to a deposit it never makes: fail, exit 1.
 """
 
@@ -38,25 +42,31 @@ FB_LOAD = os.path.join(fbtest.BUILDDIR, "loadtest", "fb-load")
 if not os.access(FB_LOAD, os.X_OK):
     fbtest.hard_error("%s not found: run make" % FB_LOAD)
 
-# Unanswered requests time out on the client after this long; the bank
-# holds them far longer (until the run is over).
-TIMEOUT = "2" if fbtest.SANITIZER else "0.3"
+# Unanswered requests time out on the client after this long (and so
+# would any answer slower than that, in set-up and in the audit's reads
+# too); the bank holds them until the run is over.
+TIMEOUT = "5" if fbtest.SANITIZER else "2"
 ACCOUNTS = 40
 
 
 class Bank:
     """An in-memory bank that speaks the contract's routes.  mode: honest,
     half (an unanswered transfer debits only), late (an unanswered
-    transfer credits the payee once the audit has read every account
-    once) or liar (every 10th deposit answers 200 and changes nothing).
-    Some operations of the measured mix (amounts under 1,000,000: the
-    funding deposits are exactly 1,000,000) are never answered: every
+    transfer credits its payee when the audit's first round of reads
+    reaches its last account), liar (every 10th deposit answers 200 and
+    changes nothing), busy (an operation is applied and answered 503,
+    as after a journal failure) or many (as honest, but so many go
+    unanswered that no set of them can be picked out).  Some operations
+    of the measured mix (amounts under 1,000,000: the funding deposits
+    are exactly 1,000,000) are never answered (503 for busy): every
     STALL[mode][kind]-th of each kind."""
 
     STALL = {"honest": {"deposit": 150, "withdraw": 150, "transfer": 150},
              "half": {"deposit": 0, "withdraw": 60, "transfer": 60},
              "late": {"deposit": 0, "withdraw": 0, "transfer": 100},
-             "liar": {"deposit": 150, "withdraw": 150, "transfer": 150}}
+             "liar": {"deposit": 150, "withdraw": 150, "transfer": 150},
+             "busy": {"deposit": 100, "withdraw": 100, "transfer": 100},
+             "many": {"deposit": 0, "withdraw": 0, "transfer": 7}}
 
     def __init__(self, mode):
         self.mode = mode
@@ -135,7 +145,10 @@ class Bank:
                                     "balance": 0}
             else:
                 status, obj, stall = self.mutate(path, body)
-        if stall:
+        if stall and self.mode == "busy":
+            status, obj = 503, {"code": "SERVICE_UNAVAILABLE",
+                                "message": "the journal failed"}
+        elif stall:
             self.done.wait(600)
             h.close_connection = True
             return
@@ -190,7 +203,8 @@ class Bank:
 
 
 def fb_load(port, *extra):
-    """Runs fb-load; returns (exit status, its JSON summary, its stderr)."""
+    """Runs fb-load; returns (exit status, its JSON summary, its stderr).
+    Options in extra override the defaults here."""
     with tempfile.NamedTemporaryFile(suffix=".json") as jf:
         cmd = [FB_LOAD, "--port", str(port), "--accounts", str(ACCOUNTS),
                "--connections", "8", "--quiet", "--json", jf.name] + list(extra)
@@ -203,11 +217,12 @@ def fb_load(port, *extra):
     return p.returncode, summary, p.stderr
 
 
-def against(mode, mix="20,20,50,10"):
+def against(mode, mix="20,20,50,10", *extra):
     bank = Bank(mode)
     try:
         rc, summary, err = fb_load(bank.port, "--requests", "1500",
-                                   "--mix", mix, "--timeout", TIMEOUT)
+                                   "--mix", mix, "--timeout", TIMEOUT,
+                                   *extra)
     finally:
         bank.stop()
     note("%s bank: %d operations left unanswered, %d balance reads, "
@@ -261,6 +276,29 @@ def test_late_credit():
           "once (%d reads of %d accounts)" % (bank.reads, ACCOUNTS))
 
 
+def test_busy():
+    bank, rc, summary, err = against("busy")
+    check(bank.stalled > 0, "the busy bank answered 503 to operations it "
+          "applied")
+    check(rc == 0 and summary.get("audit") == "pass-uncertain",
+          "a 503 may have applied: pass-uncertain, exit 0",
+          "exit %d, summary %r\n%s" % (rc, summary, err))
+
+
+def test_too_many():
+    # Transfers only, among four accounts: every account carries several
+    # of them, so none decides one, and more than 20 are left to try.
+    bank, rc, summary, err = against("many", "0,0,100,0", "--accounts", "4",
+                                     "--requests", "200", "--connections",
+                                     "16")
+    check(bank.stalled > 20, "the bank left more than 20 transfers "
+          "unanswered (%d)" % bank.stalled)
+    check(rc == 1 and summary.get("audit") == "unverified",
+          "%d transfers of unknown fate among 4 accounts: unverified, exit 1"
+          % bank.stalled,
+          "exit %d, summary %r\n%s" % (rc, summary, err))
+
+
 def test_liar():
     bank, rc, summary, err = against("liar")
     check(rc == 1 and summary.get("audit") == "fail",
@@ -269,5 +307,5 @@ def test_liar():
 
 
 fbtest.run(test_real_stack, test_honest, test_half_transfers,
-           test_late_credit, test_liar)
+           test_late_credit, test_busy, test_too_many, test_liar)
 fbtest.finish()
