@@ -513,6 +513,7 @@ report() {
                 -v p99="$(field "$f" p99_us)" -v mx="$(field "$f" max_us)" \
                 -v to="$(field "$f" timeouts)" -v e5="$(field "$f" status_5xx)" \
                 -v err="$(field "$f" errors)" -v cpu="$(field "$f" server_cpu_us_per_req)" \
+                -v unsent="$(field "$f" unsent)" \
                 -v audit="$(field "$f" audit)" -v rc="$(cat "$out/$server-$case.rc")" \
                 -v brps="$base_rps" -v bp50="$base_p50" -v bp99="$base_p99" \
                 -v bmax="$base_max" -v bcpu="$base_cpu" '
@@ -521,6 +522,7 @@ report() {
                     note = "";
                     if (audit != "skipped") note = "audit " audit;
                     if (err + 0 > 0) note = note (note ? ", " : "") err " conn errors";
+                    if (unsent + 0 > 0) note = note (note ? ", " : "") unsent " sends due, never made";
                     if (rc + 0 != 0) note = note (note ? ", " : "") "exit " rc;
                     printf "%-8s %-9s %8.0f %5s %8.3f %6s %8.3f %6s %9.3f %6s %6d %5d %7s %6s %s\n",
                         c, s, rps, r(rps, brps), p50 / 1000, r(p50, bp50),

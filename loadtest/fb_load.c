@@ -1116,7 +1116,8 @@ fb_load_exit_code(fb_load_run_t *run, fb_load_stats_t *s,
 
     if (run->conf->strict
         && (sum->status_5xx > 0 || s->timeouts > 0 || s->lost > 0
-            || s->protocol_errors > 0 || s->connect_errors > 0))
+            || s->protocol_errors > 0 || s->connect_errors > 0
+            || s->unsent > 0))
     {
         return 1;
     }

@@ -351,7 +351,7 @@ fb_load_json_summary(FILE *f, fb_load_run_t *run, fb_load_stats_t *s,
             " \"seconds\": %.3f, \"rps\": %.1f, \"p50_us\": %.1f,"
             " \"p90_us\": %.1f, \"p99_us\": %.1f, \"p99_9_us\": %.1f,"
             " \"max_us\": %.1f, \"timeouts\": %llu, \"errors\": %llu,"
-            " \"status_5xx\": %llu, ",
+            " \"status_5xx\": %llu, \"unsent\": %llu, ",
             run->conf->connections, (unsigned long long) sum->responses,
             sum->seconds, sum->rps,
             fb_load_us(fb_load_hist_percentile(h, 50)),
@@ -361,7 +361,8 @@ fb_load_json_summary(FILE *f, fb_load_run_t *run, fb_load_stats_t *s,
             fb_load_us(h->max), (unsigned long long) s->timeouts,
             (unsigned long long) (s->lost + s->protocol_errors
                                   + s->connect_errors),
-            (unsigned long long) sum->status_5xx);
+            (unsigned long long) sum->status_5xx,
+            (unsigned long long) s->unsent);
 
     if (cpu >= 0 && sum->responses > 0) {
         fprintf(f, "\"server_cpu_us_per_req\": %.3f, \"server_peak_rss_kb\":"
