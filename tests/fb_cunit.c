@@ -6,13 +6,28 @@
 #include "config.h"
 #endif
 
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 
 #include "fb_cunit.h"
 
+/*
+ * A test that hangs (a lock never released, a wait never woken) fails
+ * after this long instead of holding make check until CI's own limit.
+ * Generous: sanitizer builds run many times slower.  A program that arms
+ * alarm() itself (test-stress, per test) replaces this one.
+ */
+#define FB_CUNIT_WATCHDOG  1800
+
 static int fb_cunit_finish(const char *prog);
+static void fb_cunit_watchdog(int sig);
+
+static char    fb_cunit_hung[256];
+static size_t  fb_cunit_hung_len;
 
 
 int
@@ -71,6 +86,13 @@ fb_cunit_finish(const char *prog)
 
     registered = CU_get_registry()->uiNumberOfTests;
 
+    snprintf(fb_cunit_hung, sizeof(fb_cunit_hung),
+             "\n%s: still running after %d s: a test hangs\n", prog,
+             FB_CUNIT_WATCHDOG);
+    fb_cunit_hung_len = strlen(fb_cunit_hung);
+    signal(SIGALRM, fb_cunit_watchdog);
+    alarm(FB_CUNIT_WATCHDOG);
+
     CU_basic_set_mode(CU_BRM_VERBOSE);
     if (CU_basic_run_tests() != CUE_SUCCESS) {
         fprintf(stderr, "%s: %s\n", prog, CU_get_error_msg());
@@ -94,4 +116,16 @@ fb_cunit_finish(const char *prog)
     CU_cleanup_registry();
 
     return failed == 0 ? 0 : 1;
+}
+
+
+static void
+fb_cunit_watchdog(int sig)
+{
+    ssize_t  n;
+
+    (void) sig;
+    n = write(STDERR_FILENO, fb_cunit_hung, fb_cunit_hung_len);
+    (void) n;
+    _exit(1);
 }
