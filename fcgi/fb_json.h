@@ -17,7 +17,8 @@
 
 typedef enum {
     FB_JSON_OK = 0,
-    FB_JSON_INVALID,      /* not JSON, not one object, bad UTF-8, trailing data */
+    FB_JSON_INVALID,      /* not JSON, not one object, bad UTF-8, or
+                             trailing data */
     FB_JSON_MISSING,      /* no such key (keys are case-sensitive) */
     FB_JSON_WRONG_TYPE,   /* present with another JSON type */
     FB_JSON_RANGE,        /* an integer that does not fit in int64 */
