@@ -74,6 +74,7 @@ static int fb_json_scan(fb_json_t *j, const char *body, size_t len,
 static int fb_json_int64_min_exceeded(const char *digits, size_t n);
 static size_t fb_json_pairs_to_utf8(const char *body, size_t len, char *out);
 static uint32_t fb_json_hex4(const char *p);
+static int fb_json_hex(unsigned char c);
 static size_t fb_json_members(json_object *o);
 static fb_json_rc_e fb_json_get(fb_json_t *j, const char *key,
     json_type type, json_object **v);
@@ -366,13 +367,8 @@ fb_json_scan(fb_json_t *j, const char *body, size_t len, size_t *members)
 
         case sw_unicode:
 
-            if (c >= '0' && c <= '9') {
-                hex = c - '0';
-
-            } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
-                hex = (c | 0x20) - 'a' + 10;
-
-            } else {
+            hex = fb_json_hex(c);
+            if (hex < 0) {
                 return FB_ERROR;
             }
 
@@ -579,6 +575,20 @@ fb_json_pairs_to_utf8(const char *body, size_t len, char *out)
 }
 
 
+/* The value of a hex digit, or -1. */
+static int
+fb_json_hex(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+
 /* Four hex digits, already checked by fb_json_scan(). */
 static uint32_t
 fb_json_hex4(const char *p)
@@ -588,8 +598,7 @@ fb_json_hex4(const char *p)
 
     u = 0;
     for (i = 0; i < 4; i++) {
-        u = (u << 4) | (uint32_t) (p[i] <= '9' ? p[i] - '0'
-                                               : (p[i] | 0x20) - 'a' + 10);
+        u = (u << 4) | (uint32_t) fb_json_hex((unsigned char) p[i]);
     }
 
     return u;
