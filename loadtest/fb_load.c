@@ -425,7 +425,7 @@ fb_load_money(fb_load_worker_t *w, fb_load_req_t *req, int status)
     uint64_t            n;
     fb_load_run_t      *run = w->run;
     fb_load_stats_t    *s = w->stats;
-    fb_load_unknown_t  *u;
+    fb_load_unknown_t   e;
 
     if (req->op == FB_LOAD_OP_BALANCE) {
         return;
@@ -460,28 +460,25 @@ fb_load_money(fb_load_worker_t *w, fb_load_req_t *req, int status)
     s->uncertain_ops++;
     atomic_store_explicit(&run->uncertain[req->a], 1, memory_order_relaxed);
 
-    n = atomic_fetch_add_explicit(&run->unknown_n, 1, memory_order_relaxed);
-    u = n < FB_LOAD_UNKNOWN_MAX ? &run->unknown[n] : NULL;
+    e = (fb_load_unknown_t) { req->a, -1, -req->amount };
 
     switch (req->op) {
     case FB_LOAD_OP_DEPOSIT:
         s->uncertain_in += req->amount;
-        if (u != NULL) {
-            *u = (fb_load_unknown_t) { req->a, -1, req->amount };
-        }
+        e.amount = req->amount;
         break;
     case FB_LOAD_OP_WITHDRAW:
         s->uncertain_out += req->amount;
-        if (u != NULL) {
-            *u = (fb_load_unknown_t) { req->a, -1, -req->amount };
-        }
         break;
     default:
         atomic_store_explicit(&run->uncertain[req->b], 1,
                               memory_order_relaxed);
-        if (u != NULL) {
-            *u = (fb_load_unknown_t) { req->a, req->b, -req->amount };
-        }
+        e.b = req->b;
+    }
+
+    n = atomic_fetch_add_explicit(&run->unknown_n, 1, memory_order_relaxed);
+    if (n < FB_LOAD_UNKNOWN_MAX) {
+        run->unknown[n] = e;
     }
 }
 
@@ -844,8 +841,9 @@ done:
 /*
  * Checks the balances read back.  Returns 1 if only operations of unknown
  * fate stand unexplained: one may still have been running in the server
- * when its balance was read, and a later read may explain it.  Messages
- * only on the last try.
+ * when its balance was read, and a later read may explain it.  Those are
+ * named only on the last try (last); every other outcome is final and
+ * says why at once.
  */
 static int
 fb_load_audit(fb_load_run_t *run, fb_load_stats_t *s, fb_load_summary_t *sum,
@@ -881,7 +879,7 @@ fb_load_audit(fb_load_run_t *run, fb_load_stats_t *s, fb_load_summary_t *sum,
         expected = run->funded[i] + atomic_load(&run->delta[i]);
 
         if (!atomic_load(&run->uncertain[i]) && run->balance[i] != expected) {
-            if (last && sum->audit_differing < 5) {
+            if (sum->audit_differing < 5) {
                 fb_load_err(0, "audit: account %lld has %lld, expected %lld",
                             (long long) run->ids[i],
                             (long long) run->balance[i], (long long) expected);
@@ -909,13 +907,11 @@ fb_load_audit(fb_load_run_t *run, fb_load_stats_t *s, fb_load_summary_t *sum,
     sum->audit_unexplained = fb_load_resolve(run, last);
 
     if (sum->audit_unexplained < 0) {
-        if (last) {
-            fb_load_err(0, "audit: %llu operations of unknown fate, too many"
-                        " to resolve (at most %d kept, at most %d of a "
-                        "group left undecided by its accounts)",
-                        (unsigned long long) s->uncertain_ops,
-                        FB_LOAD_UNKNOWN_MAX, FB_LOAD_UNKNOWN_GROUP_MAX);
-        }
+        fb_load_err(0, "audit: %llu operations of unknown fate, too many"
+                    " to resolve (at most %d kept, at most %d of a group "
+                    "left undecided by its accounts)",
+                    (unsigned long long) s->uncertain_ops,
+                    FB_LOAD_UNKNOWN_MAX, FB_LOAD_UNKNOWN_GROUP_MAX);
         sum->audit = "unverified";
         return 0;
     }
@@ -1143,7 +1139,7 @@ fb_load_on_signal(int signo)
 int
 main(int argc, char **argv)
 {
-    int                 rc, i, code, st, tries;
+    int                 rc, i, code, st, tries, last;
     FILE               *jf, *tf;
     int64_t             a;
     fb_load_run_t      *run;
@@ -1308,12 +1304,15 @@ main(int argc, char **argv)
             break;
         }
 
-        if (fb_load_audit(run, total, &sum, 0) == 0
-            || tries == FB_LOAD_AUDIT_TRIES)
-        {
-            if (fb_load_audit(run, total, &sum, 1) == 1 && tries > 1
-                && memcmp(run->balance_before, run->balance,
-                          (size_t) conf.accounts * sizeof(int64_t)) != 0)
+        last = tries == FB_LOAD_AUDIT_TRIES;
+
+        if (fb_load_audit(run, total, &sum, last) == 0) {
+            break;
+        }
+
+        if (last) {
+            if (memcmp(run->balance_before, run->balance,
+                       (size_t) conf.accounts * sizeof(int64_t)) != 0)
             {
                 /* Still moving: the server is not done, not wrong yet. */
                 fb_load_err(0, "audit: balances still changed between the "
