@@ -590,6 +590,14 @@ fb_journal_rotate(fb_journal_t *j, uint64_t first)
         return FB_ERROR;
     }
 
+    /*
+     * Every record written so far is synced now: say so before opening
+     * the next segment.  Should that fail, the journal fails, and a
+     * record left unpublished here would be answered 503 ("not recorded")
+     * although it is on disk and a restart brings it back.
+     */
+    fb_jstore(&j->synced_lsn, fb_jload(&j->written_lsn));
+
     fb_journal_cut_zeros(j);
 
     if (fb_journal_open_segment(j, first) != FB_OK) {
@@ -614,15 +622,18 @@ fb_journal_write_batch(fb_journal_t *j, const fb_jbuf_t *b, int rotate,
     uint64_t  first = fb_jload(&j->written_lsn) + 1;
 
     if (rotate && rotate_seq + 1 != j->seg_first) {
-        if (fb_journal_write(j, b->data, rotate_off) != FB_OK
-            || fb_journal_rotate(j, rotate_seq + 1) != FB_OK)
-        {
+        if (fb_journal_write(j, b->data, rotate_off) != FB_OK) {
             return FB_ERROR;
         }
 
+        /* Written whole: published before the rotation, which publishes
+         * them synced, so that its failure does not answer them 503. */
         if (rotate_seq >= first) {
             fb_jstore(&j->written_lsn, rotate_seq);
-            fb_jstore(&j->synced_lsn, rotate_seq);
+        }
+
+        if (fb_journal_rotate(j, rotate_seq + 1) != FB_OK) {
+            return FB_ERROR;
         }
 
         return fb_journal_write(j, b->data + rotate_off, b->len - rotate_off);

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@ static int              fault_persist;
 static int              fault_fired;
 static int              fault_next_write;   /* a short write happened */
 static const char      *fault_first;
+static const char      *fault_only;         /* count only these calls */
 
 /* Held syncs (fb_fault_hold), under fault_mutex too. */
 static pthread_cond_t   hold_cond = PTHREAD_COND_INITIALIZER;
@@ -45,6 +47,18 @@ fb_fault_arm(long n, int persist)
     fault_fired = 0;
     fault_next_write = 0;
     fault_first = NULL;
+    fault_only = NULL;
+    pthread_mutex_unlock(&fault_mutex);
+}
+
+
+void
+fb_fault_arm_only(const char *what, long n, int persist)
+{
+    fb_fault_arm(n, persist);
+
+    pthread_mutex_lock(&fault_mutex);
+    fault_only = what;
     pthread_mutex_unlock(&fault_mutex);
 }
 
@@ -55,6 +69,7 @@ fb_fault_disarm(void)
     pthread_mutex_lock(&fault_mutex);
     fault_at = -1;
     fault_next_write = 0;
+    fault_only = NULL;
     pthread_mutex_unlock(&fault_mutex);
 }
 
@@ -156,6 +171,11 @@ fault_check(const char *what, int is_write, int *short_write)
     long  n;
 
     pthread_mutex_lock(&fault_mutex);
+
+    if (fault_only != NULL && strcmp(what, fault_only) != 0) {
+        pthread_mutex_unlock(&fault_mutex);
+        return 0;
+    }
 
     n = fault_calls++;
 

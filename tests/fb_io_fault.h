@@ -16,6 +16,9 @@
 
 void fb_fault_arm(long n, int persist);
 void fb_fault_disarm(void);
+/* The same, counting only the calls named what ("open", "fdatasync",
+ * ...): the others neither fail nor count. */
+void fb_fault_arm_only(const char *what, long n, int persist);
 int fb_fault_fired(void);                /* since the last arm */
 const char *fb_fault_what(void);         /* the call that failed first */
 

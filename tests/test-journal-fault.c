@@ -31,6 +31,7 @@
 #endif
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,6 +343,135 @@ done:
 }
 
 
+/*
+ * A snapshot asks for a new segment after S0 while records up to S0 wait
+ * in the buffer: the writer writes them to the old segment, syncs it, and
+ * opens the new one.  Whichever of those fails, each record's answer
+ * (durable or not) must agree with what recovery finds: a record on disk
+ * must not have been answered 503 ("not recorded"), and a record answered
+ * 200 must be there.  what/n: the call that fails (fb_fault_arm_only).
+ */
+static int  split_done;            /* the snapshot returned */
+
+static void *
+split_snapshot(void *arg)
+{
+    (void) fb_journal_snapshot(arg);
+    __atomic_store_n(&split_done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+
+static void
+split_rotation_fails(fb_fsync_e policy, const char *what, long n)
+{
+    int            i, rc, acked = 0, started = 0;
+    char          *dir, tmp[4096];
+    int64_t        balance;
+    uint64_t       lsn, lsn1;
+    pthread_t      t;
+    jt_pair_t      p;
+    fb_store_t    *s;
+    fb_account_t   a;
+
+    fb_fault_disarm();
+    dir = jt_mkdir("split-rotate");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    jt_log_clear();
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, policy, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(fb_store_create(p.s, "Split", 5, &a), FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_journal_wait(p.j, a.lsn), 0);
+
+    /* The writer held in a sync, two more records wait in the buffer. */
+    fb_fault_hold(1);
+    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn1),
+                          FB_STORE_OK);
+    if (fb_fault_wait_held(1, 60) != 0) {
+        CU_FAIL("the writer's sync was not held");
+        goto done;
+    }
+    for (i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL(fb_store_deposit(p.s, a.id, 20, &balance, &lsn),
+                        FB_STORE_OK);
+    }
+
+    /* The held sync is the first fdatasync counted, the seal of the old
+     * segment the second; an open fails the snapshot's own file too. */
+    fb_fault_arm_only(what, n, strcmp(what, "fdatasync") != 0);
+    split_done = 0;
+    if (pthread_create(&t, NULL, split_snapshot, p.j) != 0) {
+        CU_FAIL("pthread_create() failed");
+        goto done;
+    }
+    started = 1;
+
+    /* The snapshot asks for the rotation before it creates snapshot.tmp
+     * (or fails to, and returns). */
+    snprintf(tmp, sizeof(tmp), "%s/snapshot.tmp", dir);
+    for (i = 0; i < 60000; i++) {
+        if (__atomic_load_n(&split_done, __ATOMIC_ACQUIRE)
+            || access(tmp, F_OK) == 0)
+        {
+            break;
+        }
+        usleep(1000);
+    }
+    fb_fault_hold(0);
+
+    CU_ASSERT_EQUAL(fb_journal_wait(p.j, lsn1), 0);
+    acked = fb_journal_wait(p.j, lsn) == 0;
+
+    /* Records the seal synced are answered before the open fails. */
+    for (i = 0; i < 60000 && !fb_journal_failed(p.j); i++) {
+        usleep(1000);
+    }
+    if (!fb_journal_failed(p.j)) {
+        printf("\n    %s, %s #%ld: the journal went on (%s failed) ",
+               policy == FB_FSYNC_ALWAYS ? "always" : "batch", what, n,
+               fb_fault_what());
+    }
+    CU_ASSERT(fb_journal_failed(p.j));
+
+done:
+    fb_fault_hold(0);
+    if (started) {
+        pthread_join(t, NULL);
+    }
+    jt_close(&p, 0);
+    fb_fault_disarm();
+
+    s = jt_recover(dir, &rc, NULL);
+    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    CU_ASSERT_EQUAL(fb_store_get(s, a.id, &a), FB_STORE_OK);
+    if (acked) {
+        CU_ASSERT_EQUAL(a.balance, 50);
+    } else {
+        /* Answered "not recorded": it must not come back. */
+        if (a.balance != 10) {
+            printf("\n    answered 503, yet recovered: balance %" PRId64
+                   " (10 acknowledged) ", a.balance);
+        }
+        CU_ASSERT_EQUAL(a.balance, 10);
+    }
+    fb_store_free(s);
+    jt_rmdir(dir);
+}
+
+
+static void
+test_split_rotation(void)
+{
+    static const fb_fsync_e  policies[] = { FB_FSYNC_ALWAYS, FB_FSYNC_BATCH };
+    size_t  i;
+
+    for (i = 0; i < 2; i++) {
+        split_rotation_fails(policies[i], "open", 0);       /* the new one */
+        split_rotation_fails(policies[i], "fsync", 0);      /* its dir */
+        split_rotation_fails(policies[i], "fdatasync", 1);  /* the seal */
+    }
+}
+
+
 static void
 test_fail_once(void)
 {
@@ -361,6 +491,8 @@ static const fb_ctest_t  tests[] = {
     { "every call from the N-th fails", test_fail_from_then_on },
     { "a notification sees the failure", test_notify_on_failure },
     { "a gather counts from the end of a sync", test_gather_after_sync },
+    { "a snapshot's rotation fails after the split",
+      test_split_rotation },
 };
 
 
