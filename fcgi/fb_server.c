@@ -31,6 +31,7 @@
 #include "fb_core.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -41,6 +42,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -58,6 +60,16 @@
 
 /* Connections taken per wake-up of the listening socket. */
 #define FB_ACCEPT_BATCH  64
+
+/*
+ * Descriptors that connections leave free: the journal's writer opens its
+ * next segment and the data directory, the snapshotter its file, /metrics
+ * reads /proc.  A journal that cannot open its next segment fails for
+ * good (doc/journal.txt, section 7), so a burst of connections must not
+ * take those descriptors: a connection that would leave fewer than this
+ * is closed at once (nginx answers 502) instead.
+ */
+#define FB_FD_RESERVE    32
 
 /*
  * A body larger than the limit is read and thrown away up to this much,
@@ -138,6 +150,8 @@ struct fb_server_s {
     fb_atomic_u64_t    failed;     /* a worker could not go on */
     fb_atomic_u64_t    stopping;
     fb_atomic_u64_t    emfile_logged;  /* time of the last EMFILE record */
+    int                fd_room;    /* a connection's fd must be below it;
+                                      0: no bound */
     fb_atomic_i64_t    next_owner; /* round-robin of new connections */
     fb_metrics_t       metrics;
     fb_stats_t        *stats;      /* one per worker, FB_STATS_ALIGN apart */
@@ -212,6 +226,7 @@ fb_server_new(const fb_server_conf_t *conf, fb_listen_t *l, fb_store_t *store)
     int                 i;
     size_t              n = (size_t) conf->threads;
     fb_server_t        *srv;
+    struct rlimit       rl;
     struct timespec     ts;
 
     srv = calloc(1, sizeof(*srv));
@@ -227,6 +242,12 @@ fb_server_new(const fb_server_conf_t *conf, fb_listen_t *l, fb_store_t *store)
     srv->listen = l;
     srv->store = store;
     srv->stopfd = -1;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+        && rl.rlim_cur > 2 * FB_FD_RESERVE && rl.rlim_cur <= INT_MAX)
+    {
+        srv->fd_room = (int) rl.rlim_cur - FB_FD_RESERVE;
+    }
 
     srv->stats = fb_stats_alloc(n);
     if (srv->stats == NULL) {
@@ -443,11 +464,23 @@ fb_conn_add(fb_server_t *srv, int fd)
 }
 
 
+/* One error record a second at most for the descriptors running out. */
+static void
+fb_log_out_of_fds(fb_server_t *srv, int err, const char *what)
+{
+    uint64_t  now = (uint64_t) time(NULL);
+
+    if (fb_atomic_u64_load(&srv->emfile_logged) != now) {
+        fb_atomic_u64_store(&srv->emfile_logged, now);
+        fb_log(FB_LOG_ERR, err, "%s", what);
+    }
+}
+
+
 static void
 fb_accept(fb_server_t *srv)
 {
     int              i, fd, on = 1;
-    uint64_t         now;
     struct timeval   tv;
 
     tv.tv_sec = FB_IO_TIMEOUT_S;
@@ -464,17 +497,25 @@ fb_accept(fb_server_t *srv)
             if (errno == EMFILE || errno == ENFILE) {
                 /* Out of descriptors: back off a little instead of
                  * spinning on a listening socket that stays readable. */
-                now = (uint64_t) time(NULL);
-                if (fb_atomic_u64_load(&srv->emfile_logged) != now) {
-                    fb_atomic_u64_store(&srv->emfile_logged, now);
-                    fb_log(FB_LOG_ERR, errno, "accept4() failed");
-                }
+                fb_log_out_of_fds(srv, errno, "accept4() failed");
                 usleep(10000);
             } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
                 fb_log(FB_LOG_ERR, errno, "accept4() failed");
             }
 
             break;
+        }
+
+        /*
+         * A new descriptor is the lowest free one: every one below fd is
+         * in use, so fewer than FB_FD_RESERVE are left above it.
+         */
+        if (srv->fd_room > 0 && fd >= srv->fd_room) {
+            fb_log_out_of_fds(srv, 0, "too many connections for the "
+                              "descriptor limit (RLIMIT_NOFILE): new ones "
+                              "are closed");
+            close(fd);
+            continue;
         }
 
         if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0

@@ -12,6 +12,10 @@ fb_integration_tests = \
 TESTS += $(fb_integration_tests) tests/test-keepalive.py
 EXTRA_DIST += $(fb_integration_tests) tests/test-keepalive.py tests/fbtest.py tests/fbfcgi.py
 
+# The backend out of descriptors keeps its journal (no nginx needed).
+TESTS += tests/test-fds.py
+EXTRA_DIST += tests/test-fds.py
+
 # The journal through nginx: kill -9 under load, restart, nothing lost.
 TESTS += tests/test-crash.py
 EXTRA_DIST += tests/test-crash.py

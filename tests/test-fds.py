@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""test-fds: the backend out of descriptors keeps its journal.
+
+fastbank runs with a descriptor limit of 128 and a snapshot every 20
+records; more kept FastCGI connections are opened than the limit allows.
+The connections must not take the descriptors the journal needs: with
+every connection the backend took still open, deposits that make the
+snapshotter write a snapshot and the writer open the next segment are
+answered 200, and /healthz stays "ok".  A journal that cannot open its
+next segment fails for good (doc/journal.txt, section 7): every mutation
+would be 503 until a restart.  The connections beyond the room left are
+refused at once (closed), not left in the backlog.
+
+Talks to the backend's socket directly, as nginx does; needs no nginx.
+"""
+
+import os
+import resource
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True     # nothing written into the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import fbtest  # noqa: E402
+from fbtest import BACKEND, check, note  # noqa: E402
+from fbfcgi import reply, request  # noqa: E402
+
+LIMIT = 128         # the backend's RLIMIT_NOFILE, soft and hard
+CONNS = LIMIT + 32  # kept connections asked for: more than fit
+HANG_BOUND = 30     # seconds: a hang bound, not a timing check
+
+
+def limit_fds():
+    resource.setrlimit(resource.RLIMIT_NOFILE, (LIMIT, LIMIT))
+
+
+def connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(HANG_BOUND)
+    s.connect(path)
+    return s
+
+
+def call(s, method, uri, body=b""):
+    s.sendall(request(method, uri, body))
+    return reply(s)
+
+
+def main():
+    if not os.access(BACKEND, os.X_OK):
+        fbtest.hard_error("%s not found: the backend is not built" % BACKEND)
+
+    tmp = tempfile.mkdtemp(prefix="fb-test-fds-")
+    data = os.path.join(tmp, "data")
+    path = os.path.join(tmp, "fb.sock")
+    log = open(os.path.join(tmp, "backend.log"), "w+")
+    os.mkdir(data)
+
+    p = subprocess.Popen([BACKEND, "--listen", "unix:" + path,
+                          "--threads", "1", "--data-dir", data,
+                          "--snapshot-records", "20", "--backlog", "1024"],
+                         stdin=subprocess.DEVNULL, stderr=log,
+                         preexec_fn=limit_fds)
+    deadline = time.monotonic() + HANG_BOUND
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    conns = []
+    try:
+        s = connect(path)
+        st, body = call(s, "POST", "/accounts", b'{"owner":"Ana"}')
+        check(st == 201, "an account is created", body)
+        conns.append(s)
+
+        # Every connection made, then a request on each.  The backend
+        # serves those it takes; the others it closes, or (the defect)
+        # leaves in its backlog, which only the hang bound ends.
+        for _ in range(CONNS):
+            conns.append(connect(path))
+        answered, refused = [], []
+        pending = set()
+        for s in conns[1:]:
+            try:
+                s.sendall(request("GET", "/healthz"))
+                pending.add(s)
+            except OSError:
+                refused.append(s)      # closed already
+
+        deadline = time.monotonic() + HANG_BOUND
+        while pending and time.monotonic() < deadline:
+            ready, _, _ = select.select(list(pending), [], [], 1.0)
+            for s in ready:
+                pending.discard(s)
+                try:
+                    st, _ = reply(s)
+                    answered.append(s)
+                except (EOFError, OSError):
+                    refused.append(s)
+
+        note("%d answered, %d refused, %d never taken"
+             % (len(answered), len(refused), len(pending)))
+        check(not pending, "every connection is served or refused, none "
+              "left waiting in the backlog")
+        check(len(answered) > LIMIT // 2, "most connections are served")
+        check(refused, "the connections beyond the room left are refused")
+
+        # With all of them still open: a snapshot (every 20 records) and
+        # the segment it starts need descriptors.
+        s = conns[0]
+        statuses = {}
+        for _ in range(30):
+            st, body = call(s, "POST", "/accounts/1/deposit",
+                            b'{"amount":1}')
+            statuses[st] = statuses.get(st, 0) + 1
+        check(statuses == {200: 30}, "30 deposits answered 200", statuses)
+
+        deadline = time.monotonic() + HANG_BOUND
+        while time.monotonic() < deadline:
+            names = os.listdir(data)
+            if (sum(n.startswith("journal-") for n in names) >= 2
+                    or "failed" in open(log.name).read()):
+                break
+            time.sleep(0.1)
+
+        for _ in range(30):
+            st, body = call(s, "POST", "/accounts/1/deposit",
+                            b'{"amount":1}')
+            statuses[st] = statuses.get(st, 0) + 1
+        check(statuses == {200: 60}, "60 deposits answered 200", statuses)
+        check(sum(n.startswith("journal-") for n in os.listdir(data)) >= 2,
+              "the journal opened its next segment", os.listdir(data))
+
+        st, body = call(s, "GET", "/healthz")
+        check(st == 200 and b'"ok"' in body, "/healthz is ok", body)
+        st, body = call(s, "GET", "/accounts/1")
+        check(st == 200 and b'"balance":60' in body, "the balance is 60",
+              body)
+    finally:
+        for s in conns:
+            s.close()
+        p.send_signal(signal.SIGTERM)
+        try:
+            rc = p.wait(HANG_BOUND)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            rc = p.wait()
+        check(rc == 0, "the backend exits 0 after SIGTERM", rc)
+        log.seek(0)
+        text = log.read()
+        check("journal" not in text or "failed:" not in text,
+              "the journal did not fail", text[-2000:])
+        subprocess.run(["rm", "-rf", tmp])
+
+    fbtest.finish()
+
+
+main()
