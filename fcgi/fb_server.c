@@ -25,7 +25,10 @@
  * stop eventfd readable.  Each worker serves the requests already
  * delivered to it, closes its idle connections, sends its parked replies
  * once durable, and exits.  Workers block every signal, so no read or
- * write of theirs is ever interrupted (libfcgi does not retry EINTR).
+ * write of theirs is interrupted by a signal (libfcgi does not retry
+ * EINTR).  A stop and continue of the process (SIGSTOP, a debugger or
+ * strace attaching) still ends a read that has a receive timeout with
+ * EINTR (signal(7)); the request being read then is dropped unanswered.
  */
 
 #include "fb_core.h"
@@ -79,10 +82,13 @@
 #define FB_DRAIN_MAX     (1024 * 1024)
 
 /*
- * The longest a read or write of a connection may block its worker: a
- * peer that sends half a request, or stops reading replies, is dropped
- * after this long instead of holding the worker's other connections.
- * nginx writes a request at once and reads replies as they come.
+ * The longest one read or write of a connection may block its worker: a
+ * peer that sends half a request and stops, or stops reading replies, is
+ * dropped after this long instead of holding the worker's other
+ * connections.  It bounds each call, not a whole request: a peer that
+ * sends a byte every few seconds holds the worker for as long as it
+ * keeps that up (doc/security.txt).  nginx writes a request at once and
+ * reads replies as they come.
  */
 #define FB_IO_TIMEOUT_S  5
 
