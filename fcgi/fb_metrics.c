@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "fb_log.h"
 #include "fb_metrics.h"
 
 /* Sizes a label set can reach: see fb_series_labels(). */
@@ -472,6 +473,7 @@ fb_metrics_format(const fb_metrics_t *m, uint64_t accounts, fb_buf_t *b)
     /* About 8 KiB: too much for a stack we do not size ourselves. */
     snap = malloc(sizeof(*snap));
     if (snap == NULL) {
+        fb_log(FB_LOG_ERR, 0, "malloc(%zu) failed", sizeof(*snap));
         return FB_ERROR;
     }
 
