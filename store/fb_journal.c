@@ -248,11 +248,16 @@ fb_journal_new(const fb_journal_conf_t *conf)
     }
 
     j->dir = strdup(conf->dir);
-    if (j->dir == NULL
-        || fb_jbuf_reserve(&j->bufs[0], FB_JBUF_INITIAL) != 0
+    if (j->dir == NULL) {
+        fb_jlog(j, FB_JLOG_ERR, errno, "strdup() failed");
+        goto failed;
+    }
+
+    if (fb_jbuf_reserve(&j->bufs[0], FB_JBUF_INITIAL) != 0
         || fb_jbuf_reserve(&j->bufs[1], FB_JBUF_INITIAL) != 0)
     {
-        fb_jlog(j, FB_JLOG_ERR, errno, "malloc() failed");
+        fb_jlog(j, FB_JLOG_ERR, errno, "realloc() of the journal buffers "
+                "failed");
         goto failed;
     }
 
