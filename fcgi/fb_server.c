@@ -298,11 +298,16 @@ fb_server_new(const fb_server_conf_t *conf, fb_listen_t *l, fb_store_t *store)
         w->conns_mutex_ready = 1;
 
         w->body = malloc(conf->max_body + 1);
-        if (w->body == NULL
-            || fb_handler_ctx_init(&w->ctx, store, &srv->metrics,
-                                   &srv->stats[i]) != FB_OK)
+        if (w->body == NULL) {
+            fb_log(FB_LOG_ERR, errno, "worker %d: malloc(%zu) failed", i,
+                   conf->max_body + 1);
+            goto failed;
+        }
+
+        /* It logs what failed. */
+        if (fb_handler_ctx_init(&w->ctx, store, &srv->metrics,
+                                &srv->stats[i]) != FB_OK)
         {
-            fb_log(FB_LOG_ERR, 0, "worker %d: allocation failed", i);
             goto failed;
         }
 
