@@ -27,6 +27,7 @@ include tests/store.mk
 include tests/journal.mk
 include tests/json.mk
 include tests/http.mk
+include tests/nomem.mk
 include tests/integration.mk
 
 include tests/metrics.mk
