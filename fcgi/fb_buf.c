@@ -18,6 +18,7 @@ fb_buf_init(fb_buf_t *b, size_t cap)
 {
     b->len = 0;
     b->cap = cap;
+    b->nomem = 0;
     b->data = malloc(cap);
 
     if (b->data == NULL) {
@@ -37,6 +38,7 @@ fb_buf_free(fb_buf_t *b)
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
+    b->nomem = 0;
 }
 
 
@@ -60,12 +62,16 @@ fb_buf_reserve(fb_buf_t *b, size_t n)
 
     p = realloc(b->data, cap);
     if (p == NULL) {
-        fb_log(FB_LOG_ERR, 0, "realloc(%zu) failed", cap);
+        if (!b->nomem) {
+            b->nomem = 1;
+            fb_log(FB_LOG_ERR, 0, "realloc(%zu) failed", cap);
+        }
         return FB_ERROR;
     }
 
     b->data = p;
     b->cap = cap;
+    b->nomem = 0;
     return FB_OK;
 }
 

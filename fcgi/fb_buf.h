@@ -9,15 +9,20 @@
 #include "fb_core.h"
 
 typedef struct {
-    char    *data;
-    size_t   len;
-    size_t   cap;
+    char      *data;
+    size_t     len;
+    size_t     cap;
+    unsigned   nomem:1;     /* the last growth failed (and was logged) */
 } fb_buf_t;
 
 int fb_buf_init(fb_buf_t *b, size_t cap);
 void fb_buf_free(fb_buf_t *b);
 
-/* Makes room for n more bytes.  FB_OK or FB_ERROR (allocation failed). */
+/*
+ * Makes room for n more bytes.  FB_OK or FB_ERROR (allocation failed).  A
+ * failed growth is logged once: the appends after it in the same reply,
+ * and the replies until a growth succeeds, fail without a line each.
+ */
 int fb_buf_reserve(fb_buf_t *b, size_t n);
 
 int fb_buf_append(fb_buf_t *b, const char *p, size_t n);

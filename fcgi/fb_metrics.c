@@ -506,6 +506,11 @@ fb_metrics_format(const fb_metrics_t *m, uint64_t accounts, fb_buf_t *b)
             rc |= fb_print_decimal(b, v[k], d->decimals);
             rc |= fb_buf_append(b, "\n", 1);
         }
+
+        /* A reply that could not grow: the scrape fails, logged once. */
+        if (rc != FB_OK) {
+            break;
+        }
     }
 
     free(snap);

@@ -470,9 +470,7 @@ step_metrics(long n, int persist)
     if (fired) {
         ht_expect_error(500, "INTERNAL_ERROR");
         CU_ASSERT(cap_has(nm_call()));
-        if (!persist) {
-            CU_ASSERT_EQUAL(cap_lines(), 1);
-        }
+        CU_ASSERT_EQUAL(cap_lines(), 1);
     } else {
         CU_ASSERT_EQUAL(cap_lines(), 0);
         CU_ASSERT_EQUAL(ht_status, 200);
