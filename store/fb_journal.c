@@ -100,7 +100,7 @@ struct fb_journal_s {
     unsigned            stopping:1;    /* refuse records; writer drains */
     unsigned            rotate:1;      /* a snapshot wants a new segment */
     unsigned            sync_wanted:1; /* a snapshot wants an fdatasync */
-    unsigned            nomem_logged:1;
+    unsigned            nomem_logged:1; /* until an append succeeds */
     unsigned            gathering:1;   /* the writer waits for gather_lsn */
     uint64_t            gather_lsn;    /* the gather ends at this LSN */
     size_t              rotate_off;    /* after this many bytes of bufs[cur] */
@@ -948,14 +948,19 @@ fb_journal_log(void *ctx, const fb_op_t *op, uint64_t *lsn)
 
     b = &j->bufs[j->cur];
 
-    if (fb_jbuf_reserve(b, FB_RECORD_MAX) != 0) {
-        if (!j->nomem_logged) {
-            j->nomem_logged = 1;
-            fb_jlog(j, FB_JLOG_ERR, errno, "realloc() of the journal buffer "
-                    "failed: the mutation is refused");
+    if (b->cap - b->len < FB_RECORD_MAX) {
+        if (fb_jbuf_reserve(b, FB_RECORD_MAX) != 0) {
+            if (!j->nomem_logged) {
+                j->nomem_logged = 1;
+                fb_jlog(j, FB_JLOG_ERR, errno, "realloc() of the journal "
+                        "buffer failed: the mutation is refused");
+            }
+            pthread_mutex_unlock(&j->mutex);
+            return -1;
         }
-        pthread_mutex_unlock(&j->mutex);
-        return -1;
+
+        /* Memory is back: a later shortage is logged again. */
+        j->nomem_logged = 0;
     }
 
     seq = ++j->last_lsn;

@@ -1123,6 +1123,84 @@ test_journal_append(void)
 }
 
 
+/* Lines the journal logged that hold needle (no writer thread runs). */
+static int
+jt_log_count(const char *needle)
+{
+    int          n = 0;
+    const char  *p = jt_log_text();
+
+    while ((p = strstr(p, needle)) != NULL) {
+        n++;
+        p += strlen(needle);
+    }
+
+    return n;
+}
+
+
+/*
+ * Two shortages, with appends that succeed between them: each is logged
+ * (once), not only the first in the journal's life.
+ */
+static void
+test_journal_append_again(void)
+{
+    int             fired, logged;
+    long            i;
+    j_unstarted_t   u;
+    fb_store_rc_e   rc;
+
+    j_unstarted_open(&u);
+    j_unstarted_fill(&u);
+
+    /* The first growth fails twice: logged once. */
+    jt_log_clear();
+    fb_nomem_arm(0, 1);
+    CU_ASSERT_EQUAL(fb_store_deposit(u.s, 1, 1, NULL, NULL),
+                    FB_STORE_LOG_FAILED);
+    CU_ASSERT_EQUAL(fb_store_deposit(u.s, 1, 1, NULL, NULL),
+                    FB_STORE_LOG_FAILED);
+    fb_nomem_disarm();
+    CU_ASSERT(jt_log_has(nm_call()));
+    CU_ASSERT_EQUAL(jt_log_count(nm_call()), 1);
+
+    /* Then it succeeds, and deposits go in until the next growth, which
+     * fails: logged again. */
+    fired = logged = 0;
+    for (i = 0; i < 1000000 && !fired; i++) {
+        jt_log_clear();
+        fb_nomem_arm(0, 0);
+        rc = fb_store_deposit(u.s, 1, 1, NULL, NULL);
+        fired = fb_nomem_fired();
+        fb_nomem_disarm();
+
+        if (i == 0) {
+            /* The growth that failed above. */
+            CU_ASSERT_EQUAL(fired, 1);
+            CU_ASSERT_EQUAL(rc, FB_STORE_LOG_FAILED);
+            CU_ASSERT_EQUAL(jt_log_count(nm_call()), 0);
+            CU_ASSERT_EQUAL_FATAL(fb_store_deposit(u.s, 1, 1, NULL, NULL),
+                                  FB_STORE_OK);
+            fired = 0;
+            continue;
+        }
+
+        if (fired) {
+            CU_ASSERT_EQUAL(rc, FB_STORE_LOG_FAILED);
+            logged = jt_log_count(nm_call());
+        } else {
+            CU_ASSERT_EQUAL(rc, FB_STORE_OK);
+        }
+    }
+
+    CU_ASSERT_EQUAL(fired, 1);
+    CU_ASSERT_EQUAL(logged, 1);
+
+    j_unstarted_close(&u);
+}
+
+
 /* ---- d. the configuration file ---- */
 
 
@@ -1500,6 +1578,8 @@ main(void)
         { "journal: --check", test_journal_check },
         { "journal: snapshot", test_journal_snapshot },
         { "journal: an append that grows the buffer", test_journal_append },
+        { "journal: a second shortage is logged again",
+          test_journal_append_again },
         { "conffile: fb_conffile_load", test_conffile },
         { "server: fb_server_new", test_server_new },
         { "server: a deposit on a new connection", test_server_deposit },
