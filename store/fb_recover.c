@@ -241,8 +241,9 @@ fb_recover_apply(fb_recover_t *rc, const fb_record_t *r, const char *path,
 
     if (src == FB_STORE_NOMEM || src == FB_STORE_FULL) {
         fb_jlog(rc->log, FB_JLOG_ERR, 0, "journal \"%s\": record %" PRIu64
-                " at offset %zu: %s (see --max-accounts)", path, r->seq, off,
-                fb_store_strerror(src));
+                " at offset %zu: %s%s", path, r->seq, off,
+                fb_store_strerror(src),
+                src == FB_STORE_FULL ? " (see --max-accounts)" : "");
         return FB_CHECK_IO;
     }
 
