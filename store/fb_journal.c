@@ -618,13 +618,19 @@ fb_journal_rotate(fb_journal_t *j, uint64_t first)
  * Writes one batch: records written_lsn + 1 onwards.  If a snapshot asked
  * for a new segment after record rotate_seq, the batch is split there, and
  * the records before the split are published as synced (the rotation
- * synced them).
+ * synced them).  The first record of each write() is marked as such
+ * (FB_RECORD_WRITE): recovery tells a write torn by a power cut from
+ * damage to what was written before it by the marks after the damage.
  */
 static int
-fb_journal_write_batch(fb_journal_t *j, const fb_jbuf_t *b, int rotate,
+fb_journal_write_batch(fb_journal_t *j, fb_jbuf_t *b, int rotate,
     size_t rotate_off, uint64_t rotate_seq)
 {
     uint64_t  first = fb_jload(&j->written_lsn) + 1;
+
+    if (b->len > 0) {
+        fb_record_mark_write(b->data);
+    }
 
     if (rotate && rotate_seq + 1 != j->seg_first) {
         if (fb_journal_write(j, b->data, rotate_off) != FB_OK) {
@@ -639,6 +645,10 @@ fb_journal_write_batch(fb_journal_t *j, const fb_jbuf_t *b, int rotate,
 
         if (fb_journal_rotate(j, rotate_seq + 1) != FB_OK) {
             return FB_ERROR;
+        }
+
+        if (rotate_off < b->len) {
+            fb_record_mark_write(b->data + rotate_off);
         }
 
         return fb_journal_write(j, b->data + rotate_off, b->len - rotate_off);

@@ -67,6 +67,16 @@ fb_record_encode(const fb_op_t *op, uint64_t seq, unsigned char *dst)
 }
 
 
+void
+fb_record_mark_write(unsigned char *p)
+{
+    size_t  n = fb_get_u32(p);
+
+    p[FB_RECORD_HEAD + 8] |= FB_RECORD_WRITE;
+    fb_put_u32(p + 4, fb_crc32c_mask(fb_crc32c(0, p + FB_RECORD_HEAD, n)));
+}
+
+
 static int
 fb_record_amount_ok(int64_t amount)
 {
@@ -103,7 +113,8 @@ fb_record_decode(const unsigned char *p, size_t avail, fb_record_t *r)
     memset(op, 0, sizeof(*op));
     r->seq = fb_get_u64(p + FB_RECORD_HEAD);
     r->size = FB_RECORD_HEAD + len;
-    op->type = (fb_op_type_e) p[FB_RECORD_HEAD + 8];
+    r->write_start = (p[FB_RECORD_HEAD + 8] & FB_RECORD_WRITE) != 0;
+    op->type = (fb_op_type_e) (p[FB_RECORD_HEAD + 8] & ~FB_RECORD_WRITE);
     q = p + FB_RECORD_HEAD + FB_RECORD_FIXED;
     plen = len - FB_RECORD_FIXED;
 
@@ -185,13 +196,15 @@ fb_segment_header(unsigned char *hdr)
 int
 fb_segment_header_check(const unsigned char *hdr)
 {
-    if (memcmp(hdr, FB_SEGMENT_MAGIC, 8) != 0
-        || fb_get_u32(hdr + 8) != FB_SEGMENT_VERSION)
+    uint32_t  v = fb_get_u32(hdr + 8);
+
+    if (memcmp(hdr, FB_SEGMENT_MAGIC, 8) != 0 || v < 1
+        || v > FB_SEGMENT_VERSION)
     {
         return -1;
     }
 
-    return 0;
+    return (int) v;
 }
 
 

@@ -7,7 +7,8 @@
  *     u32 len     bytes after this 8-byte head: 9 + payload
  *     u32 crc     masked CRC-32C of those len bytes
  *     u64 seq     the LSN
- *     u8  type    fb_op_type_e
+ *     u8  type    fb_op_type_e, | FB_RECORD_WRITE on the first record of
+ *                 each write() of the journal's writer (version 2)
  *         payload
  *
  * Every integer is little-endian.  Payloads carry the balances the
@@ -35,8 +36,16 @@
 #define FB_RECORD_MAX         (FB_RECORD_HEAD + FB_RECORD_FIXED + 18     \
                                + FB_OWNER_MAX_BYTES)
 
+/*
+ * The type's top bit: this record begins one write() of the writer, so
+ * every record before it in the segment was written (and under --fsync
+ * always, synced) before it.  Recovery tells a write torn by a power cut
+ * from damage to earlier records by it (doc/journal.txt, section 9).
+ */
+#define FB_RECORD_WRITE       0x80
+
 #define FB_SEGMENT_MAGIC      "FBJOURNL"
-#define FB_SEGMENT_VERSION    1
+#define FB_SEGMENT_VERSION    2          /* 1: no FB_RECORD_WRITE marks */
 #define FB_SEGMENT_HEADER     16         /* magic, u32 version, u32 zero */
 
 /* File names in the data directory: the number is 20 decimal digits, so
@@ -58,6 +67,7 @@ typedef enum {
 typedef struct {
     uint64_t   seq;
     size_t     size;      /* bytes the record takes, head included */
+    unsigned   write_start:1;  /* FB_RECORD_WRITE: it begins a write() */
     fb_op_t    op;
 } fb_record_t;
 
@@ -65,11 +75,15 @@ typedef struct {
  * record's size. */
 size_t fb_record_encode(const fb_op_t *op, uint64_t seq, unsigned char *dst);
 
+/* Sets FB_RECORD_WRITE on the encoded record at p, and its CRC again. */
+void fb_record_mark_write(unsigned char *p);
+
 /* Decodes the record at p, of which avail bytes are there. */
 fb_record_rc_e fb_record_decode(const unsigned char *p, size_t avail,
     fb_record_t *r);
 
-/* The 16-byte segment header; 0 if hdr is one. */
+/* The 16-byte segment header; its version (1 or 2) if hdr is one, or
+ * -1. */
 void fb_segment_header(unsigned char *hdr);
 int fb_segment_header_check(const unsigned char *hdr);
 

@@ -258,16 +258,20 @@ fb_recover_apply(fb_recover_t *rc, const fb_record_t *r, const char *path,
 
 /*
  * Is there a valid record anywhere after a bad one at off?  If so the bad
- * one is damage in the middle of the journal, not a torn tail.  Only a
- * record numbered at or after the one expected counts.
+ * one is not a tail the process left unwritten.  Only a record numbered
+ * at or after the one expected counts.  Returns the first one's offset,
+ * or 0, and in *write_start the offset of the first one that begins a
+ * write() (FB_RECORD_WRITE), or 0.
  */
 static size_t
 fb_recover_valid_after(const unsigned char *buf, size_t size, size_t off,
-    uint64_t next)
+    uint64_t next, size_t *write_start)
 {
-    size_t        o, len;
+    size_t        o, len, first = 0;
     uint64_t      seq;
     fb_record_t   r;
+
+    *write_start = 0;
 
     for (o = off + 1; o + FB_RECORD_HEAD + FB_RECORD_FIXED <= size; o++) {
         len = fb_get_u32(buf + o);
@@ -282,12 +286,23 @@ fb_recover_valid_after(const unsigned char *buf, size_t size, size_t off,
             continue;
         }
 
-        if (fb_record_decode(buf + o, size - o, &r) == FB_RECORD_OK) {
-            return o;
+        if (fb_record_decode(buf + o, size - o, &r) != FB_RECORD_OK) {
+            continue;
         }
+
+        if (first == 0) {
+            first = o;
+        }
+
+        if (r.write_start) {
+            *write_start = o;
+            break;
+        }
+
+        o += r.size - 1;
     }
 
-    return 0;
+    return first;
 }
 
 
@@ -343,13 +358,16 @@ fb_recover_zeros(fb_recover_t *rc, const char *path, size_t size, size_t off,
 }
 
 
-/* A bad or short record at off: the zeros after the last record, a torn
- * tail, or corruption. */
+/*
+ * A bad or short record at off: the zeros after the last record, a torn
+ * tail, a torn write, or corruption.  marks: the segment's records mark
+ * the start of each write() (version 2).
+ */
 static int
 fb_recover_bad(fb_recover_t *rc, const char *path, const unsigned char *buf,
-    size_t size, size_t off, int last)
+    size_t size, size_t off, int last, int marks)
 {
-    size_t  valid, i;
+    size_t  valid, write_start, i;
 
     if (off >= FB_SEGMENT_HEADER) {
         for (i = off; i < size && buf[i] == 0; i++) {
@@ -367,15 +385,41 @@ fb_recover_bad(fb_recover_t *rc, const char *path, const unsigned char *buf,
         return FB_CHECK_CORRUPT;
     }
 
-    valid = fb_recover_valid_after(buf, size, off, rc->next);
-    if (valid != 0) {
+    valid = fb_recover_valid_after(buf, size, off, rc->next, &write_start);
+    if (valid != 0 && (!marks || write_start != 0)) {
         fb_jlog(rc->log, FB_JLOG_ERR, 0, "journal \"%s\": bad record at "
-                "offset %zu followed by a valid one at offset %zu: the "
-                "journal is corrupt", path, off, valid);
+                "offset %zu followed by a valid one at offset %zu%s: the "
+                "journal is corrupt", path, off,
+                write_start ? write_start : valid,
+                write_start ? ", which a later write() began" : "");
         return FB_CHECK_CORRUPT;
     }
 
     rc->out->torn_bytes = size - off;
+
+    if (valid != 0) {
+        /*
+         * Valid records after the damage, and none begins a write(): the
+         * damage is within the last write, which a power cut left with
+         * some of its pages on disk and not others.  Under --fsync
+         * always none of it was acknowledged (section 9).
+         */
+        if (rc->mode == FB_RECOVER_CHECK) {
+            fb_jlog(rc->log, FB_JLOG_WARN, 0, "journal \"%s\": torn write: "
+                    "bad record at offset %zu, valid ones of the same "
+                    "write() from offset %zu, %zu bytes to the end "
+                    "(--repair cuts them off)", path, off, valid,
+                    size - off);
+            return FB_CHECK_TORN;
+        }
+
+        fb_jlog(rc->log, FB_JLOG_WARN, 0, "journal \"%s\": torn write: bad "
+                "record at offset %zu, valid ones of the same write() from "
+                "offset %zu, %zu bytes to the end: cut off (a write a power "
+                "cut left in part)", path, off, valid, size - off);
+
+        return fb_recover_cut(rc, path, off);
+    }
 
     if (rc->mode == FB_RECOVER_CHECK) {
         fb_jlog(rc->log, FB_JLOG_WARN, 0, "journal \"%s\": torn record at "
@@ -396,7 +440,7 @@ fb_recover_bad(fb_recover_t *rc, const char *path, const unsigned char *buf,
 static int
 fb_recover_segment(fb_recover_t *rc, uint64_t first, int last)
 {
-    int              rv;
+    int              rv, version;
     char             name[FB_FILE_NAME_MAX], path[4096];
     size_t           size, off;
     uint64_t         n0;
@@ -421,10 +465,11 @@ fb_recover_segment(fb_recover_t *rc, uint64_t first, int last)
 
     n0 = rc->next;
 
-    if (size < FB_SEGMENT_HEADER || fb_segment_header_check(buf) != 0) {
+    version = size < FB_SEGMENT_HEADER ? -1 : fb_segment_header_check(buf);
+    if (version < 0) {
         /* A segment whose header never made it: created just before the
          * process died.  Only the last one can be so. */
-        rv = fb_recover_bad(rc, path, buf, size, 0, last);
+        rv = fb_recover_bad(rc, path, buf, size, 0, last, 0);
         goto done;
     }
 
@@ -435,7 +480,8 @@ fb_recover_segment(fb_recover_t *rc, uint64_t first, int last)
         rrc = fb_record_decode(buf + off, size - off, &r);
 
         if (rrc != FB_RECORD_OK) {
-            rv = fb_recover_bad(rc, path, buf, size, off, last);
+            rv = fb_recover_bad(rc, path, buf, size, off, last,
+                                version >= 2);
             break;
         }
 

@@ -4,8 +4,11 @@
  * fastbank --check.  The rules (doc/journal.txt, "Recovery"):
  *
  *   - a record that is short, or fails its CRC, at the tail of the last
- *     segment, with nothing valid after it, is a torn write: the process
- *     died while writing.  It is cut off (start-up, --repair) and logged.
+ *     segment, with nothing valid after it, is a torn tail: the process
+ *     died while writing.  With valid records after it of which none
+ *     begins a write() (FB_RECORD_WRITE), it is a torn write: a power cut
+ *     kept some pages of the last write() and not others.  Either is cut
+ *     off (start-up, --repair) and logged.
  *   - any other bad record, a gap in the sequence, or a damaged snapshot
  *     is corruption: start-up stops, naming the file and the offset.
  */

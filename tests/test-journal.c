@@ -174,6 +174,108 @@ check_dir(const char *dir, int repair)
 }
 
 
+#define SEG_RECORDS_MAX  4096
+
+/*
+ * Reads a segment's records: their offsets into off (up to
+ * SEG_RECORDS_MAX), and in *marked how many begin a write()
+ * (FB_RECORD_WRITE).  Returns the number of records, or -1.
+ */
+static long
+seg_records(const char *path, long *off, long *marked)
+{
+    int             fd;
+    long            n = 0, o = FB_SEGMENT_HEADER;
+    ssize_t         len;
+    fb_record_t     r;
+    static unsigned char  buf[4 << 20];
+
+    *marked = 0;
+
+    fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        return -1;
+    }
+    len = read(fd, buf, sizeof(buf));
+    close(fd);
+    if (len < FB_SEGMENT_HEADER) {
+        return -1;
+    }
+
+    while (fb_record_decode(buf + o, (size_t) (len - o), &r)
+           == FB_RECORD_OK)
+    {
+        if (off != NULL && n < SEG_RECORDS_MAX) {
+            off[n] = o;
+        }
+        *marked += r.write_start;
+        n++;
+        o += (long) r.size;
+    }
+
+    return n;
+}
+
+
+/*
+ * Rewrites the record at off as not beginning a write(), its CRC again,
+ * as if the writer had written it in one write() with the one before.
+ */
+static int
+unmark_record(const char *path, long off)
+{
+    int            fd, rc = -1;
+    size_t         len;
+    unsigned char  rec[FB_RECORD_MAX];
+
+    fd = open(path, O_RDWR);
+    if (fd < 0) {
+        return -1;
+    }
+
+    if (pread(fd, rec, sizeof(rec), off) >= FB_RECORD_HEAD + FB_RECORD_FIXED) {
+        len = fb_get_u32(rec);
+        if (len <= FB_RECORD_MAX - FB_RECORD_HEAD) {
+            rec[FB_RECORD_HEAD + 8] &= (unsigned char) ~FB_RECORD_WRITE;
+            fb_put_u32(rec + 4, fb_crc32c_mask(fb_crc32c(0, rec
+                                                         + FB_RECORD_HEAD,
+                                                         len)));
+            if (pwrite(fd, rec, FB_RECORD_HEAD + len, off)
+                == (ssize_t) (FB_RECORD_HEAD + len))
+            {
+                rc = 0;
+            }
+        }
+    }
+
+    close(fd);
+    return rc;
+}
+
+
+/* Writes len bytes of value c at off, in place. */
+static int
+write_bytes_at(const char *path, long off, int c, size_t len)
+{
+    int            fd;
+    ssize_t        n;
+    unsigned char  b[256];
+
+    if (len > sizeof(b)) {
+        return -1;
+    }
+    memset(b, c, len);
+
+    fd = open(path, O_RDWR);
+    if (fd < 0) {
+        return -1;
+    }
+    n = pwrite(fd, b, len, off);
+    close(fd);
+    return n == (ssize_t) len ? 0 : -1;
+}
+
+
 /* Runs n operations, every one of them acknowledged (the journal works). */
 static void
 run_ops(jt_pair_t *p, jt_model_t *m, jt_rng_t *r, int n)
@@ -676,6 +778,128 @@ test_corruption_in_the_middle(void)
     /* --repair does not throw good records away. */
     CU_ASSERT_EQUAL(check_dir(dir, 1), FB_CHECK_CORRUPT);
     CU_ASSERT_EQUAL(jt_file_size(seg_path), size);
+
+    jt_rmdir(dir);
+}
+
+
+/*
+ * A power cut during one write() of several records: a page of it lost
+ * (the zeros written ahead show through) and a later one kept.  Only the
+ * first record of a write() is marked (FB_RECORD_WRITE), so valid records
+ * after the damage with no mark among them are that same write: a torn
+ * write, cut off like a torn tail.  A marked one after the damage means a
+ * later write() came after the damaged one was done: corruption.  A
+ * version 1 segment has no marks: corruption, as before them.
+ *
+ * The session's operations are each acknowledged before the next, so
+ * each record is a write() of its own; the last four are then made into
+ * one write() by clearing the marks of the last three.
+ */
+static void
+test_torn_write(void)
+{
+    char           *dir, *scratch, seg[4096], path[4096], why[160];
+    const char     *name;
+    long            n, k, marked, off[SEG_RECORDS_MAX], size;
+    jt_rng_t        r;
+    jt_model_t      m;
+    fb_store_t     *want, *s;
+    fb_recovery_t   rec;
+    int             rc;
+    unsigned char   v1[4] = { 1, 0, 0, 0 };
+
+    dir = start_dir("tornw", 6, &r, &m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(session_seg(dir, &m, &r, 30, seg, sizeof(seg)), 0);
+    name = strrchr(seg, '/') + 1;
+
+    n = seg_records(seg, off, &marked);
+    CU_ASSERT_FATAL(n >= 10 && n <= SEG_RECORDS_MAX);
+    /* One write() per acknowledged operation: every record marked. */
+    CU_ASSERT_EQUAL(marked, n);
+
+    for (k = n - 3; k < n; k++) {
+        CU_ASSERT_EQUAL_FATAL(unmark_record(seg, off[k]), 0);
+    }
+    CU_ASSERT_EQUAL_FATAL(seg_records(seg, NULL, &marked), n);
+    CU_ASSERT_EQUAL_FATAL(marked, n - 3);
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_OK);
+    size = jt_file_size(seg);
+
+    /* Damage at the last write's first record (k = n - 4), within it
+     * (n - 3, n - 2): cut there; each time the store is what the records
+     * before k give, as a torn tail at k leaves it. */
+    for (k = n - 4; k <= n - 2; k++) {
+        scratch = jt_mkdir("tornw-want");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
+        snprintf(path, sizeof(path), "%s/%s", scratch, name);
+        CU_ASSERT_EQUAL_FATAL(copy_file(seg, path), 0);
+        CU_ASSERT_EQUAL_FATAL(truncate(path, off[k]), 0);
+        want = recover_ok(scratch, NULL);
+        jt_rmdir(scratch);
+
+        scratch = jt_mkdir("tornw-cut");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
+        snprintf(path, sizeof(path), "%s/%s", scratch, name);
+        CU_ASSERT_EQUAL_FATAL(copy_file(seg, path), 0);
+        CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, off[k] + 12, 0, 20), 0);
+
+        /* --check calls it torn and changes nothing; start-up cuts. */
+        CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_TORN);
+        CU_ASSERT_EQUAL(jt_file_size(path), size);
+
+        s = recover_ok(scratch, &rec);
+        CU_ASSERT(jt_log_has("torn write"));
+        CU_ASSERT(jt_log_has(name));
+        CU_ASSERT_EQUAL(rec.torn_bytes, (uint64_t) (size - off[k]));
+        CU_ASSERT_EQUAL(jt_file_size(path), off[k]);
+        rc = jt_stores_equal(want, s, why, sizeof(why));
+        CU_ASSERT_EQUAL(rc, 0);
+        if (rc != 0) {
+            printf("\n    record %ld: %s ", k, why);
+        }
+        fb_store_free(s);
+        fb_store_free(want);
+        CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_OK);
+        jt_rmdir(scratch);
+
+        /* --repair cuts it as start-up does.  (A fresh directory: the
+         * start-up above began a segment of its own.) */
+        scratch = jt_mkdir("tornw-repair");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
+        snprintf(path, sizeof(path), "%s/%s", scratch, name);
+        CU_ASSERT_EQUAL_FATAL(copy_file(seg, path), 0);
+        CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, off[k] + 12, 0, 20), 0);
+        CU_ASSERT_EQUAL(check_dir(scratch, 1), FB_CHECK_OK);
+        CU_ASSERT_EQUAL(jt_file_size(path), off[k]);
+        jt_rmdir(scratch);
+    }
+
+    /* Damage in the write before the last: the marked record after it
+     * says that write was done.  Corruption, nothing cut. */
+    scratch = jt_mkdir("tornw-mid");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
+    snprintf(path, sizeof(path), "%s/%s", scratch, name);
+    CU_ASSERT_EQUAL_FATAL(copy_file(seg, path), 0);
+    CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, off[n - 5] + 12, 0, 20), 0);
+    CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_CORRUPT);
+    CU_ASSERT_EQUAL(check_dir(scratch, 1), FB_CHECK_CORRUPT);
+    recovery_refused(scratch, "which a later write() began");
+    CU_ASSERT_EQUAL(jt_file_size(path), size);
+
+    /* A version 1 segment has no marks to go by: damage within the last
+     * write, with valid records after it, is corruption there. */
+    CU_ASSERT_EQUAL_FATAL(copy_file(seg, path), 0);
+    CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, off[n - 3] + 12, 0, 20), 0);
+    rc = open(path, O_RDWR);
+    CU_ASSERT_FATAL(rc >= 0);
+    CU_ASSERT_EQUAL(pwrite(rc, v1, sizeof(v1), 8), (ssize_t) sizeof(v1));
+    close(rc);
+    CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_CORRUPT);
+    recovery_refused(scratch, "followed by a valid one at offset");
+    CU_ASSERT_EQUAL(jt_file_size(path), size);
+    jt_rmdir(scratch);
 
     jt_rmdir(dir);
 }
@@ -1227,6 +1451,7 @@ static void
 group_commit(unsigned delay_us)
 {
     int                  i, taken;
+    long                 marked;
     char                *dir;
     jt_pair_t            p;
     fb_store_t          *s;
@@ -1250,6 +1475,14 @@ group_commit(unsigned delay_us)
            st.syncs);
     CU_ASSERT_EQUAL(st.synced_lsn, st.last_lsn);
     CU_ASSERT(st.syncs < st.last_lsn);
+
+    /* The one segment holds every record, synced, and one mark per
+     * write() (read while the journal runs: its zeros end the records). */
+    CU_ASSERT_EQUAL(jt_count_files(dir, "journal-"), 1);
+    CU_ASSERT_EQUAL(seg_records(jt_last_segment(dir), NULL, &marked),
+                    (long) st.last_lsn);
+    CU_ASSERT_EQUAL(marked, (long) st.batches);
+    CU_ASSERT(marked < (long) st.last_lsn);
 
     s = recovers_as_ran(&p, dir, 0);
     CU_ASSERT_EQUAL(jt_store_sum(s), MT_ACCOUNTS * 100000);
@@ -1587,6 +1820,7 @@ static const fb_ctest_t  tests[] = {
     { "file names", test_file_names },
     { "torn tail: every length", test_torn_tail_every_length },
     { "corruption: in the middle", test_corruption_in_the_middle },
+    { "torn write: a power cut within one write()", test_torn_write },
     { "corruption: earlier segment, missing one",
       test_corruption_earlier_segment },
     { "zeros after the records", test_zeros_after_records },
