@@ -519,11 +519,25 @@ fb_journal_fail(fb_journal_t *j, off_t cut)
 }
 
 
+/*
+ * Writes the records at p, len bytes, at the end of the segment.  The
+ * first is marked as beginning a write() (FB_RECORD_WRITE), its CRC again,
+ * unless it is the segment's first record: nothing comes before that one
+ * in its segment, so recovery never asks about its mark, and a version 1
+ * reader (which takes a marked record for a bad one) then finds a valid
+ * record after the header it does not know and refuses the directory.
+ * Marked, every record of such a segment would be bad to it, the segment
+ * a torn tail, and it would cut off every acknowledged record in it.
+ */
 static int
-fb_journal_write(fb_journal_t *j, const unsigned char *p, size_t len)
+fb_journal_write(fb_journal_t *j, unsigned char *p, size_t len)
 {
     if (len == 0) {
         return FB_OK;
+    }
+
+    if (j->seg_off > FB_SEGMENT_HEADER) {
+        fb_record_mark_write(p);
     }
 
     fb_journal_prealloc(j, j->fd, j->seg_off + (off_t) len);
@@ -619,18 +633,15 @@ fb_journal_rotate(fb_journal_t *j, uint64_t first)
  * for a new segment after record rotate_seq, the batch is split there, and
  * the records before the split are published as synced (the rotation
  * synced them).  The first record of each write() is marked as such
- * (FB_RECORD_WRITE): recovery tells a write torn by a power cut from
- * damage to what was written before it by the marks after the damage.
+ * (FB_RECORD_WRITE, by fb_journal_write): recovery tells a write torn by
+ * a power cut from damage to what was written before it by the marks
+ * after the damage.
  */
 static int
 fb_journal_write_batch(fb_journal_t *j, fb_jbuf_t *b, int rotate,
     size_t rotate_off, uint64_t rotate_seq)
 {
     uint64_t  first = fb_jload(&j->written_lsn) + 1;
-
-    if (b->len > 0) {
-        fb_record_mark_write(b->data);
-    }
 
     if (rotate && rotate_seq + 1 != j->seg_first) {
         if (fb_journal_write(j, b->data, rotate_off) != FB_OK) {
@@ -645,10 +656,6 @@ fb_journal_write_batch(fb_journal_t *j, fb_jbuf_t *b, int rotate,
 
         if (fb_journal_rotate(j, rotate_seq + 1) != FB_OK) {
             return FB_ERROR;
-        }
-
-        if (rotate_off < b->len) {
-            fb_record_mark_write(b->data + rotate_off);
         }
 
         return fb_journal_write(j, b->data + rotate_off, b->len - rotate_off);

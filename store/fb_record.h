@@ -8,7 +8,8 @@
  *     u32 crc     masked CRC-32C of those len bytes
  *     u64 seq     the LSN
  *     u8  type    fb_op_type_e, | FB_RECORD_WRITE on the first record of
- *                 each write() of the journal's writer (version 2)
+ *                 each write() of the journal's writer but a segment's
+ *                 first record (version 2)
  *         payload
  *
  * Every integer is little-endian.  Payloads carry the balances the

@@ -14,6 +14,7 @@
 #include "config.h"
 #endif
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -816,14 +817,15 @@ test_torn_write(void)
 
     n = seg_records(seg, off, &marked);
     CU_ASSERT_FATAL(n >= 10 && n <= SEG_RECORDS_MAX);
-    /* One write() per acknowledged operation: every record marked. */
-    CU_ASSERT_EQUAL(marked, n);
+    /* One write() per acknowledged operation: every record marked but
+     * the segment's first (test_first_record_unmarked). */
+    CU_ASSERT_EQUAL(marked, n - 1);
 
     for (k = n - 3; k < n; k++) {
         CU_ASSERT_EQUAL_FATAL(unmark_record(seg, off[k]), 0);
     }
     CU_ASSERT_EQUAL_FATAL(seg_records(seg, NULL, &marked), n);
-    CU_ASSERT_EQUAL_FATAL(marked, n - 3);
+    CU_ASSERT_EQUAL_FATAL(marked, n - 4);
     CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_OK);
     size = jt_file_size(seg);
 
@@ -900,6 +902,121 @@ test_torn_write(void)
     recovery_refused(scratch, "followed by a valid one at offset");
     CU_ASSERT_EQUAL(jt_file_size(path), size);
     jt_rmdir(scratch);
+
+    jt_rmdir(dir);
+}
+
+
+/*
+ * What a reader that knows only version 1 segments finds in path: a
+ * header it does not know, so it reads the file as bad from offset 0 and
+ * looks for a valid record after that, numbered first or later, one it
+ * can decode (its decoder refuses a marked type).  Found, it calls the
+ * directory corrupt and refuses it; not found, it cuts the segment off
+ * as a torn tail.  1 if found, 0 if not, -1 if path cannot be read.
+ */
+static int
+v1_reader_finds_record(const char *path, uint64_t first)
+{
+    int             fd;
+    long            o;
+    ssize_t         len;
+    fb_record_t     r;
+    static unsigned char  buf[4 << 20];
+
+    fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        return -1;
+    }
+    len = read(fd, buf, sizeof(buf));
+    close(fd);
+    if (len < 0) {
+        return -1;
+    }
+
+    for (o = 1; o < len; o++) {
+        if (fb_record_decode(buf + o, (size_t) (len - o), &r) == FB_RECORD_OK
+            && !r.write_start && r.seq >= first)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The first record of a segment carries no write() mark: nothing comes
+ * before it in its segment, so recovery never asks about it.  Marked, a
+ * version 1 reader (the previous release, after a downgrade) would find
+ * no record it can read in a segment whose every write() is one record,
+ * the common case under light load, and cut the whole segment off as a
+ * torn tail after a crash: every acknowledged operation in it gone, and
+ * the service up with the rest.  Unmarked, it refuses the directory.
+ * Segments opened at start-up and by a snapshot's rotation, each of one
+ * record per write() (operations acknowledged one after the other).
+ */
+static void
+test_first_record_unmarked(void)
+{
+    int              segs = 0, fd;
+    char            *dir, path[4096];
+    long             n, marked, off[SEG_RECORDS_MAX];
+    DIR             *d;
+    uint64_t         first;
+    jt_rng_t         r;
+    jt_pair_t        p;
+    jt_model_t       m;
+    fb_record_t      rec;
+    struct dirent   *de;
+    unsigned char    head[FB_SEGMENT_HEADER + FB_RECORD_MAX];
+
+    dir = start_dir("firstrec", 11, &r, &m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+
+    CU_ASSERT_EQUAL_FATAL(open_run(&p, dir, FB_FSYNC_ALWAYS, &m, &r, 15), 0);
+    CU_ASSERT_EQUAL(fb_journal_snapshot(p.j), FB_OK);
+    run_ops(&p, &m, &r, 15);
+    jt_close(&p, 0);
+    CU_ASSERT_EQUAL_FATAL(session(dir, &m, &r, 15), 0);
+
+    d = opendir(dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+
+    while ((de = readdir(d)) != NULL) {
+        if (fb_segment_name_parse(de->d_name, &first) != 0) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+
+        n = seg_records(path, off, &marked);
+        if (n <= 0) {
+            continue;
+        }
+        segs++;
+
+        CU_ASSERT_EQUAL(marked, n - 1);
+        CU_ASSERT_EQUAL(off[0], FB_SEGMENT_HEADER);
+        CU_ASSERT_EQUAL(v1_reader_finds_record(path, first), 1);
+
+        fd = open(path, O_RDONLY);
+        CU_ASSERT_FATAL(fd >= 0);
+        CU_ASSERT(read(fd, head, sizeof(head)) > FB_SEGMENT_HEADER);
+        close(fd);
+        CU_ASSERT_EQUAL(fb_record_decode(head + FB_SEGMENT_HEADER,
+                                         sizeof(head) - FB_SEGMENT_HEADER,
+                                         &rec), FB_RECORD_OK);
+        CU_ASSERT_EQUAL(rec.write_start, 0);
+        CU_ASSERT_EQUAL(rec.seq, first);
+    }
+
+    closedir(d);
+
+    /* The one the snapshot began (those before it are deleted) and the
+     * second start's. */
+    CU_ASSERT_EQUAL(segs, 2);
+    recovers_to(dir, &m, 0);
 
     jt_rmdir(dir);
 }
@@ -1477,11 +1594,12 @@ group_commit(unsigned delay_us)
     CU_ASSERT(st.syncs < st.last_lsn);
 
     /* The one segment holds every record, synced, and one mark per
-     * write() (read while the journal runs: its zeros end the records). */
+     * write() but its first (read while the journal runs: its zeros end
+     * the records). */
     CU_ASSERT_EQUAL(jt_count_files(dir, "journal-"), 1);
     CU_ASSERT_EQUAL(seg_records(jt_last_segment(dir), NULL, &marked),
                     (long) st.last_lsn);
-    CU_ASSERT_EQUAL(marked, (long) st.batches);
+    CU_ASSERT_EQUAL(marked, (long) st.batches - 1);
     CU_ASSERT(marked < (long) st.last_lsn);
 
     s = recovers_as_ran(&p, dir, 0);
@@ -1821,6 +1939,8 @@ static const fb_ctest_t  tests[] = {
     { "torn tail: every length", test_torn_tail_every_length },
     { "corruption: in the middle", test_corruption_in_the_middle },
     { "torn write: a power cut within one write()", test_torn_write },
+    { "torn write: a segment's first record unmarked",
+      test_first_record_unmarked },
     { "corruption: earlier segment, missing one",
       test_corruption_earlier_segment },
     { "zeros after the records", test_zeros_after_records },
