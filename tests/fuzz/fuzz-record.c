@@ -6,8 +6,11 @@
  * is an exact-size copy, so ASan sees any overread); a record it accepts
  * takes at least a header and at most avail bytes; encoding the decoded
  * operation again gives a record that decodes to the same operation and
- * sequence number, and marked as beginning a write() (FB_RECORD_WRITE)
- * still does, with the mark; and a record cut short is never accepted.
+ * sequence number, and, marked again if the input was (FB_RECORD_WRITE,
+ * fb_record_mark_write), the input's very bytes: the mark is the type's
+ * top bit alone and its CRC the one the writer computes; any record,
+ * marked, decodes to the same operation with the mark; and a record cut
+ * short is never accepted.
  */
 
 #include "fb_fuzz.h"
@@ -57,8 +60,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         n = fb_record_encode(&r.op, r.seq, again);
         fb_fuzz_assert(n > 0 && n <= FB_RECORD_MAX);
         fb_fuzz_assert(fb_record_decode(again, n, &r2) == FB_RECORD_OK);
-        fb_fuzz_assert(r2.size == n && !r2.write_start);
+        fb_fuzz_assert(r2.size == n);
+        fb_fuzz_assert(!r2.write_start);
         same_op(&r, &r2);
+
+        if (r.write_start) {
+            fb_record_mark_write(again);
+            fb_fuzz_assert(fb_record_decode(again, n, &r2) == FB_RECORD_OK);
+            fb_fuzz_assert(r2.write_start);
+            same_op(&r, &r2);
+        }
+        fb_fuzz_assert(n == r.size && memcmp(again, buf + off, n) == 0);
 
         /* Any shorter prefix of a good record is short, never a record. */
         fb_fuzz_assert(fb_record_decode(again, n - 1, &r2) != FB_RECORD_OK);
