@@ -345,7 +345,8 @@ fb_journal_recover(fb_journal_t *j, fb_store_t *s, fb_recovery_t *out)
             "from %" PRIu64 " segments, last LSN %" PRIu64 "%s", j->dir,
             out->seconds, out->accounts, out->sum, out->snapshot_seq,
             out->snapshot_accounts, out->replayed, out->segments,
-            out->last_seq, out->torn_bytes ? ", a torn tail cut off" : "");
+            out->last_seq,
+            out->torn_bytes ? ", a torn tail or write cut off" : "");
 
     return FB_OK;
 }
@@ -1576,7 +1577,7 @@ fb_journal_check(const char *dir, int repair, FILE *out)
     }
 
     fb_check_log(FB_JLOG_INFO, 0, "checking %s%s", dir,
-                 repair ? " (repairing a torn tail)" : "");
+                 repair ? " (repairing a torn tail or write)" : "");
 
     rc = fb_recover(dir, s, repair ? FB_RECOVER_REPAIR : FB_RECOVER_CHECK,
                     fb_check_log, &r);
@@ -1589,14 +1590,14 @@ fb_journal_check(const char *dir, int repair, FILE *out)
         fb_check_log(FB_JLOG_INFO, 0, "%" PRIu64 " accounts, balances sum "
                      "to %" PRId64, r.accounts, r.sum);
         if (r.torn_bytes && rc == FB_CHECK_OK) {
-            fb_check_log(FB_JLOG_INFO, 0, "repaired: a torn tail of %"
-                         PRIu64 " bytes cut off", r.torn_bytes);
+            fb_check_log(FB_JLOG_INFO, 0, "repaired: a torn tail or write "
+                         "of %" PRIu64 " bytes cut off", r.torn_bytes);
         }
     }
 
     fb_check_log(FB_JLOG_INFO, 0, "result: %s (exit %d)",
                  rc == FB_CHECK_OK ? "consistent"
-                 : rc == FB_CHECK_TORN ? "torn tail"
+                 : rc == FB_CHECK_TORN ? "torn tail or write"
                  : rc == FB_CHECK_CORRUPT ? "corrupt" : "could not check",
                  rc);
 

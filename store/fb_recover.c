@@ -306,6 +306,43 @@ fb_recover_valid_after(const unsigned char *buf, size_t size, size_t off,
 }
 
 
+/*
+ * The smallest unit a disk writes whole: a power cut keeps or loses whole
+ * sectors of a write, never part of one.
+ */
+#define FB_SECTOR  512
+
+
+/*
+ * Does the damage from off to valid (the next valid record) look like
+ * sectors a power cut lost: zeros, as the segment holds ahead of its
+ * records, from off or from a sector boundary after it to the next
+ * boundary?  A flipped bit or garbage does not.
+ */
+static int
+fb_recover_lost_sectors(const unsigned char *buf, size_t off, size_t valid)
+{
+    size_t  z, end, i;
+
+    for (z = off; z < valid; z = end) {
+        end = (z / FB_SECTOR + 1) * FB_SECTOR;
+        if (end > valid) {
+            break;
+        }
+
+        for (i = z; i < end && buf[i] == 0; i++) {
+            /* void */
+        }
+
+        if (i == end) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /* Cuts the last segment at off, durably. */
 static int
 fb_recover_cut(fb_recover_t *rc, const char *path, size_t off)
@@ -367,6 +404,7 @@ static int
 fb_recover_bad(fb_recover_t *rc, const char *path, const unsigned char *buf,
     size_t size, size_t off, int last, int marks)
 {
+    int     torn;
     size_t  valid, write_start, i;
 
     if (off >= FB_SEGMENT_HEADER) {
@@ -386,12 +424,16 @@ fb_recover_bad(fb_recover_t *rc, const char *path, const unsigned char *buf,
     }
 
     valid = fb_recover_valid_after(buf, size, off, rc->next, &write_start);
-    if (valid != 0 && (!marks || write_start != 0)) {
+    torn = marks && write_start == 0
+           && fb_recover_lost_sectors(buf, off, valid);
+
+    if (valid != 0 && !torn) {
         fb_jlog(rc->log, FB_JLOG_ERR, 0, "journal \"%s\": bad record at "
                 "offset %zu followed by a valid one at offset %zu%s: the "
                 "journal is corrupt", path, off,
                 write_start ? write_start : valid,
-                write_start ? ", which a later write() began" : "");
+                write_start ? ", which a later write() began"
+                : marks ? ", and no sector between them is zeros" : "");
         return FB_CHECK_CORRUPT;
     }
 
@@ -399,10 +441,11 @@ fb_recover_bad(fb_recover_t *rc, const char *path, const unsigned char *buf,
 
     if (valid != 0) {
         /*
-         * Valid records after the damage, and none begins a write(): the
-         * damage is within the last write, which a power cut left with
-         * some of its pages on disk and not others.  Under --fsync
-         * always none of it was acknowledged (section 9).
+         * Valid records after the damage, none begins a write(), and
+         * the damage is sectors of zeros: the last write, which a power
+         * cut left with some of its sectors on disk and not others.
+         * Under --fsync always none of it was acknowledged
+         * (doc/journal.txt, section 9).
          */
         if (rc->mode == FB_RECOVER_CHECK) {
             fb_jlog(rc->log, FB_JLOG_WARN, 0, "journal \"%s\": torn write: "
@@ -433,6 +476,41 @@ fb_recover_bad(fb_recover_t *rc, const char *path, const unsigned char *buf,
             "finish)", path, off, size - off);
 
     return fb_recover_cut(rc, path, off);
+}
+
+
+/*
+ * Syncs the last segment, whose records are now taken as durable: a
+ * process killed after writing a batch and before its sync left it in
+ * the page cache only.  Without this sync a power cut after start-up
+ * could lose that batch from the middle of the journal, once later
+ * segments hold records answered since (PostgreSQL syncs its data
+ * directory after a crash for the same reason).
+ */
+static int
+fb_recover_sync(fb_recover_t *rc, uint64_t first)
+{
+    int   fd;
+    char  name[FB_FILE_NAME_MAX], path[4096];
+
+    fb_segment_name(name, first);
+    snprintf(path, sizeof(path), "%s/%s", rc->dir, name);
+
+    fd = fb_io_open(path, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0) {
+        fb_jlog(rc->log, FB_JLOG_ERR, errno, "open() \"%s\" failed", path);
+        return FB_CHECK_IO;
+    }
+
+    if (fb_io_fdatasync(fd) != 0) {
+        fb_jlog(rc->log, FB_JLOG_ERR, errno, "fdatasync() \"%s\" failed",
+                path);
+        close(fd);
+        return FB_CHECK_IO;
+    }
+
+    close(fd);
+    return FB_CHECK_OK;
 }
 
 
@@ -646,6 +724,13 @@ fb_recover(const char *dir, fb_store_t *s, fb_recover_mode_e mode,
         if (rv != FB_CHECK_OK && rv != FB_CHECK_TORN) {
             goto done;
         }
+    }
+
+    if (mode != FB_RECOVER_CHECK && rv == FB_CHECK_OK
+        && fb_recover_sync(&rc, segs.v[segs.n - 1]) != FB_CHECK_OK)
+    {
+        rv = FB_CHECK_IO;
+        goto done;
     }
 
     out->last_seq = rc.next - 1 > rc.snap_seq ? rc.next - 1 : rc.snap_seq;

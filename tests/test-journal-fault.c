@@ -472,6 +472,57 @@ test_split_rotation(void)
 }
 
 
+/*
+ * Start-up syncs the last segment before it takes its records as
+ * durable: a process killed between a batch's write() and its sync left
+ * that batch in the page cache only.  A failed sync there fails the
+ * start-up, naming that segment; the next start-up, with the disk well
+ * again, recovers everything.
+ */
+static void
+test_startup_sync(void)
+{
+    int            rc, fired;
+    char          *dir, seg[4096], line[4200];
+    uint64_t       lsn;
+    jt_pair_t      p;
+    fb_account_t   a;
+    fb_store_t    *s;
+
+    dir = jt_mkdir("startsync");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(fb_store_create(p.s, "Ada", 3, &a), FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 500, NULL, &lsn),
+                          FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_journal_wait(p.j, lsn), 0);
+    jt_close(&p, 0);
+    snprintf(seg, sizeof(seg), "%s", jt_last_segment(dir));
+
+    jt_log_clear();
+    fb_fault_arm_only("fdatasync", 0, 0);
+    s = jt_recover(dir, &rc, NULL);
+    fired = fb_fault_fired();
+    fb_fault_disarm();
+
+    CU_ASSERT(fired);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT_EQUAL(rc, FB_ERROR);
+    snprintf(line, sizeof(line), "fdatasync() \"%s\" failed", seg);
+    CU_ASSERT(jt_log_has(line));
+    if (s != NULL) {
+        fb_store_free(s);
+    }
+
+    s = jt_recover(dir, &rc, NULL);
+    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    CU_ASSERT_EQUAL(fb_store_get(s, a.id, &a), FB_STORE_OK);
+    CU_ASSERT_EQUAL(a.balance, 500);
+    fb_store_free(s);
+    jt_rmdir(dir);
+}
+
+
 static void
 test_fail_once(void)
 {
@@ -488,6 +539,7 @@ test_fail_from_then_on(void)
 
 static const fb_ctest_t  tests[] = {
     { "the N-th call fails once", test_fail_once },
+    { "start-up syncs the last segment", test_startup_sync },
     { "every call from the N-th fails", test_fail_from_then_on },
     { "a notification sees the failure", test_notify_on_failure },
     { "a gather counts from the end of a sync", test_gather_after_sync },

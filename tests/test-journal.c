@@ -260,7 +260,7 @@ write_bytes_at(const char *path, long off, int c, size_t len)
 {
     int            fd;
     ssize_t        n;
-    unsigned char  b[256];
+    unsigned char  b[4096];
 
     if (len > sizeof(b)) {
         return -1;
@@ -785,119 +785,212 @@ test_corruption_in_the_middle(void)
 
 
 /*
- * A power cut during one write() of several records: a page of it lost
- * (the zeros written ahead show through) and a later one kept.  Only the
+ * A power cut during one write() of several records: a sector of it lost
+ * (reading as the zeros written ahead) and a later one kept.  Only the
  * first record of a write() is marked (FB_RECORD_WRITE), so valid records
- * after the damage with no mark among them are that same write: a torn
- * write, cut off like a torn tail.  A marked one after the damage means a
- * later write() came after the damaged one was done: corruption.  A
- * version 1 segment has no marks: corruption, as before them.
+ * after damage that is sectors of zeros, with no mark among them, are that
+ * same write: a torn write, cut off like a torn tail.  A marked one after
+ * the damage means a later write() came after the damaged one was done,
+ * and damage that is not zeroed sectors (a flipped byte) is not what a
+ * power cut does: corruption, both.  A version 1 segment has no marks:
+ * corruption, as before them.
  *
  * The session's operations are each acknowledged before the next, so
- * each record is a write() of its own; the last four are then made into
- * one write() by clearing the marks of the last three.
+ * each record is a write() of its own; the last TW_LAST are then made
+ * into one write() by clearing the marks of all but their first.
  */
+#define TW_LAST  32
+
+/*
+ * The first record that zeros from from to to change (off: n offsets, the
+ * last record ending at size): a balance's high bytes are zeros already,
+ * so the record holding from may come out whole.  -1 if none.
+ */
+static long
+record_changed(const char *path, const long *off, long n, long size,
+    long from, long to)
+{
+    int             fd;
+    long            k, i, end;
+    ssize_t         len;
+    static unsigned char  buf[1 << 20];
+
+    fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        return -1;
+    }
+    len = read(fd, buf, sizeof(buf));
+    close(fd);
+    if (len != size) {
+        return -1;
+    }
+
+    for (k = 0; k < n; k++) {
+        end = k + 1 < n ? off[k + 1] : size;
+        for (i = off[k] > from ? off[k] : from; i < end && i < to; i++) {
+            if (buf[i] != 0) {
+                return k;
+            }
+        }
+    }
+
+    return -1;
+}
+
+
+/* A copy of segment seg (name) in a new scratch directory, cut at cut
+ * bytes if cut >= 0: the directory, whose copy's path goes to path. */
+static char *
+tw_copy(const char *seg, const char *name, long cut, char *path, size_t len)
+{
+    char  *scratch;
+
+    scratch = jt_mkdir("tornw");
+    if (scratch == NULL) {
+        return NULL;
+    }
+
+    snprintf(path, len, "%s/%s", scratch, name);
+    if (copy_file(seg, path) != 0 || (cut >= 0 && truncate(path, cut) != 0))
+    {
+        jt_rmdir(scratch);
+        return NULL;
+    }
+
+    return scratch;
+}
+
+
+/*
+ * Loses bytes from to to of the last write (zeros): a torn write at
+ * record k.  --check says so and changes nothing; start-up cuts at k and
+ * gives the store the records before k give; --repair cuts the same.
+ */
+static void
+tw_torn(const char *seg, const char *name, const long *off, long k,
+    long size, long from, long to)
+{
+    int             rc;
+    char           *scratch, path[4096], why[160];
+    fb_store_t     *want, *s;
+    fb_recovery_t   rec;
+
+    scratch = tw_copy(seg, name, off[k], path, sizeof(path));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
+    want = recover_ok(scratch, NULL);
+    jt_rmdir(scratch);
+
+    scratch = tw_copy(seg, name, -1, path, sizeof(path));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
+    CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, from, 0, (size_t) (to - from)),
+                          0);
+    CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_TORN);
+    CU_ASSERT_EQUAL(jt_file_size(path), size);
+
+    s = recover_ok(scratch, &rec);
+    CU_ASSERT(jt_log_has("torn write"));
+    CU_ASSERT(jt_log_has(name));
+    CU_ASSERT_EQUAL(rec.torn_bytes, (uint64_t) (size - off[k]));
+    CU_ASSERT_EQUAL(jt_file_size(path), off[k]);
+    rc = jt_stores_equal(want, s, why, sizeof(why));
+    CU_ASSERT_EQUAL(rc, 0);
+    if (rc != 0) {
+        printf("\n    bytes %ld..%ld lost: %s ", from, to, why);
+    }
+    fb_store_free(s);
+    fb_store_free(want);
+    CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_OK);
+    jt_rmdir(scratch);
+
+    /* (A fresh copy: the start-up above began a segment of its own.) */
+    scratch = tw_copy(seg, name, -1, path, sizeof(path));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
+    CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, from, 0, (size_t) (to - from)),
+                          0);
+    CU_ASSERT_EQUAL(check_dir(scratch, 1), FB_CHECK_OK);
+    CU_ASSERT_EQUAL(jt_file_size(path), off[k]);
+    jt_rmdir(scratch);
+}
+
+
 static void
 test_torn_write(void)
 {
-    char           *dir, *scratch, seg[4096], path[4096], why[160];
+    int             fd;
+    char           *dir, *scratch, seg[4096], path[4096];
     const char     *name;
-    long            n, k, marked, off[SEG_RECORDS_MAX], size;
+    long            n, k, w, b, marked, off[SEG_RECORDS_MAX], size;
     jt_rng_t        r;
     jt_model_t      m;
-    fb_store_t     *want, *s;
-    fb_recovery_t   rec;
-    int             rc;
     unsigned char   v1[4] = { 1, 0, 0, 0 };
 
     dir = start_dir("tornw", 6, &r, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-    CU_ASSERT_EQUAL_FATAL(session_seg(dir, &m, &r, 30, seg, sizeof(seg)), 0);
+    CU_ASSERT_EQUAL_FATAL(session_seg(dir, &m, &r, 160, seg, sizeof(seg)),
+                          0);
     name = strrchr(seg, '/') + 1;
 
     n = seg_records(seg, off, &marked);
-    CU_ASSERT_FATAL(n >= 10 && n <= SEG_RECORDS_MAX);
+    CU_ASSERT_FATAL(n >= 2 * TW_LAST && n <= SEG_RECORDS_MAX);
     /* One write() per acknowledged operation: every record marked but
      * the segment's first (test_first_record_unmarked). */
     CU_ASSERT_EQUAL(marked, n - 1);
 
-    for (k = n - 3; k < n; k++) {
+    w = n - TW_LAST;
+    for (k = w + 1; k < n; k++) {
         CU_ASSERT_EQUAL_FATAL(unmark_record(seg, off[k]), 0);
     }
     CU_ASSERT_EQUAL_FATAL(seg_records(seg, NULL, &marked), n);
-    CU_ASSERT_EQUAL_FATAL(marked, n - 4);
+    CU_ASSERT_EQUAL_FATAL(marked, n - TW_LAST);
     CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_OK);
     size = jt_file_size(seg);
 
-    /* Damage at the last write's first record (k = n - 4), within it
-     * (n - 3, n - 2): cut there; each time the store is what the records
-     * before k give, as a torn tail at k leaves it. */
-    for (k = n - 4; k <= n - 2; k++) {
-        scratch = jt_mkdir("tornw-want");
-        CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
-        snprintf(path, sizeof(path), "%s/%s", scratch, name);
-        CU_ASSERT_EQUAL_FATAL(copy_file(seg, path), 0);
-        CU_ASSERT_EQUAL_FATAL(truncate(path, off[k]), 0);
-        want = recover_ok(scratch, NULL);
-        jt_rmdir(scratch);
+    /* The last write spans two sector boundaries at least (32 records of
+     * 41 bytes or more), with records after the second. */
+    b = (off[w] / 512 + 1) * 512;
+    CU_ASSERT_FATAL(b + 512 + 57 < size);
 
-        scratch = jt_mkdir("tornw-cut");
-        CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
-        snprintf(path, sizeof(path), "%s/%s", scratch, name);
-        CU_ASSERT_EQUAL_FATAL(copy_file(seg, path), 0);
-        CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, off[k] + 12, 0, 20), 0);
+    /* Lost: from the write's first record to the sector's end. */
+    CU_ASSERT_EQUAL(record_changed(seg, off, n, size, off[w], b), w);
+    tw_torn(seg, name, off, w, size, off[w], b);
 
-        /* --check calls it torn and changes nothing; start-up cuts. */
-        CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_TORN);
-        CU_ASSERT_EQUAL(jt_file_size(path), size);
+    /* Lost: the write's next whole sector; the records before it in the
+     * write are kept (none, when the first spans the boundary). */
+    k = record_changed(seg, off, n, size, b, b + 512);
+    CU_ASSERT_FATAL(k >= w);
+    tw_torn(seg, name, off, k, size, b, b + 512);
 
-        s = recover_ok(scratch, &rec);
-        CU_ASSERT(jt_log_has("torn write"));
-        CU_ASSERT(jt_log_has(name));
-        CU_ASSERT_EQUAL(rec.torn_bytes, (uint64_t) (size - off[k]));
-        CU_ASSERT_EQUAL(jt_file_size(path), off[k]);
-        rc = jt_stores_equal(want, s, why, sizeof(why));
-        CU_ASSERT_EQUAL(rc, 0);
-        if (rc != 0) {
-            printf("\n    record %ld: %s ", k, why);
-        }
-        fb_store_free(s);
-        fb_store_free(want);
-        CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_OK);
-        jt_rmdir(scratch);
-
-        /* --repair cuts it as start-up does.  (A fresh directory: the
-         * start-up above began a segment of its own.) */
-        scratch = jt_mkdir("tornw-repair");
-        CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
-        snprintf(path, sizeof(path), "%s/%s", scratch, name);
-        CU_ASSERT_EQUAL_FATAL(copy_file(seg, path), 0);
-        CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, off[k] + 12, 0, 20), 0);
-        CU_ASSERT_EQUAL(check_dir(scratch, 1), FB_CHECK_OK);
-        CU_ASSERT_EQUAL(jt_file_size(path), off[k]);
-        jt_rmdir(scratch);
-    }
-
-    /* Damage in the write before the last: the marked record after it
-     * says that write was done.  Corruption, nothing cut. */
-    scratch = jt_mkdir("tornw-mid");
+    /* A flipped byte within the last write: not what a power cut does. */
+    scratch = tw_copy(seg, name, -1, path, sizeof(path));
     CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
-    snprintf(path, sizeof(path), "%s/%s", scratch, name);
-    CU_ASSERT_EQUAL_FATAL(copy_file(seg, path), 0);
-    CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, off[n - 5] + 12, 0, 20), 0);
+    CU_ASSERT_EQUAL_FATAL(flip_byte(path, off[w + 3] + 20), 0);
+    CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_CORRUPT);
+    CU_ASSERT_EQUAL(check_dir(scratch, 1), FB_CHECK_CORRUPT);
+    recovery_refused(scratch, "no sector between them is zeros");
+    CU_ASSERT_EQUAL(jt_file_size(path), size);
+    jt_rmdir(scratch);
+
+    /* A sector lost before the last write: its marked first record says
+     * the damaged write was done (under always, synced) before it. */
+    scratch = tw_copy(seg, name, -1, path, sizeof(path));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
+    CU_ASSERT_FATAL(b - 1024 >= FB_SEGMENT_HEADER);
+    CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, b - 1024, 0, 512), 0);
     CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_CORRUPT);
     CU_ASSERT_EQUAL(check_dir(scratch, 1), FB_CHECK_CORRUPT);
     recovery_refused(scratch, "which a later write() began");
     CU_ASSERT_EQUAL(jt_file_size(path), size);
+    jt_rmdir(scratch);
 
-    /* A version 1 segment has no marks to go by: damage within the last
-     * write, with valid records after it, is corruption there. */
-    CU_ASSERT_EQUAL_FATAL(copy_file(seg, path), 0);
-    CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, off[n - 3] + 12, 0, 20), 0);
-    rc = open(path, O_RDWR);
-    CU_ASSERT_FATAL(rc >= 0);
-    CU_ASSERT_EQUAL(pwrite(rc, v1, sizeof(v1), 8), (ssize_t) sizeof(v1));
-    close(rc);
+    /* A version 1 segment has no marks to go by: the torn write above is
+     * corruption there. */
+    scratch = tw_copy(seg, name, -1, path, sizeof(path));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
+    CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, b, 0, 512), 0);
+    fd = open(path, O_RDWR);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(pwrite(fd, v1, sizeof(v1), 8), (ssize_t) sizeof(v1));
+    close(fd);
     CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_CORRUPT);
     recovery_refused(scratch, "followed by a valid one at offset");
     CU_ASSERT_EQUAL(jt_file_size(path), size);
