@@ -166,9 +166,9 @@ fb_options_usage(FILE *out)
 "      --snapshot-records N a snapshot every N records (default %llu);\n"
 "                           0: only at an orderly stop\n"
 "      --check DIR          report on the journal and snapshots in DIR\n"
-"                           and exit: 0 consistent, 1 torn tail, 3 corrupt,\n"
-"                           4 could not check (or in use)\n"
-"      --repair             with --check: cut a torn tail off\n"
+"                           and exit: 0 consistent, 1 torn tail or write,\n"
+"                           3 corrupt, 4 could not check (or in use)\n"
+"      --repair             with --check: cut a torn tail or write off\n"
 "\n"
 "SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0.\n"
 "See fastbank(8).\n",

@@ -100,7 +100,7 @@ struct fb_journal_s {
     unsigned            stopping:1;    /* refuse records; writer drains */
     unsigned            rotate:1;      /* a snapshot wants a new segment */
     unsigned            sync_wanted:1; /* a snapshot wants an fdatasync */
-    unsigned            nomem_logged:1; /* until an append succeeds */
+    unsigned            nomem_logged:1; /* until a growth succeeds */
     unsigned            gathering:1;   /* the writer waits for gather_lsn */
     uint64_t            gather_lsn;    /* the gather ends at this LSN */
     size_t              rotate_off;    /* after this many bytes of bufs[cur] */

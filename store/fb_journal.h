@@ -206,10 +206,11 @@ void fb_journal_stats(fb_journal_t *j, fb_journal_stats_t *out);
 /*
  * fastbank --check: reads dir without the journal's lock held by anyone,
  * replays it into a scratch store and reports on out.  With repair, a
- * torn tail is cut off.  Returns an FB_CHECK_ code, also the exit status.
+ * torn tail or a torn write is cut off, as start-up cuts it.  Returns an
+ * FB_CHECK_ code, also the exit status.
  */
 #define FB_CHECK_OK          0    /* consistent (after repair, if asked) */
-#define FB_CHECK_TORN        1    /* a torn tail, left in place */
+#define FB_CHECK_TORN        1    /* a torn tail or write, left in place */
 #define FB_CHECK_CORRUPT     3    /* damage start-up would refuse */
 #define FB_CHECK_IO          4    /* could not read, or is in use */
 

@@ -20,9 +20,11 @@
 #include "fb_store.h"
 
 typedef enum {
-    FB_RECOVER_STARTUP = 0,   /* cut a torn tail; remove snapshot.tmp */
+    FB_RECOVER_STARTUP = 0,   /* cut a torn tail or write; remove
+                                 snapshot.tmp; sync the last segment */
     FB_RECOVER_CHECK,         /* change nothing; report each file */
-    FB_RECOVER_REPAIR         /* cut a torn tail; report each file */
+    FB_RECOVER_REPAIR         /* cut a torn tail or write; sync the last
+                                 segment; report each file */
 } fb_recover_mode_e;
 
 /* Returns an FB_CHECK_ code; s must be empty. */
