@@ -100,7 +100,8 @@ struct fb_journal_s {
     unsigned            stopping:1;    /* refuse records; writer drains */
     unsigned            rotate:1;      /* a snapshot wants a new segment */
     unsigned            sync_wanted:1; /* a snapshot wants an fdatasync */
-    unsigned            nomem_logged:1; /* until a growth succeeds */
+    unsigned            nomem_logged:1; /* until the writer takes bufs[cur]
+                                           or a growth succeeds */
     unsigned            gathering:1;   /* the writer waits for gather_lsn */
     uint64_t            gather_lsn;    /* the gather ends at this LSN */
     size_t              rotate_off;    /* after this many bytes of bufs[cur] */
@@ -869,9 +870,14 @@ fb_journal_writer(void *arg)
         fb_journal_writer_wait(j);
         fb_journal_writer_gather(j, from);
 
-        /* Take the batch; workers go on filling the other buffer. */
+        /*
+         * Take the batch; workers go on filling the other buffer, which
+         * has room: a failed growth of this one was this shortage, and
+         * the next one is logged again, however long after.
+         */
         b = &j->bufs[j->cur];
         j->cur ^= 1;
+        j->nomem_logged = 0;
         last = j->last_lsn;
         j->last_batch = last - fb_jload(&j->written_lsn);
         rotate = j->rotate;

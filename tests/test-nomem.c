@@ -1201,6 +1201,99 @@ test_journal_append_again(void)
 }
 
 
+/*
+ * Deposits of 1 into account 1 of p, each with the first allocation
+ * failing, until one fails (the buffer had to grow): its rc goes to *rc.
+ * The deposits that went in are added to *moved.  1 if one failed.
+ */
+static int
+j_fill_until_refused(jt_pair_t *p, fb_store_rc_e *rc, int64_t *moved,
+    uint64_t *lsn)
+{
+    int   fired = 0;
+    long  i;
+
+    for (i = 0; i < 1000000 && !fired; i++) {
+        fb_nomem_arm(0, 0);
+        *rc = fb_store_deposit(p->s, 1, 1, NULL, lsn);
+        fired = fb_nomem_fired();
+        fb_nomem_disarm();
+
+        if (!fired) {
+            CU_ASSERT_EQUAL_FATAL(*rc, FB_STORE_OK);
+            (*moved)++;
+        }
+    }
+
+    return fired;
+}
+
+
+/*
+ * Two shortages with no growth that succeeds between them: the writer
+ * took the buffer that could not grow, and appends went into the other
+ * one, which had room.  The second is logged too: a shortage days after
+ * the first must not refuse mutations with nothing in the log.  The
+ * writer is held in its sync (tests/fb_io_fault.c) while a buffer fills,
+ * so the deposit that needs the growth does not depend on timing.
+ */
+static void
+test_journal_append_after_write(void)
+{
+    int            rc, round;
+    char          *dir;
+    int64_t        moved = 0;
+    uint64_t       lsn = 0;
+    jt_pair_t      p;
+    fb_store_t    *s;
+    fb_account_t   a;
+    fb_store_rc_e  src;
+
+    dir = jt_mkdir("nomem-write");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(fb_store_create(p.s, "Ada", 3, &a), FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_journal_wait(p.j, a.lsn), 0);
+
+    for (round = 0; round < 2; round++) {
+        /* The writer takes one deposit and is held in its sync. */
+        fb_fault_hold(1);
+        CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, 1, 1, NULL, &lsn),
+                              FB_STORE_OK);
+        moved++;
+        if (fb_fault_wait_held(1, 60) != 0) {
+            CU_FAIL("the writer's sync was not held");
+            break;
+        }
+
+        jt_log_clear();
+        CU_ASSERT_FATAL(j_fill_until_refused(&p, &src, &moved, &lsn));
+        CU_ASSERT_EQUAL(src, FB_STORE_LOG_FAILED);
+        if (jt_log_count(nm_call()) != 1) {
+            printf("\n    shortage %d: logged %d times ", round + 1,
+                   jt_log_count(nm_call()));
+        }
+        CU_ASSERT_EQUAL(jt_log_count(nm_call()), 1);
+
+        /* The writer writes the full buffer; appends go to the other. */
+        fb_fault_hold(0);
+        CU_ASSERT_EQUAL(fb_journal_wait(p.j, lsn), 0);
+    }
+
+    fb_fault_hold(0);
+    CU_ASSERT(!fb_journal_failed(p.j));
+    jt_close(&p, 0);
+
+    /* Every deposit answered went in; no refused one did. */
+    s = jt_recover(dir, &rc, NULL);
+    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    CU_ASSERT_EQUAL(fb_store_get(s, 1, &a), FB_STORE_OK);
+    CU_ASSERT_EQUAL(a.balance, moved);
+    fb_store_free(s);
+    jt_rmdir(dir);
+}
+
+
 /* ---- d. the configuration file ---- */
 
 
@@ -1580,6 +1673,8 @@ main(void)
         { "journal: an append that grows the buffer", test_journal_append },
         { "journal: a second shortage is logged again",
           test_journal_append_again },
+        { "journal: a shortage after the writer took the buffer",
+          test_journal_append_after_write },
         { "conffile: fb_conffile_load", test_conffile },
         { "server: fb_server_new", test_server_new },
         { "server: a deposit on a new connection", test_server_deposit },
