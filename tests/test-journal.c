@@ -1115,6 +1115,135 @@ test_first_record_unmarked(void)
 }
 
 
+/*
+ * The torn-write rule at its edges, on a segment built here so that a
+ * record begins on a sector boundary (the session's records fall where
+ * their sizes put them): a create whose 276-byte owner puts record 19 at
+ * offset 1024, record 2 a write() of its own, and records 3 to 40 the
+ * last write (3 marked).  Record 6 spans offset 512.
+ */
+#define EDGE_RECORDS  40
+#define EDGE_OWNER    276
+
+static char *
+edge_dir(char *path, size_t len)
+{
+    int             fd;
+    long            i;
+    char           *dir, name[FB_FILE_NAME_MAX], owner[EDGE_OWNER];
+    size_t          off, n;
+    ssize_t         w;
+    fb_op_t         op;
+    unsigned char   buf[4096];
+
+    memset(owner, 'o', sizeof(owner));
+    memset(&op, 0, sizeof(op));
+    op.type = FB_OP_CREATE;
+    op.id = 1;
+    op.created = 1700000000;
+    op.owner = owner;
+    op.owner_len = sizeof(owner);
+
+    fb_segment_header(buf);
+    off = FB_SEGMENT_HEADER;
+    off += fb_record_encode(&op, 1, buf + off);
+
+    for (i = 2; i <= EDGE_RECORDS; i++) {
+        if (i == 19 && off != 1024) {
+            return NULL;
+        }
+        memset(&op, 0, sizeof(op));
+        op.type = FB_OP_DEPOSIT;
+        op.id = 1;
+        op.amount = 1;
+        op.balance = i - 1;
+        n = fb_record_encode(&op, (uint64_t) i, buf + off);
+        if (i <= 3) {
+            fb_record_mark_write(buf + off);
+        }
+        off += n;
+    }
+
+    dir = jt_mkdir("edge");
+    if (dir == NULL) {
+        return NULL;
+    }
+
+    fb_segment_name(name, 1);
+    snprintf(path, len, "%s/%s", dir, name);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    w = fd >= 0 ? write(fd, buf, off) : -1;
+    if (fd >= 0) {
+        close(fd);
+    }
+
+    if (w != (ssize_t) off) {
+        jt_rmdir(dir);
+        return NULL;
+    }
+
+    return dir;
+}
+
+
+static void
+test_torn_write_edges(void)
+{
+    char           *dir, path[4096];
+    long            size;
+    fb_store_t     *s;
+    fb_account_t    a;
+    fb_recovery_t   rec;
+
+    /* As built: consistent, 40 records. */
+    dir = edge_dir(path, sizeof(path));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    size = jt_file_size(path);
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_OK);
+    s = recover_ok(dir, &rec);
+    CU_ASSERT_EQUAL(rec.records, EDGE_RECORDS);
+    fb_store_free(s);
+    jt_rmdir(dir);
+
+    /* The sector that ends where record 19 begins lost: a torn write,
+     * cut at record 6, the one the sector's start falls in. */
+    dir = edge_dir(path, sizeof(path));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, 512, 0, 512), 0);
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_TORN);
+    s = recover_ok(dir, &rec);
+    CU_ASSERT(jt_log_has("torn write"));
+    CU_ASSERT_EQUAL(rec.torn_bytes, (uint64_t) (size - 491));
+    CU_ASSERT_EQUAL(jt_file_size(path), 491);
+    CU_ASSERT_EQUAL(fb_store_get(s, 1, &a), FB_STORE_OK);
+    CU_ASSERT_EQUAL(a.balance, 4);
+    fb_store_free(s);
+    jt_rmdir(dir);
+
+    /* The same zeros but for the sector's last byte: not a whole sector
+     * lost, corruption. */
+    dir = edge_dir(path, sizeof(path));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, 512, 0, 511), 0);
+    CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, 1023, 1, 1), 0);
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_CORRUPT);
+    recovery_refused(dir, "no sector between them is zeros");
+    CU_ASSERT_EQUAL(jt_file_size(path), size);
+    jt_rmdir(dir);
+
+    /* Zeros from the second byte of record 6 to the boundary: a lost
+     * sector would have taken its first byte too (the zeros ahead of the
+     * last write were there before it), so this is corruption. */
+    dir = edge_dir(path, sizeof(path));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, 492, 0, 20), 0);
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_CORRUPT);
+    recovery_refused(dir, "no sector between them is zeros");
+    CU_ASSERT_EQUAL(jt_file_size(path), size);
+    jt_rmdir(dir);
+}
+
+
 /* A bad record in a segment that is not the last: corruption, whatever
  * follows it; so is a missing segment. */
 static void
@@ -2034,6 +2163,7 @@ static const fb_ctest_t  tests[] = {
     { "torn write: a power cut within one write()", test_torn_write },
     { "torn write: a segment's first record unmarked",
       test_first_record_unmarked },
+    { "torn write: the sector rule at its edges", test_torn_write_edges },
     { "corruption: earlier segment, missing one",
       test_corruption_earlier_segment },
     { "zeros after the records", test_zeros_after_records },
