@@ -285,14 +285,19 @@ fb_journal_new(const fb_journal_conf_t *conf)
     }
 
     /* The batch interval is measured on the monotonic clock. */
-    if (pthread_condattr_init(&ca) != 0
-        || pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0
-        || pthread_cond_init(&j->work, &ca) != 0)
-    {
+    if (pthread_condattr_init(&ca) != 0) {
+        fb_jlog(j, FB_JLOG_ERR, 0, "pthread_condattr_init() failed");
+        goto failed;
+    }
+
+    err = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0
+          || pthread_cond_init(&j->work, &ca) != 0;
+    pthread_condattr_destroy(&ca);
+
+    if (err) {
         fb_jlog(j, FB_JLOG_ERR, 0, "pthread_cond_init() failed");
         goto failed;
     }
-    pthread_condattr_destroy(&ca);
 
     pthread_mutex_init(&j->mutex, NULL);
     pthread_mutex_init(&j->wait_mutex, NULL);
