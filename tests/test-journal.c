@@ -73,36 +73,86 @@ copy_file(const char *from, const char *to)
 }
 
 
-/* Where the last valid record of a segment begins (0: none), and where
- * the records end (*end). */
-static long
-last_record_at(const char *path, long *end)
+/* Reads up to cap bytes of path into buf: how many, or -1. */
+static ssize_t
+read_file(const char *path, unsigned char *buf, size_t cap)
 {
-    int             fd;
-    long            last = 0, off = FB_SEGMENT_HEADER;
-    ssize_t         n;
-    fb_record_t     r;
-    static unsigned char  buf[4 << 20];
+    int      fd;
+    ssize_t  n;
 
     fd = open(path, O_RDONLY);
     if (fd < 0) {
         return -1;
     }
-    n = read(fd, buf, sizeof(buf));
+    n = read(fd, buf, cap);
     close(fd);
-    if (n < FB_SEGMENT_HEADER) {
+    return n;
+}
+
+
+#define SEG_RECORDS_MAX  4096
+
+/*
+ * Reads a segment's records; each pointer may be NULL.  Their offsets go
+ * to off (up to SEG_RECORDS_MAX), how many begin a write()
+ * (FB_RECORD_WRITE) to *marked, where the last one begins (0: none) to
+ * *last and where they end to *end.  Returns the number of records, or
+ * -1.
+ */
+static long
+seg_scan(const char *path, long *off, long *marked, long *last, long *end)
+{
+    long            n = 0, o = FB_SEGMENT_HEADER, m = 0, l = 0;
+    ssize_t         len;
+    fb_record_t     r;
+    static unsigned char  buf[4 << 20];
+
+    len = read_file(path, buf, sizeof(buf));
+    if (len < FB_SEGMENT_HEADER) {
         return -1;
     }
 
-    while (fb_record_decode(buf + off, (size_t) (n - off), &r)
+    while (fb_record_decode(buf + o, (size_t) (len - o), &r)
            == FB_RECORD_OK)
     {
-        last = off;
-        off += (long) r.size;
+        if (off != NULL && n < SEG_RECORDS_MAX) {
+            off[n] = o;
+        }
+        m += r.write_start;
+        l = o;
+        n++;
+        o += (long) r.size;
     }
 
-    *end = off;
-    return last;
+    if (marked != NULL) {
+        *marked = m;
+    }
+    if (last != NULL) {
+        *last = l;
+    }
+    if (end != NULL) {
+        *end = o;
+    }
+    return n;
+}
+
+
+/* Where the last valid record of a segment begins (0: none), and where
+ * the records end (*end); -1 if it cannot be read. */
+static long
+last_record_at(const char *path, long *end)
+{
+    long  last;
+
+    return seg_scan(path, NULL, NULL, &last, end) < 0 ? -1 : last;
+}
+
+
+/* A segment's records: their offsets, how many are marked. */
+static long
+seg_records(const char *path, long *off, long *marked)
+{
+    return seg_scan(path, off, marked, NULL, NULL);
 }
 
 
@@ -175,47 +225,6 @@ check_dir(const char *dir, int repair)
 }
 
 
-#define SEG_RECORDS_MAX  4096
-
-/*
- * Reads a segment's records: their offsets into off (up to
- * SEG_RECORDS_MAX), and in *marked how many begin a write()
- * (FB_RECORD_WRITE).  Returns the number of records, or -1.
- */
-static long
-seg_records(const char *path, long *off, long *marked)
-{
-    int             fd;
-    long            n = 0, o = FB_SEGMENT_HEADER;
-    ssize_t         len;
-    fb_record_t     r;
-    static unsigned char  buf[4 << 20];
-
-    *marked = 0;
-
-    fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        return -1;
-    }
-    len = read(fd, buf, sizeof(buf));
-    close(fd);
-    if (len < FB_SEGMENT_HEADER) {
-        return -1;
-    }
-
-    while (fb_record_decode(buf + o, (size_t) (len - o), &r)
-           == FB_RECORD_OK)
-    {
-        if (off != NULL && n < SEG_RECORDS_MAX) {
-            off[n] = o;
-        }
-        *marked += r.write_start;
-        n++;
-        o += (long) r.size;
-    }
-
-    return n;
-}
 
 
 /*
@@ -810,17 +819,11 @@ static long
 record_changed(const char *path, const long *off, long n, long size,
     long from, long to)
 {
-    int             fd;
     long            k, i, end;
     ssize_t         len;
     static unsigned char  buf[1 << 20];
 
-    fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        return -1;
-    }
-    len = read(fd, buf, sizeof(buf));
-    close(fd);
+    len = read_file(path, buf, sizeof(buf));
     if (len != size) {
         return -1;
     }
@@ -913,6 +916,22 @@ tw_torn(const char *seg, const char *name, const long *off, long k,
 }
 
 
+/*
+ * The damaged copy at path, in scratch, is corruption: --check and
+ * --repair say so, start-up refuses saying needle, nothing is cut.  The
+ * directory is removed.
+ */
+static void
+tw_corrupt(char *scratch, const char *path, long size, const char *needle)
+{
+    CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_CORRUPT);
+    CU_ASSERT_EQUAL(check_dir(scratch, 1), FB_CHECK_CORRUPT);
+    recovery_refused(scratch, needle);
+    CU_ASSERT_EQUAL(jt_file_size(path), size);
+    jt_rmdir(scratch);
+}
+
+
 static void
 test_torn_write(void)
 {
@@ -964,11 +983,7 @@ test_torn_write(void)
     scratch = tw_copy(seg, name, -1, path, sizeof(path));
     CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
     CU_ASSERT_EQUAL_FATAL(flip_byte(path, off[w + 3] + 20), 0);
-    CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_CORRUPT);
-    CU_ASSERT_EQUAL(check_dir(scratch, 1), FB_CHECK_CORRUPT);
-    recovery_refused(scratch, "no sector between them is zeros");
-    CU_ASSERT_EQUAL(jt_file_size(path), size);
-    jt_rmdir(scratch);
+    tw_corrupt(scratch, path, size, "no sector between them is zeros");
 
     /* A sector lost before the last write: its marked first record says
      * the damaged write was done (under always, synced) before it. */
@@ -976,11 +991,7 @@ test_torn_write(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
     CU_ASSERT_FATAL(b - 1024 >= FB_SEGMENT_HEADER);
     CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, b - 1024, 0, 512), 0);
-    CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_CORRUPT);
-    CU_ASSERT_EQUAL(check_dir(scratch, 1), FB_CHECK_CORRUPT);
-    recovery_refused(scratch, "which a later write() began");
-    CU_ASSERT_EQUAL(jt_file_size(path), size);
-    jt_rmdir(scratch);
+    tw_corrupt(scratch, path, size, "which a later write() began");
 
     /* A version 1 segment has no marks to go by: the torn write above is
      * corruption there. */
@@ -991,10 +1002,7 @@ test_torn_write(void)
     CU_ASSERT_FATAL(fd >= 0);
     CU_ASSERT_EQUAL(pwrite(fd, v1, sizeof(v1), 8), (ssize_t) sizeof(v1));
     close(fd);
-    CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_CORRUPT);
-    recovery_refused(scratch, "followed by a valid one at offset");
-    CU_ASSERT_EQUAL(jt_file_size(path), size);
-    jt_rmdir(scratch);
+    tw_corrupt(scratch, path, size, "followed by a valid one at offset");
 
     jt_rmdir(dir);
 }
@@ -1011,18 +1019,12 @@ test_torn_write(void)
 static int
 v1_reader_finds_record(const char *path, uint64_t first)
 {
-    int             fd;
     long            o;
     ssize_t         len;
     fb_record_t     r;
     static unsigned char  buf[4 << 20];
 
-    fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        return -1;
-    }
-    len = read(fd, buf, sizeof(buf));
-    close(fd);
+    len = read_file(path, buf, sizeof(buf));
     if (len < 0) {
         return -1;
     }
