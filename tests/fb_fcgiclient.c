@@ -8,6 +8,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "fb_fcgiclient.h"
@@ -17,6 +20,37 @@
 #define FBT_PARAMS         4
 #define FBT_STDIN          5
 #define FBT_STDOUT         6
+
+
+int
+fbt_fcgi_connect(const char *path, int timeout_s)
+{
+    int                 fd;
+    size_t              len = strlen(path);
+    struct timeval      tv = { timeout_s, 0 };
+    struct sockaddr_un  sun;
+
+    memset(&sun, 0, sizeof(sun));
+    if (len >= sizeof(sun.sun_path)) {
+        return -1;
+    }
+    sun.sun_family = AF_UNIX;
+    memcpy(sun.sun_path, path, len + 1);
+
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0) {
+        return -1;
+    }
+
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0
+        || connect(fd, (struct sockaddr *) &sun, sizeof(sun)) != 0)
+    {
+        close(fd);
+        return -1;
+    }
+
+    return fd;
+}
 
 
 static size_t

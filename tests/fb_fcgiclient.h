@@ -10,6 +10,13 @@
 #include <stddef.h>
 
 /*
+ * Connects to the unix socket at path, with a receive timeout of
+ * timeout_s seconds (a hang bound, not a timing check): the descriptor,
+ * or -1.
+ */
+int fbt_fcgi_connect(const char *path, int timeout_s);
+
+/*
  * Writes one whole request (BEGIN_REQUEST with FCGI_KEEP_CONN if keep,
  * PARAMS, STDIN) in one write.  0, or -1 if it does not fit or the
  * write fails.

@@ -36,9 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -1485,31 +1482,7 @@ srv_run(void *arg)
 static int
 srv_connect(void)
 {
-    int                 fd;
-    size_t              len = strlen(srv_sock);
-    struct timeval      tv = { SRV_HANG_BOUND_S, 0 };
-    struct sockaddr_un  sun;
-
-    memset(&sun, 0, sizeof(sun));
-    if (len >= sizeof(sun.sun_path)) {
-        return -1;
-    }
-    sun.sun_family = AF_UNIX;
-    memcpy(sun.sun_path, srv_sock, len + 1);
-
-    fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (fd < 0) {
-        return -1;
-    }
-
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0
-        || connect(fd, (struct sockaddr *) &sun, sizeof(sun)) != 0)
-    {
-        close(fd);
-        return -1;
-    }
-
-    return fd;
+    return fbt_fcgi_connect(srv_sock, SRV_HANG_BOUND_S);
 }
 
 

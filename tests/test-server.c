@@ -36,8 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -73,27 +71,7 @@ static char           body[65536];   /* /metrics too */
 static int
 fc_connect(void)
 {
-    int                 fd;
-    struct timeval      tv = { HANG_BOUND_S, 0 };
-    struct sockaddr_un  sun;
-
-    fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (fd < 0) {
-        return -1;
-    }
-
-    memset(&sun, 0, sizeof(sun));
-    sun.sun_family = AF_UNIX;
-    strcpy(sun.sun_path, sock_path);
-
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0
-        || connect(fd, (struct sockaddr *) &sun, sizeof(sun)) != 0)
-    {
-        close(fd);
-        return -1;
-    }
-
-    return fd;
+    return fbt_fcgi_connect(sock_path, HANG_BOUND_S);
 }
 
 
