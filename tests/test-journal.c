@@ -864,6 +864,25 @@ tw_copy(const char *seg, const char *name, long cut, char *path, size_t len)
 }
 
 
+/* A copy of segment seg with bytes from to to zeroed, as tw_copy. */
+static char *
+tw_lose(const char *seg, const char *name, long from, long to, char *path,
+    size_t len)
+{
+    char  *scratch;
+
+    scratch = tw_copy(seg, name, -1, path, len);
+    if (scratch != NULL
+        && write_bytes_at(path, from, 0, (size_t) (to - from)) != 0)
+    {
+        jt_rmdir(scratch);
+        return NULL;
+    }
+
+    return scratch;
+}
+
+
 /*
  * Loses bytes from to to of the last write (zeros): a torn write at
  * record k.  --check says so and changes nothing; start-up cuts at k and
@@ -883,10 +902,8 @@ tw_torn(const char *seg, const char *name, const long *off, long k,
     want = recover_ok(scratch, NULL);
     jt_rmdir(scratch);
 
-    scratch = tw_copy(seg, name, -1, path, sizeof(path));
+    scratch = tw_lose(seg, name, from, to, path, sizeof(path));
     CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
-    CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, from, 0, (size_t) (to - from)),
-                          0);
     CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_TORN);
     CU_ASSERT_EQUAL(jt_file_size(path), size);
 
@@ -906,10 +923,8 @@ tw_torn(const char *seg, const char *name, const long *off, long k,
     jt_rmdir(scratch);
 
     /* (A fresh copy: the start-up above began a segment of its own.) */
-    scratch = tw_copy(seg, name, -1, path, sizeof(path));
+    scratch = tw_lose(seg, name, from, to, path, sizeof(path));
     CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
-    CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, from, 0, (size_t) (to - from)),
-                          0);
     CU_ASSERT_EQUAL(check_dir(scratch, 1), FB_CHECK_OK);
     CU_ASSERT_EQUAL(jt_file_size(path), off[k]);
     jt_rmdir(scratch);
