@@ -119,18 +119,19 @@ fb_record_decode(const unsigned char *p, size_t avail, fb_record_t *r)
     plen = len - FB_RECORD_FIXED;
 
     if (r->seq == 0) {
-        return FB_RECORD_BAD;
+        return FB_RECORD_INVALID;
     }
 
     /*
-     * The CRC matched, so these checks fail only on a bug in the writer or
-     * a forged file; they keep replay from storing what the store would
-     * never have produced.
+     * The CRC matched, so these checks fail only on a bug in the writer, a
+     * newer release's record or a forged file, never on a torn write:
+     * FB_RECORD_INVALID, which recovery calls corruption wherever it is.
+     * They keep replay from storing what the store would never produce.
      */
     switch (op->type) {
     case FB_OP_CREATE:
         if (plen < FB_PAYLOAD_CREATE_MIN + 1) {
-            return FB_RECORD_BAD;
+            return FB_RECORD_INVALID;
         }
         op->id = (int64_t) fb_get_u64(q);
         op->created = (int64_t) fb_get_u64(q + 8);
@@ -140,14 +141,14 @@ fb_record_decode(const unsigned char *p, size_t avail, fb_record_t *r)
             || op->owner_len > FB_OWNER_MAX_BYTES || op->id < 1
             || op->created < 0)
         {
-            return FB_RECORD_BAD;
+            return FB_RECORD_INVALID;
         }
         break;
 
     case FB_OP_DEPOSIT:
     case FB_OP_WITHDRAW:
         if (plen != FB_PAYLOAD_MOVE) {
-            return FB_RECORD_BAD;
+            return FB_RECORD_INVALID;
         }
         op->id = (int64_t) fb_get_u64(q);
         op->amount = (int64_t) fb_get_u64(q + 8);
@@ -155,13 +156,13 @@ fb_record_decode(const unsigned char *p, size_t avail, fb_record_t *r)
         if (op->id < 1 || !fb_record_amount_ok(op->amount)
             || op->balance < 0)
         {
-            return FB_RECORD_BAD;
+            return FB_RECORD_INVALID;
         }
         break;
 
     case FB_OP_TRANSFER:
         if (plen != FB_PAYLOAD_TRANSFER) {
-            return FB_RECORD_BAD;
+            return FB_RECORD_INVALID;
         }
         op->id = (int64_t) fb_get_u64(q);
         op->to_id = (int64_t) fb_get_u64(q + 8);
@@ -172,12 +173,12 @@ fb_record_decode(const unsigned char *p, size_t avail, fb_record_t *r)
             || !fb_record_amount_ok(op->amount) || op->balance < 0
             || op->to_balance < 0)
         {
-            return FB_RECORD_BAD;
+            return FB_RECORD_INVALID;
         }
         break;
 
     default:
-        return FB_RECORD_BAD;
+        return FB_RECORD_INVALID;
     }
 
     return FB_RECORD_OK;

@@ -61,7 +61,8 @@
 typedef enum {
     FB_RECORD_OK = 0,
     FB_RECORD_SHORT,      /* fewer bytes than the record needs */
-    FB_RECORD_BAD         /* impossible length, CRC mismatch, bad payload */
+    FB_RECORD_BAD,        /* impossible length, CRC mismatch */
+    FB_RECORD_INVALID     /* CRC matches, payload impossible: never torn */
 } fb_record_rc_e;
 
 /* A decoded record.  op.owner points into the buffer decoded from. */

@@ -267,9 +267,10 @@ static size_t
 fb_recover_valid_after(const unsigned char *buf, size_t size, size_t off,
     uint64_t next, size_t *write_start)
 {
-    size_t        o, len, first = 0;
-    uint64_t      seq;
-    fb_record_t   r;
+    size_t           o, len, first = 0;
+    uint64_t         seq;
+    fb_record_t      r;
+    fb_record_rc_e   rrc;
 
     *write_start = 0;
 
@@ -286,7 +287,9 @@ fb_recover_valid_after(const unsigned char *buf, size_t size, size_t off,
             continue;
         }
 
-        if (fb_record_decode(buf + o, size - o, &r) != FB_RECORD_OK) {
+        /* FB_RECORD_INVALID counts: its CRC says it was written whole. */
+        rrc = fb_record_decode(buf + o, size - o, &r);
+        if (rrc == FB_RECORD_SHORT || rrc == FB_RECORD_BAD) {
             continue;
         }
 
@@ -556,6 +559,16 @@ fb_recover_segment(fb_recover_t *rc, uint64_t first, int last)
 
     while (off < size) {
         rrc = fb_record_decode(buf + off, size - off, &r);
+
+        if (rrc == FB_RECORD_INVALID) {
+            /* Its CRC matched: whole, as written, so not torn.  Cutting it
+             * as a torn tail would drop what a newer release wrote. */
+            fb_jlog(rc->log, FB_JLOG_ERR, 0, "journal \"%s\": record at "
+                    "offset %zu has a valid checksum and an impossible "
+                    "payload: the journal is corrupt", path, off);
+            rv = FB_CHECK_CORRUPT;
+            break;
+        }
 
         if (rrc != FB_RECORD_OK) {
             rv = fb_recover_bad(rc, path, buf, size, off, last,

@@ -646,13 +646,14 @@ test_record_short_and_damaged(void)
     memset(bad, 0, sizeof(bad));
     CU_ASSERT_EQUAL(fb_record_decode(bad, sizeof(bad), &r), FB_RECORD_BAD);
 
-    /* A valid CRC over an impossible payload is still refused. */
+    /* A valid CRC over an impossible payload is still refused, as
+     * invalid: not a torn record. */
     ops[2].amount = FB_AMOUNT_MAX + 1;
     n = fb_record_encode(&ops[2], 42, buf);
-    CU_ASSERT_EQUAL(fb_record_decode(buf, n, &r), FB_RECORD_BAD);
+    CU_ASSERT_EQUAL(fb_record_decode(buf, n, &r), FB_RECORD_INVALID);
     ops[4].to_id = ops[4].id;
     n = fb_record_encode(&ops[4], 42, buf);
-    CU_ASSERT_EQUAL(fb_record_decode(buf, n, &r), FB_RECORD_BAD);
+    CU_ASSERT_EQUAL(fb_record_decode(buf, n, &r), FB_RECORD_INVALID);
 }
 
 
@@ -1257,6 +1258,96 @@ test_torn_write_edges(void)
     CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_CORRUPT);
     recovery_refused(dir, "no sector between them is zeros");
     CU_ASSERT_EQUAL(jt_file_size(path), size);
+    jt_rmdir(dir);
+}
+
+
+/* Appends n bytes from buf to a file. */
+static int
+append_raw(const char *path, const unsigned char *buf, size_t n)
+{
+    int      fd;
+    ssize_t  w;
+
+    fd = open(path, O_WRONLY | O_APPEND);
+    if (fd < 0) {
+        return -1;
+    }
+    w = write(fd, buf, n);
+    close(fd);
+    return w == (ssize_t) n ? 0 : -1;
+}
+
+
+/*
+ * A record whose CRC matches over an impossible payload, after the last
+ * good one: a writer bug, a newer release's record or a changed file.
+ * A torn write cannot make one, so it is corruption, not a tail to cut,
+ * and --repair keeps it.  Also behind garbage, where the scan for valid
+ * records after the damage must count it.
+ */
+static void
+test_corruption_valid_crc(void)
+{
+    int             v;
+    char           *dir, *scratch, seg[4096], path[4096], name[64];
+    long            n, size;
+    size_t          len, k;
+    uint64_t        first;
+    fb_op_t         op;
+    jt_rng_t        r;
+    jt_model_t      m;
+    unsigned char   rec[FB_RECORD_MAX + 20];
+
+    dir = start_dir("validcrc", 2, &r, &m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(session_seg(dir, &m, &r, 40, seg, sizeof(seg)), 0);
+    snprintf(name, sizeof(name), "%s", strrchr(seg, '/') + 1);
+    CU_ASSERT_EQUAL_FATAL(fb_segment_name_parse(name, &first), 0);
+    n = seg_records(seg, NULL, NULL);
+    CU_ASSERT_FATAL(n > 0);
+
+    for (v = 0; v < 5; v++) {
+        memset(&op, 0, sizeof(op));
+        op.type = FB_OP_DEPOSIT;
+        op.id = 1;
+        op.amount = 1;
+        op.balance = 1;
+        k = v == 4 ? 20 : 0;
+        memset(rec, 0x5a, k);
+
+        switch (v) {
+        case 0:                     /* a negative balance */
+            op.balance = -1;
+            break;
+        case 1:                     /* an amount out of range */
+            op.amount = FB_AMOUNT_MAX + 1;
+            break;
+        }
+
+        len = fb_record_encode(&op, v == 3 ? 0 : first + (uint64_t) n,
+                               rec + k);
+        if (v == 2 || v == 4) {     /* a type this release does not know */
+            rec[k + FB_RECORD_HEAD + 8] = 0x3f;
+            fb_put_u32(rec + k + 4,
+                       fb_crc32c_mask(fb_crc32c(0, rec + k + FB_RECORD_HEAD,
+                                                len - FB_RECORD_HEAD)));
+        }
+
+        scratch = tw_copy(seg, name, -1, path, sizeof(path));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
+        CU_ASSERT_EQUAL_FATAL(append_raw(path, rec, k + len), 0);
+        size = jt_file_size(path);
+
+        recovery_refused(scratch, v == 4 ? "followed by a valid one"
+                                         : "an impossible payload");
+        CU_ASSERT(jt_log_has("corrupt"));
+        CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_CORRUPT);
+        CU_ASSERT_EQUAL(check_dir(scratch, 1), FB_CHECK_CORRUPT);
+        CU_ASSERT_EQUAL(jt_file_size(path), size);
+        jt_rmdir(scratch);
+    }
+
     jt_rmdir(dir);
 }
 
@@ -2177,6 +2268,8 @@ static const fb_ctest_t  tests[] = {
     { "file names", test_file_names },
     { "torn tail: every length", test_torn_tail_every_length },
     { "corruption: in the middle", test_corruption_in_the_middle },
+    { "corruption: a valid CRC, an impossible payload",
+      test_corruption_valid_crc },
     { "torn write: a power cut within one write()", test_torn_write },
     { "torn write: a segment's first record unmarked",
       test_first_record_unmarked },
