@@ -1265,6 +1265,21 @@ fb_journal_trim(fb_journal_t *j, uint64_t s0)
 }
 
 
+/* fb_snapshot_write's end: the last LSN handed out. */
+static uint64_t
+fb_journal_snap_end(void *arg)
+{
+    uint64_t       last;
+    fb_journal_t  *j = arg;
+
+    pthread_mutex_lock(&j->mutex);
+    last = j->last_lsn;
+    pthread_mutex_unlock(&j->mutex);
+
+    return last;
+}
+
+
 int
 fb_journal_snapshot(fb_journal_t *j)
 {
@@ -1306,9 +1321,17 @@ fb_journal_snapshot(fb_journal_t *j)
      */
     fb_store_barrier(j->store);
 
-    /* 3. The image, read lock-free while the workers go on. */
+    /*
+     * 3. The image, read lock-free while the workers go on.  Its header
+     * records the last LSN appended when the scan ended (info.exact): the
+     * image may hold changes up to it, and is exact only once they are
+     * replayed, so recovery refuses it without them.
+     */
     snprintf(tmp, sizeof(tmp), "%s/%s", j->dir, FB_SNAPSHOT_TMP);
-    if (fb_snapshot_write(tmp, j->store, s0, &info, j->conf.log) != FB_OK) {
+    if (fb_snapshot_write(tmp, j->store, s0, fb_journal_snap_end, j, &info,
+                          j->conf.log)
+        != FB_OK)
+    {
         goto done;
     }
 
@@ -1316,12 +1339,9 @@ fb_journal_snapshot(fb_journal_t *j)
      * 4. The scan may have seen changes made after S0.  They must be
      * durable before the snapshot may count: otherwise a crash could leave
      * a snapshot holding a change the journal lost (a transfer's credit
-     * without its debit).  Everything the scan could have seen was
-     * appended by now.
+     * without its debit).
      */
-    pthread_mutex_lock(&j->mutex);
-    end = j->last_lsn;
-    pthread_mutex_unlock(&j->mutex);
+    end = info.exact;
 
     if (fb_journal_wait_synced(j, end, s0) != 0) {
         (void) fb_io_unlink(tmp);

@@ -38,6 +38,7 @@ typedef struct {
     fb_jlog_pt           log;
     fb_recovery_t       *out;
     uint64_t             snap_seq;
+    uint64_t             snap_exact;  /* the snapshot needs records to it */
     uint64_t             next;        /* the sequence number expected next */
     char                 path[4096];
 } fb_recover_t;
@@ -517,6 +518,32 @@ fb_recover_sync(fb_recover_t *rc, uint64_t first)
 }
 
 
+/*
+ * The snapshot's image may hold changes up to snap_exact, made while it
+ * was read (a transfer's credit without its debit): it is a state the
+ * service was in only once the records up to there are replayed.  A
+ * journal that ends before them (a snapshot file copied without the
+ * segments after it, segments deleted by hand) would start with money
+ * made or lost.  The snapshot thread syncs those records before it
+ * renames the snapshot into place, so no crash leaves this.
+ */
+static int
+fb_recover_exact(fb_recover_t *rc, uint64_t last)
+{
+    char  name[FB_FILE_NAME_MAX];
+
+    if (rc->snap_exact <= rc->snap_seq || last >= rc->snap_exact) {
+        return FB_CHECK_OK;
+    }
+
+    fb_snapshot_name(name, rc->snap_seq);
+    fb_jlog(rc->log, FB_JLOG_ERR, 0, "snapshot \"%s/%s\" is exact only with "
+            "the records up to %" PRIu64 ", and the journal ends at %" PRIu64
+            ": records are missing", rc->dir, name, rc->snap_exact, last);
+    return FB_CHECK_CORRUPT;
+}
+
+
 /* Reads one segment and replays the records after the snapshot. */
 static int
 fb_recover_segment(fb_recover_t *rc, uint64_t first, int last)
@@ -677,11 +704,13 @@ fb_recover(const char *dir, fb_store_t *s, fb_recover_mode_e mode,
         }
 
         rc.snap_seq = si.seq;
+        rc.snap_exact = si.exact;
         out->snapshot_seq = si.seq;
         out->snapshot_accounts = si.accounts;
         fb_jlog(log, FB_JLOG_INFO, 0, "%s: %" PRIu64 " accounts as of "
-                "record %" PRIu64 ", %" PRIu64 " bytes", name, si.accounts,
-                si.seq, si.bytes);
+                "record %" PRIu64 " (exact with the records up to %" PRIu64
+                "), %" PRIu64 " bytes", name, si.accounts, si.seq, si.exact,
+                si.bytes);
 
         if (snaps.n > 1) {
             fb_jlog(log, FB_JLOG_INFO, 0, "%zu older snapshot(s), ignored",
@@ -692,8 +721,11 @@ fb_recover(const char *dir, fb_store_t *s, fb_recover_mode_e mode,
     out->segments = segs.n;
 
     if (segs.n == 0) {
+        rv = fb_recover_exact(&rc, rc.snap_seq);
+        if (rv != FB_CHECK_OK) {
+            goto done;
+        }
         out->last_seq = rc.snap_seq;
-        rv = FB_CHECK_OK;
         goto summary;
     }
 
@@ -737,6 +769,11 @@ fb_recover(const char *dir, fb_store_t *s, fb_recover_mode_e mode,
         if (rv != FB_CHECK_OK && rv != FB_CHECK_TORN) {
             goto done;
         }
+    }
+
+    if (fb_recover_exact(&rc, rc.next - 1) != FB_CHECK_OK) {
+        rv = FB_CHECK_CORRUPT;
+        goto done;
     }
 
     if (mode != FB_RECOVER_CHECK && rv == FB_CHECK_OK

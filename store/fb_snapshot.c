@@ -57,7 +57,7 @@ fb_snap_flush(fb_snap_out_t *o, fb_jlog_pt log)
 
 static void
 fb_snap_header(unsigned char *h, uint64_t seq, uint64_t count,
-    uint64_t body_len, uint32_t body_crc)
+    uint64_t body_len, uint32_t body_crc, uint32_t more)
 {
     memset(h, 0, FB_SNAPSHOT_HEADER);
     memcpy(h, FB_SNAPSHOT_MAGIC, 8);
@@ -66,6 +66,7 @@ fb_snap_header(unsigned char *h, uint64_t seq, uint64_t count,
     fb_put_u64(h + 24, count);
     fb_put_u64(h + 32, body_len);
     fb_put_u32(h + 40, fb_crc32c_mask(body_crc));
+    fb_put_u32(h + 44, more);
     fb_put_u32(h + 12, fb_crc32c_mask(fb_crc32c(0, h + 16,
                                                 FB_SNAPSHOT_HEADER - 16)));
 }
@@ -73,11 +74,12 @@ fb_snap_header(unsigned char *h, uint64_t seq, uint64_t count,
 
 int
 fb_snapshot_write(const char *path, fb_store_t *s, uint64_t seq,
-    fb_snapshot_info_t *info, fb_jlog_pt log)
+    fb_snapshot_end_pt end, void *arg, fb_snapshot_info_t *info,
+    fb_jlog_pt log)
 {
     int             rc = FB_ERROR;
     int64_t         id;
-    uint64_t        count;
+    uint64_t        count, last;
     fb_account_t    a;
     fb_snap_out_t   o;
     unsigned char   hdr[FB_SNAPSHOT_HEADER], *e;
@@ -138,7 +140,23 @@ fb_snapshot_write(const char *path, fb_store_t *s, uint64_t seq,
         goto failed;
     }
 
-    fb_snap_header(hdr, seq, count, o.body, o.crc);
+    /*
+     * Every change the scan read was appended by now: replayed up to
+     * last, the image is exact.  More than 2^32 records during one scan
+     * would take hours at any rate this service reaches.
+     */
+    last = end != NULL ? end(arg) : seq;
+    if (last < seq) {
+        last = seq;
+    }
+    if (last - seq > UINT32_MAX) {
+        fb_jlog(log, FB_JLOG_ERR, 0, "snapshot \"%s\": %llu records came "
+                "during the scan, more than its header holds", path,
+                (unsigned long long) (last - seq));
+        goto failed;
+    }
+
+    fb_snap_header(hdr, seq, count, o.body, o.crc, (uint32_t) (last - seq));
 
     if (fb_io_pwrite(o.fd, hdr, sizeof(hdr), 0) != (ssize_t) sizeof(hdr)) {
         fb_jlog(log, FB_JLOG_ERR, errno, "pwrite() \"%s\" failed", path);
@@ -152,6 +170,7 @@ fb_snapshot_write(const char *path, fb_store_t *s, uint64_t seq,
 
     if (info != NULL) {
         info->seq = seq;
+        info->exact = last;
         info->accounts = count;
         info->bytes = FB_SNAPSHOT_HEADER + o.body;
     }
@@ -280,6 +299,13 @@ fb_snapshot_load(const char *path, fb_store_t *s, fb_snapshot_info_t *info,
     count = fb_get_u64(hdr + 24);
     body_len = fb_get_u64(hdr + 32);
 
+    if (fb_get_u32(hdr + 44) > UINT64_MAX - seq) {
+        fb_jlog(log, FB_JLOG_ERR, 0, "snapshot \"%s\": bad header (sequence "
+                "out of range) at offset 16", path);
+        rc = FB_DECLINED;
+        goto done;
+    }
+
     if ((uint64_t) st.st_size != FB_SNAPSHOT_HEADER + body_len) {
         fb_jlog(log, FB_JLOG_ERR, 0, "snapshot \"%s\": %lld bytes, the "
                 "header says %llu", path, (long long) st.st_size,
@@ -336,6 +362,7 @@ fb_snapshot_load(const char *path, fb_store_t *s, fb_snapshot_info_t *info,
 
     if (info != NULL) {
         info->seq = seq;
+        info->exact = seq + fb_get_u32(hdr + 44);
         info->accounts = count;
         info->bytes = (uint64_t) st.st_size;
     }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fb_jtest.h"
+#include "fb_record.h"
 
 #define JT_LOG_MAX  (64 * 1024)
 
@@ -150,7 +151,15 @@ jt_file_size(const char *path)
 const char *
 jt_last_segment(const char *dir)
 {
+    return jt_last_file(dir, FB_SEGMENT_PREFIX);
+}
+
+
+const char *
+jt_last_file(const char *dir, const char *prefix)
+{
     DIR            *d;
+    size_t          n = strlen(prefix);
     struct dirent  *de;
     static char     best[256], path[4096];
 
@@ -162,7 +171,7 @@ jt_last_segment(const char *dir)
     }
 
     while ((de = readdir(d)) != NULL) {
-        if (strncmp(de->d_name, "journal-", 8) == 0
+        if (strncmp(de->d_name, prefix, n) == 0
             && strcmp(de->d_name, best) > 0)
         {
             snprintf(best, sizeof(best), "%s", de->d_name);

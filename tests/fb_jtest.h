@@ -33,7 +33,9 @@ char *jt_mkdir(const char *tag);
 void jt_rmdir(char *dir);
 int jt_count_files(const char *dir, const char *prefix);
 long jt_file_size(const char *path);
-/* The path of the newest journal segment in dir (static buffer), or NULL. */
+/* The path of the newest file in dir whose name begins with prefix, or of
+ * the newest journal segment (static buffer, shared), or NULL. */
+const char *jt_last_file(const char *dir, const char *prefix);
 const char *jt_last_segment(const char *dir);
 
 /* The log callback: lines kept, printed with FB_TEST_VERBOSE set. */

@@ -1505,6 +1505,16 @@ test_zeros_chunk_by_chunk(void)
 /* ---- snapshots and replay ---- */
 
 
+/* fb_snapshot_write's end for the tests: *arg. */
+static uint64_t  snap_end;
+
+static uint64_t
+snap_end_fn(void *arg)
+{
+    return *(uint64_t *) arg;
+}
+
+
 static void
 test_snapshot_write_load(void)
 {
@@ -1536,16 +1546,28 @@ test_snapshot_write_load(void)
                                   (uint64_t) i), FB_STORE_OK);
     }
 
-    CU_ASSERT_EQUAL_FATAL(fb_snapshot_write(path, a, 99, &info, jt_log),
+    /* More than 2^32 records during the scan do not fit its header. */
+    snap_end = 99 + (uint64_t) UINT32_MAX + 1;
+    CU_ASSERT_EQUAL(fb_snapshot_write(path, a, 99, snap_end_fn, &snap_end,
+                                      &info, jt_log), FB_ERROR);
+    CU_ASSERT(jt_log_has("more than its header holds"));
+    CU_ASSERT_EQUAL(jt_file_size(path), -1);
+
+    snap_end = 99 + 7;
+    CU_ASSERT_EQUAL_FATAL(fb_snapshot_write(path, a, 99, snap_end_fn,
+                                            &snap_end, &info, jt_log),
                           FB_OK);
     CU_ASSERT_EQUAL(info.accounts, 70000);
     CU_ASSERT_EQUAL(info.seq, 99);
+    CU_ASSERT_EQUAL(info.exact, 106);
     CU_ASSERT_EQUAL((long) info.bytes, jt_file_size(path));
 
     b = fb_store_new(NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    memset(&info, 0, sizeof(info));
     CU_ASSERT_EQUAL(fb_snapshot_load(path, b, &info, jt_log), FB_OK);
     CU_ASSERT_EQUAL(info.seq, 99);
+    CU_ASSERT_EQUAL(info.exact, 106);
     CU_ASSERT_EQUAL(jt_stores_equal(a, b, why, sizeof(why)), 0);
     for (id = 1; id <= 70000; id += 9999) {
         fb_account_t  x;
@@ -1600,7 +1622,7 @@ test_replay_idempotent(void)
      * already in it, and replay applies them again. */
     fb_snapshot_name(name, 5);
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    CU_ASSERT_EQUAL_FATAL(fb_snapshot_write(path, p.s, 5, NULL, jt_log),
+    CU_ASSERT_EQUAL_FATAL(fb_snapshot_write(path, p.s, 5, NULL, NULL, NULL, jt_log),
                           FB_OK);
     jt_close(&p, 0);
 
@@ -1710,6 +1732,90 @@ test_leftover_segments(void)
 }
 
 
+/*
+ * A snapshot read while money moves may hold changes made after its S0 (a
+ * transfer's credit without its debit); its header says up to which record
+ * it must be replayed to be exact.  Without those records (the snapshot
+ * copied alone, segments deleted) start-up refuses, and --repair leaves
+ * it; with them, or from a snapshot nothing changed during (an orderly
+ * stop's), it starts.  A snapshot whose header says nothing (more = 0, as
+ * before it did) replays what there is, as before.
+ */
+static void
+test_snapshot_exact(void)
+{
+    int            i;
+    char          *dir, *scratch, seg[4096], name[64], path[4096], sn[64];
+    long           n, off[64];
+    uint64_t       first;
+    jt_rng_t       r;
+    jt_model_t     m;
+    fb_store_t    *s;
+
+    struct {
+        long  seq, exact, keep;   /* keep: records left; -1 no segment */
+        int   ok;
+    } c[5];
+
+    dir = start_dir("exact", 11, &r, &m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(session_seg(dir, &m, &r, 40, seg, sizeof(seg)), 0);
+    snprintf(name, sizeof(name), "%s", strrchr(seg, '/') + 1);
+    CU_ASSERT_EQUAL_FATAL(fb_segment_name_parse(name, &first), 0);
+    CU_ASSERT_EQUAL_FATAL(first, 1);
+    n = seg_records(seg, off, NULL);
+    CU_ASSERT_FATAL(n > 10 && n <= 64);
+
+    /* The store as of the last record: an image fuzzy up to it. */
+    s = recover_ok(dir, NULL);
+
+    c[0].seq = n - 10; c[0].exact = n;      c[0].keep = n;      c[0].ok = 1;
+    c[1].seq = n - 10; c[1].exact = n;      c[1].keep = n - 1;  c[1].ok = 0;
+    c[2].seq = n - 10; c[2].exact = n;      c[2].keep = -1;     c[2].ok = 0;
+    c[3].seq = n;      c[3].exact = n;      c[3].keep = -1;     c[3].ok = 1;
+    c[4].seq = n - 10; c[4].exact = n - 10; c[4].keep = n - 5;  c[4].ok = 1;
+
+    for (i = 0; i < 5; i++) {
+        scratch = jt_mkdir("exact-copy");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
+
+        if (c[i].keep >= 0) {
+            snprintf(path, sizeof(path), "%s/%s", scratch, name);
+            CU_ASSERT_EQUAL_FATAL(copy_file(seg, path), 0);
+            if (c[i].keep < n) {
+                CU_ASSERT_EQUAL_FATAL(truncate(path, off[c[i].keep]), 0);
+            }
+        }
+
+        fb_snapshot_name(sn, (uint64_t) c[i].seq);
+        snprintf(path, sizeof(path), "%s/%s", scratch, sn);
+        snap_end = (uint64_t) c[i].exact;
+        CU_ASSERT_EQUAL_FATAL(fb_snapshot_write(path, s, (uint64_t) c[i].seq,
+                                                snap_end_fn, &snap_end, NULL,
+                                                jt_log), FB_OK);
+
+        if (c[i].ok) {
+            CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_OK);
+            if (c[i].keep == n || c[i].keep < 0) {
+                recovers_to(scratch, &m, 0);
+            } else {
+                fb_store_free(recover_ok(scratch, NULL));
+            }
+        } else {
+            recovery_refused(scratch, "is exact only with the records up to");
+            CU_ASSERT(jt_log_has(sn));
+            CU_ASSERT_EQUAL(check_dir(scratch, 0), FB_CHECK_CORRUPT);
+            CU_ASSERT_EQUAL(check_dir(scratch, 1), FB_CHECK_CORRUPT);
+        }
+
+        jt_rmdir(scratch);
+    }
+
+    fb_store_free(s);
+    jt_rmdir(dir);
+}
+
+
 /* ---- threads ---- */
 
 
@@ -1799,9 +1905,47 @@ mt_setup(jt_pair_t *p)
 }
 
 
+/*
+ * The newest snapshot in dir: every change its image holds (an account's
+ * LSN) is among the records its header says make it exact.  1 if the
+ * image holds a change made after its S0, else 0.
+ */
+static int
+snap_check_exact(const char *dir)
+{
+    int                  fuzzy;
+    int64_t              id;
+    uint64_t             max = 0;
+    const char          *path;
+    fb_store_t          *s;
+    fb_account_t         a;
+    fb_snapshot_info_t   info;
+
+    path = jt_last_file(dir, FB_SNAPSHOT_PREFIX);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+    s = fb_store_new(NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL_FATAL(fb_snapshot_load(path, s, &info, jt_log), FB_OK);
+
+    for (id = 1; (uint64_t) id <= info.accounts; id++) {
+        CU_ASSERT_EQUAL_FATAL(fb_store_get(s, id, &a), FB_STORE_OK);
+        if (a.lsn > max) {
+            max = a.lsn;
+        }
+    }
+
+    CU_ASSERT(info.exact >= info.seq);
+    CU_ASSERT(max <= info.exact);
+    fuzzy = max > info.seq;
+
+    fb_store_free(s);
+    return fuzzy;
+}
+
+
 static void
-mt_run(jt_pair_t *p, mt_worker_t *w, int ops, int snapshots,
-    int transfers_only, int *taken)
+mt_run(jt_pair_t *p, mt_worker_t *w, int ops, const char *snap_dir,
+    int transfers_only, int *taken, int *fuzzy)
 {
     int  i, done;
 
@@ -1818,9 +1962,11 @@ mt_run(jt_pair_t *p, mt_worker_t *w, int ops, int snapshots,
     /* Snapshots while the workers go on: as many as fit, up to a bound.
      * How many is up to the scheduler; each one must be sound. */
     *taken = 0;
-    for (i = 0; snapshots && i < 200; i++) {
+    *fuzzy = 0;
+    for (i = 0; snap_dir != NULL && i < 200; i++) {
         if (fb_journal_snapshot(p->j) == FB_OK) {
             (*taken)++;
+            *fuzzy += snap_check_exact(snap_dir);
         }
         done = fb_journal_failed(p->j);
         if (done) {
@@ -1842,7 +1988,7 @@ mt_run(jt_pair_t *p, mt_worker_t *w, int ops, int snapshots,
 static void
 test_snapshot_under_load(void)
 {
-    int            i, taken;
+    int            i, taken, fuzzy;
     char          *dir;
     int64_t        dep = 0, wd = 0;
     uint64_t       lsn = 0;
@@ -1855,14 +2001,15 @@ test_snapshot_under_load(void)
 
     CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_BATCH, 0), 0);
     mt_setup(&p);
-    mt_run(&p, w, 3000, 1, 0, &taken);
+    mt_run(&p, w, 3000, dir, 0, &taken, &fuzzy);
 
     for (i = 0; i < MT_THREADS; i++) {
         CU_ASSERT_EQUAL(w[i].errors, 0);
         dep += w[i].deposited;
         wd += w[i].withdrawn;
     }
-    printf("\n    (%d snapshots during the run) ", taken);
+    printf("\n    (%d snapshots during the run, %d of them holding later "
+           "changes) ", taken, fuzzy);
     CU_ASSERT(taken >= 1);
 
     /* The last snapshot may have come after the workers' last operation:
@@ -1897,7 +2044,7 @@ test_snapshot_under_load(void)
 static void
 group_commit(unsigned delay_us)
 {
-    int                  i, taken;
+    int                  i, taken, fuzzy;
     long                 marked;
     char                *dir;
     jt_pair_t            p;
@@ -1911,7 +2058,7 @@ group_commit(unsigned delay_us)
     CU_ASSERT_EQUAL_FATAL(jt_open_tuned(&p, dir, FB_FSYNC_ALWAYS, 0,
                                         delay_us, 0), 0);
     mt_setup(&p);
-    mt_run(&p, w, 300, 0, 1, &taken);
+    mt_run(&p, w, 300, NULL, 1, &taken, &fuzzy);
 
     for (i = 0; i < MT_THREADS; i++) {
         CU_ASSERT_EQUAL(w[i].errors, 0);
@@ -2283,6 +2430,8 @@ static const fb_ctest_t  tests[] = {
     { "recovery: equals the original", test_recovery_equals_original },
     { "recovery: segments left before the snapshot",
       test_leftover_segments },
+    { "snapshot: exact only with the records after it",
+      test_snapshot_exact },
     { "snapshot: under load", test_snapshot_under_load },
     { "group commit", test_group_commit },
     { "group commit: --fsync-delay", test_group_commit_delay },
