@@ -34,9 +34,11 @@
 
 
 /*
- * json-c fails a parse once its stack of open containers would reach this
- * depth, so a body may nest at most FB_JSON_DEPTH - 1 containers, the top
- * object included.  Our bodies are flat.
+ * A body may nest at most FB_JSON_DEPTH - 1 containers, the top object
+ * included; our bodies are flat.  json-c fails a parse once its stack
+ * would reach FB_JSON_DEPTH, but it pushes a level only for a value
+ * inside a container, so an empty container one level deeper still
+ * parses: fb_json_scan() counts the containers itself.
  */
 #define FB_JSON_DEPTH  8
 
@@ -227,14 +229,15 @@ fb_json_parse(fb_json_t *j, const char *body, size_t len)
  *
  * Also counts the ':' outside strings (one per object member), refuses a
  * key holding \u0000 (json-c would cut it there, so "amount\u0000x" would
- * read as "amount"), and notes negative integers below INT64_MIN.
+ * read as "amount") and a body nesting more than FB_JSON_DEPTH - 1
+ * containers, and notes negative integers below INT64_MIN.
  */
 
 static int
 fb_json_scan(fb_json_t *j, const char *body, size_t len, size_t *members)
 {
     int              hex, neg, high, nul, key_nul;
-    size_t           n;
+    size_t           n, depth;
     uint32_t         u, cp;
     const char      *p, *last, *digits;
     unsigned char    c;
@@ -249,6 +252,7 @@ fb_json_scan(fb_json_t *j, const char *body, size_t len, size_t *members)
     key_nul = 0;    /* the last string had \u0000 and no token followed */
     u = 0;
     n = 0;
+    depth = 0;      /* containers open; json-c checks that they match */
 
     last = body + len;
 
@@ -297,7 +301,21 @@ fb_json_scan(fb_json_t *j, const char *body, size_t len, size_t *members)
                 state = sw_zero;
                 break;
 
-            case '{': case '}': case '[': case ']': case ',': case ':':
+            case '{': case '[':
+                if (++depth >= FB_JSON_DEPTH) {
+                    return FB_ERROR;
+                }
+
+                break;
+
+            case '}': case ']':
+                if (depth > 0) {
+                    depth--;
+                }
+
+                break;
+
+            case ',': case ':':
             case 't': case 'r': case 'u': case 'e':
             case 'f': case 'a': case 'l': case 's': case 'n':
                 break;

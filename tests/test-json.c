@@ -640,6 +640,17 @@ test_depth(void)
     CU_ASSERT_EQUAL(parse("{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":"
                           "{\"g\":{\"h\":1}}}}}}}}"), FB_JSON_INVALID);
 
+    /* an empty container counts as one too: json-c alone lets an empty
+     * eighth through, having nothing to parse inside it */
+    CU_ASSERT_EQUAL(parse("{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":"
+                          "{\"g\":{}}}}}}}}"), FB_JSON_INVALID);
+    CU_ASSERT_EQUAL(parse("{\"a\":[[[[[[[]]]]]]]}"), FB_JSON_INVALID);
+    CU_ASSERT_EQUAL(parse("{\"a\":[[[[[[{}]]]]]]}"), FB_JSON_INVALID);
+    CU_ASSERT_EQUAL(parse("{\"a\":[[[[[[]]]]]],\"b\":[[[[[{}]]]]]}"),
+                    FB_JSON_OK);
+    CU_ASSERT_EQUAL(parse("{\"a\":\"[[[[[[[[\",\"b\":[[[[[[1]]]]]]}"),
+                    FB_JSON_OK);
+
     /* the tokener is usable again after the error */
     CU_ASSERT_EQUAL(parse("{\"a\":1}"), FB_JSON_OK);
 }
