@@ -137,9 +137,10 @@ fb_options_usage(FILE *out)
 "  -b, --backlog N          listen backlog (default %d)\n"
 "      --max-body BYTES     largest request body accepted (default %d);\n"
 "                           larger ones are answered 413\n"
-"      --max-accounts N     accounts that may be created (default %llu)\n"
-"      --stripes N          account lock stripes, a power of two\n"
-"                           (default %d)\n"
+"      --max-accounts N     accounts that may be created, 1 to %llu\n"
+"                           (default %llu)\n"
+"      --stripes N          account lock stripes, a power of two up to\n"
+"                           %zu (default %d)\n"
 "      --log-level LEVEL    error, warn, info or debug (default warn)\n"
 "      --cpu-scheduling POLICY\n"
 "                           the workers' Linux scheduling policy: batch\n"
@@ -173,8 +174,10 @@ fb_options_usage(FILE *out)
 "SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0.\n"
 "See fastbank(8).\n",
         FB_DEFAULT_LISTEN, FB_MAX_THREADS, FB_DEFAULT_BACKLOG, FB_DEFAULT_MAX_BODY,
+        (unsigned long long) FB_STORE_MAX_ACCOUNTS_MAX,
         (unsigned long long) FB_STORE_MAX_ACCOUNTS_DEFAULT,
-        FB_STORE_STRIPES_DEFAULT, FB_DEFAULT_CONFIG, FB_DEFAULT_DATA_DIR,
+        FB_STORE_STRIPES_MAX, FB_STORE_STRIPES_DEFAULT, FB_DEFAULT_CONFIG,
+        FB_DEFAULT_DATA_DIR,
         FB_MAX_FSYNC_INTERVAL, FB_JOURNAL_INTERVAL_MS,
         FB_MAX_FSYNC_DELAY, FB_JOURNAL_DELAY_US,
         (unsigned long long) FB_JOURNAL_SNAPSHOT_RECORDS);
@@ -309,22 +312,24 @@ fb_options_parse(fb_conf_t *c, int argc, char **argv, FILE *out, FILE *err)
             break;
 
         case FB_OPT_MAX_ACCOUNTS:
-            if (fb_parse_number(optarg, 1, (unsigned long long) INT64_MAX, 10,
-                                &v) != FB_OK)
+            if (fb_parse_number(optarg, 1, FB_STORE_MAX_ACCOUNTS_MAX, 10, &v)
+                != FB_OK)
             {
-                fprintf(err, "fastbank: --max-accounts \"%s\": expected a "
-                        "positive number\n", optarg);
+                fprintf(err, "fastbank: --max-accounts \"%s\": expected 1 "
+                        "to %llu\n", optarg,
+                        (unsigned long long) FB_STORE_MAX_ACCOUNTS_MAX);
                 return FB_OPTIONS_ERROR;
             }
             c->max_accounts = v;
             break;
 
         case FB_OPT_STRIPES:
-            if (fb_parse_number(optarg, 1, 1u << 20, 10, &v) != FB_OK
-                || (v & (v - 1)) != 0)
+            if (fb_parse_number(optarg, 1, FB_STORE_STRIPES_MAX, 10, &v)
+                != FB_OK || (v & (v - 1)) != 0)
             {
                 fprintf(err, "fastbank: --stripes \"%s\": expected a power "
-                        "of two from 1 to %u\n", optarg, 1u << 20);
+                        "of two from 1 to %zu\n", optarg,
+                        FB_STORE_STRIPES_MAX);
                 return FB_OPTIONS_ERROR;
             }
             c->stripes = (size_t) v;

@@ -41,10 +41,6 @@
 
 #define FB_CACHE_LINE         64
 
-/* Configuration ceilings: 65,536 stripes are 4 MiB of locks; 2^32 accounts
- * are a 512 KiB directory and over 100 GiB of slots and owners. */
-#define FB_STRIPES_LIMIT      ((size_t) 1 << 16)
-#define FB_ACCOUNTS_LIMIT     ((uint64_t) 1 << 32)
 
 
 /*
@@ -164,8 +160,8 @@ fb_store_new(const fb_store_conf_t *conf)
     max = conf->max_accounts ? conf->max_accounts
                              : FB_STORE_MAX_ACCOUNTS_DEFAULT;
 
-    if ((nstripes & (nstripes - 1)) != 0 || nstripes > FB_STRIPES_LIMIT
-        || max > FB_ACCOUNTS_LIMIT)
+    if ((nstripes & (nstripes - 1)) != 0 || nstripes > FB_STORE_STRIPES_MAX
+        || max > FB_STORE_MAX_ACCOUNTS_MAX)
     {
         errno = EINVAL;
         return NULL;

@@ -27,6 +27,13 @@
 #define FB_STORE_STRIPES_DEFAULT 1024
 #define FB_STORE_MAX_ACCOUNTS_DEFAULT  100000000
 
+/* The largest stripes and max_accounts fb_store_new() takes: 65,536
+ * stripes are 4 MiB of locks; 2^32 accounts are a 512 KiB directory and
+ * over 100 GiB of slots and owners.  The command line checks against
+ * these, so that a value it lets through never fails at start-up. */
+#define FB_STORE_STRIPES_MAX     ((size_t) 1 << 16)
+#define FB_STORE_MAX_ACCOUNTS_MAX  ((uint64_t) 1 << 32)
+
 /* Result codes.  The HTTP layer maps them to statuses in one table. */
 typedef enum {
     FB_STORE_OK = 0,

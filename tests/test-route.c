@@ -13,6 +13,7 @@
 #include "fb_log.h"
 #include "fb_options.h"
 #include "fb_route.h"
+#include "fb_store.h"
 
 static fb_match_rc_e
 match(const char *method, const char *uri, fb_match_t *m)
@@ -243,9 +244,11 @@ parse(fb_conf_t *c, const char *a1, const char *a2, char *errbuf, size_t n)
 static void
 test_options(void)
 {
-    size_t      i;
-    char        e[512];
-    fb_conf_t   c;
+    size_t            i;
+    char              e[512];
+    fb_conf_t         c;
+    fb_store_t       *s;
+    fb_store_conf_t   sc;
     /* kind: which field the option sets (0 cpu_scheduling, 1 fsync,
      * 2 log_level). */
     const struct { const char *opt, *word; int kind, value; } words[] = {
@@ -290,6 +293,24 @@ test_options(void)
                         : c.cpu_scheduling, words[i].value);
     }
 
+    /* The largest --stripes and --max-accounts the options take are ones
+     * the store starts with: a value the options let through never stops
+     * start-up later. */
+    CU_ASSERT_EQUAL(parse(&c, "--stripes", "65536", e, sizeof(e)),
+                    FB_OPTIONS_RUN);
+    CU_ASSERT_EQUAL(c.stripes, 65536);
+    CU_ASSERT_EQUAL(parse(&c, "--max-accounts", "4294967296", e, sizeof(e)),
+                    FB_OPTIONS_RUN);
+    CU_ASSERT_EQUAL(c.max_accounts, 4294967296ULL);
+    memset(&sc, 0, sizeof(sc));
+    sc.stripes = c.stripes;
+    sc.max_accounts = c.max_accounts;
+    s = fb_store_new(&sc);
+    CU_ASSERT_PTR_NOT_NULL(s);
+    if (s != NULL) {
+        fb_store_free(s);
+    }
+
     CU_ASSERT_EQUAL(parse(&c, "--help", NULL, e, sizeof(e)), FB_OPTIONS_EXIT);
     CU_ASSERT_EQUAL(parse(&c, "--version", NULL, e, sizeof(e)),
                     FB_OPTIONS_EXIT);
@@ -321,7 +342,11 @@ test_options_refused(void)
         { "--max-body", "1048577", "--max-body" },
         { "--stripes", "3", "--stripes" },
         { "--stripes", "0", "--stripes" },
+        /* Powers of two past what the store takes (doc/store.txt). */
+        { "--stripes", "131072", "--stripes" },
+        { "--stripes", "1048576", "--stripes" },
         { "--max-accounts", "0", "--max-accounts" },
+        { "--max-accounts", "4294967297", "--max-accounts" },
         { "--log-level", "loud", "--log-level" },
         { "--log-level", "WARN", "--log-level" },
         { "--log-level", "warning", "--log-level" },
