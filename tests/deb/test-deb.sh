@@ -51,6 +51,14 @@ die() { echo "ERROR: $*" >&2; exit 99; }
 say() { echo "#     $*"; }
 
 [ "$(id -u)" -eq 0 ] || die "$prog installs a package: run it as root"
+# A purge keeps account data (debian/postrm), so /var/lib/fastbank may
+# hold the journal of an earlier installation.  This test would serve
+# from it, add its own accounts to it, and remove the directory at the
+# end: it runs only where there is none.
+data=/var/lib/fastbank
+if [ -d "$data" ] && [ -n "$(ls -A "$data" 2>/dev/null)" ]; then
+    die "$data holds data (an earlier installation's accounts?); $prog would change and then delete it: move it away first"
+fi
 [ -x /usr/bin/python3 ] || die "/usr/bin/python3 not found: install the Debian package python3"
 for tool in apt-get dpkg-query python3 curl setpriv timeout nginx systemd-analyze; do
     command -v "$tool" >/dev/null || PATH=$PATH:/usr/sbin:/sbin command -v "$tool" >/dev/null \
@@ -89,6 +97,8 @@ cleanup() {
     fi
     if [ "$installed" = yes ] && [ "$keep" = no ]; then
         DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq fastbank >/dev/null 2>&1
+        # Only this run's accounts: there was no data before (above).
+        rm -rf "$data"
     fi
     [ "$made_run" = no ] || rm -rf /run/fastbank
     [ "$made_policy" = no ] || rm -f /usr/sbin/policy-rc.d
@@ -354,7 +364,7 @@ else
     # above journaled its accounts, so the directory stays, with them.
     if ls /var/lib/fastbank/journal-*.log >/dev/null 2>&1; then
         ok "purge kept the account data in /var/lib/fastbank"
-        rm -rf /var/lib/fastbank
+        rm -rf "$data"
     else
         fail "purge kept the account data in /var/lib/fastbank" \
              "$(ls -la /var/lib/fastbank 2>&1)"
