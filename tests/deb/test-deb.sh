@@ -146,7 +146,8 @@ for f in /usr/sbin/fastbank /usr/share/man/man8/fastbank.8.gz \
          /lib/systemd/system/fastbank.socket /lib/systemd/system/fastbank.service \
          /etc/fastbank/fastbank.conf /etc/nginx/sites-available/fastbank \
          /etc/nginx/snippets/fastbank-fastcgi.conf /etc/nginx/snippets/fastbank-limit-req.conf \
-         /usr/share/doc/fastbank/security.txt.gz /usr/share/doc/fastbank/packaging.txt.gz
+         /usr/share/doc/fastbank/security.txt.gz /usr/share/doc/fastbank/packaging.txt.gz \
+         /usr/share/doc/fastbank/journal.txt.gz /usr/share/doc/fastbank/operations.txt.gz
 do
     if dpkg -S "$f" >/dev/null 2>&1 && [ -f "$f" ]; then ok "installed: $f"; else fail "installed: $f"; fi
 done
