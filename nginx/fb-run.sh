@@ -27,6 +27,11 @@
 #   --no-access-log      no RUN_DIR/logs/access.log (the benchmarks: on the
 #                        journal's disk its writeback delays fdatasync)
 #
+# The backend reads no configuration file: it gets --config /dev/null, so
+# that what it runs with is this command line and nothing of the machine's
+# (a build configured with --sysconfdir=/etc would otherwise read an
+# installed /etc/fastbank/fastbank.conf).  "-- --config FILE" names one.
+#
 # RUN_DIR/nginx.conf is generated from nginx/fastbank.conf (two lines
 # replaced: the backend socket and the listen address), and
 # nginx/fastbank-fastcgi.conf and nginx/fastbank-limit-req.conf are copied
@@ -370,7 +375,8 @@ trap 'stop_reason="signal SIGHUP"' HUP
 # Each child gets its own session: a Ctrl-C in the terminal reaches only this
 # script, which then stops nginx before the backend.
 rm -f "$sock"
-(cd "$dir" && exec setsid "$backend" --listen "unix:$sock" \
+(cd "$dir" && exec setsid "$backend" --config /dev/null \
+    --listen "unix:$sock" \
     ${threads:+--threads "$threads"} --data-dir "${data_dir:-$dir/data}" \
     "${extra[@]}") </dev/null >&2 &
 backend_pid=$!

@@ -518,6 +518,7 @@ class Stack:
                 self.nginx_pid = int(m.group(2))
                 self.backend_pid = int(m.group(3))
                 self.workers = children_of(self.nginx_pid)
+                self._check_no_conffile()
                 note("%s: port %d, nginx pid %d, backend pid %d, dir %s"
                      % (self.name, self.port, self.nginx_pid,
                         self.backend_pid, self.dir))
@@ -530,6 +531,30 @@ class Stack:
             raise StackError("fb-run.sh did not start (printed %r):\n%s"
                              % (line, log_text))
         raise StackError("no free port")
+
+    def _check_no_conffile(self):
+        """The backend must run with this stack's options only: without
+        --config it reads $(sysconfdir)/fastbank/fastbank.conf, which on
+        a machine with fastbank installed (and a build configured with
+        --sysconfdir=/etc, as the Debian package's is) is the installed
+        one."""
+        try:
+            with open("/proc/%d/cmdline" % self.backend_pid, "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError as e:
+            self.stop(quiet=True)
+            raise StackError("backend pid %d: %s" % (self.backend_pid, e))
+        last = None
+        for i, a in enumerate(args[:-1]):
+            if a == b"--config":
+                last = args[i + 1]
+            elif a.startswith(b"--config="):
+                last = a[len(b"--config="):]
+        if last != b"/dev/null":
+            self.stop(quiet=True)
+            raise StackError("the backend reads a configuration file (its "
+                             "last --config is %r, not /dev/null): %r"
+                             % (last, args))
 
     def _read_ready(self, timeout):
         q = queue.Queue()

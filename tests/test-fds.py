@@ -72,7 +72,8 @@ def main():
     log = open(os.path.join(tmp, "backend.log"), "w+")
     os.mkdir(data)
 
-    p = subprocess.Popen(SAFETY + [BACKEND, "--listen", "unix:" + path,
+    p = subprocess.Popen(SAFETY + [BACKEND, "--config", "/dev/null",
+                                   "--listen", "unix:" + path,
                                    "--threads", "1", "--data-dir", data,
                                    "--snapshot-records", "20",
                                    "--backlog", "1024"],
