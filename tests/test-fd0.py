@@ -235,6 +235,16 @@ def test_fd0():
                      "/healthz", a.backend_log()):
             return
         exercise(a)
+        # fastbank(8), SIGNALS: no reload; SIGHUP and SIGUSR1 change nothing.
+        pid = a.pid_of(a.backend, "fastbank")
+        for sig in (signal.SIGHUP, signal.SIGUSR1):
+            if pid is not None:
+                os.kill(pid, sig)
+        time.sleep(0.2)
+        r = Client(a.port, timeout=5).get("/healthz")
+        check(pid is not None and pid_alive(pid) and r.status == 200,
+              "SIGHUP and SIGUSR1 are ignored: fastbank goes on serving "
+              "(pid %r, /healthz %r)" % (pid, r.status), a.backend_log())
         a.stop_nginx()
         rc = a.stop_backend()
         check(rc == 0, "SIGTERM: fastbank exits 0 (got %r)" % rc,
