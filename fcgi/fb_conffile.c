@@ -57,6 +57,12 @@ fb_conffile_options(fb_conf_t *c, fb_conffile_t *cf, int argc, char **argv,
         return rc;
     }
 
+    /* --check DIR uses nothing the file can set: a bad line in the
+     * installed file must not keep an operator from checking the data. */
+    if (c->check_dir != NULL) {
+        return FB_OPTIONS_RUN;
+    }
+
     if (fb_conffile_load(c, cf, err) != FB_OK) {
         return FB_OPTIONS_ERROR;
     }

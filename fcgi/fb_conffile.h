@@ -39,7 +39,8 @@ void fb_conffile_free(fb_conffile_t *cf);
 /*
  * The whole start-up configuration: defaults, the command line, the file
  * it names (or FB_DEFAULT_CONFIG if that exists), then the command line
- * again so that it wins.  Messages go to err; --help and --version to out.
+ * again so that it wins.  With --check no file is read.  Messages go to
+ * err; --help and --version to out.
  */
 fb_options_rc_e fb_conffile_options(fb_conf_t *c, fb_conffile_t *cf,
     int argc, char **argv, FILE *out, FILE *err);

@@ -328,7 +328,7 @@ static void
 test_files(void)
 {
     char           path[256], missing[256];
-    char          *argv[4];
+    char          *argv[5];
     fb_conf_t      c;
     fb_conffile_t  cf;
 
@@ -370,6 +370,17 @@ test_files(void)
     CU_ASSERT_EQUAL(options(&c, &cf, 3, argv), FB_OPTIONS_ERROR);
     CU_ASSERT_PTR_NOT_NULL(strstr(errbuf, path));
     CU_ASSERT_PTR_NOT_NULL(strstr(errbuf, ":3: --stripes \"12\""));
+    fb_conffile_free(&cf);
+
+    /* --check uses none of the file's options: a bad file, the installed
+     * one included, must not keep it from checking a data directory. */
+    argv[1] = (char *) "--check=/var/lib/fastbank";
+    argv[2] = (char *) "--config";
+    argv[3] = path;
+    argv[4] = NULL;
+    CU_ASSERT_EQUAL(options(&c, &cf, 4, argv), FB_OPTIONS_RUN);
+    CU_ASSERT_STRING_EQUAL(errbuf, "");
+    CU_ASSERT_PTR_NOT_NULL(c.check_dir);
     fb_conffile_free(&cf);
 
     /* A bad command line is refused before any file is read. */
