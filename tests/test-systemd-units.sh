@@ -98,6 +98,17 @@ has fastbank.socket "SocketUser=root"
 has fastbank.socket "SocketMode=0660"
 has fastbank.socket "Accept=no"
 has fastbank.socket "WantedBy=sockets.target"
+has fastbank.service "RestartPreventExitStatus=2"
+
+# ... which holds only because a bad configuration file exits 2.
+printf 'threads = many\n' > "$tmp/bad.conf"
+out=$("$backend" --config "$tmp/bad.conf" --data-dir "$tmp/data" </dev/null 2>&1)
+rc=$?
+if [ "$rc" -eq 2 ] && printf '%s' "$out" | grep -q 'bad.conf'; then
+    ok "a bad configuration file exits 2, naming the file"
+else
+    fail "a bad configuration file exits 2, naming the file" "exit $rc: $out"
+fi
 if [ -n "$group" ] && getent group "$group" >/dev/null; then
     ok "fastbank.socket: SocketGroup=$group exists on this machine"
 else
