@@ -164,10 +164,18 @@ fb_listen_unix(fb_listen_t *l, const char *path, unsigned mode, int backlog)
     }
 
     if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0) {
-        if (errno != EADDRINUSE || !fb_unix_stale(&sa)
-            || unlink(path) != 0
-            || bind(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0)
-        {
+        if (errno != EADDRINUSE || !fb_unix_stale(&sa)) {
+            fb_log(FB_LOG_ERR, errno, "bind() \"%s\" failed", path);
+            goto failed;
+        }
+
+        if (unlink(path) != 0) {
+            fb_log(FB_LOG_ERR, errno, "unlink() \"%s\" failed (a stale "
+                   "socket)", path);
+            goto failed;
+        }
+
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0) {
             fb_log(FB_LOG_ERR, errno, "bind() \"%s\" failed", path);
             goto failed;
         }
