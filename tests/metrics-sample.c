@@ -82,6 +82,8 @@ main(int argc, char **argv)
         return 1;
     }
 
+    /* No journal: its metrics are declared without samples. */
+    memset(&metrics, 0, sizeof(metrics));
     metrics.threads = st;
     metrics.nthreads = FB_SAMPLE_THREADS;
     metrics.start_time = 1700000000.25;
