@@ -12,6 +12,7 @@
 #include "fb_core.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,70 @@ fb_stats_alloc(size_t n)
     /* All zero bits is zero for an _Atomic uint64_t and for an AO_t. */
     memset(p, 0, n * sizeof(fb_stats_t));
     return p;
+}
+
+
+/*
+ * Field 22 of /proc/self/stat, starttime, is in clock ticks after boot;
+ * btime in /proc/stat is the boot in unix seconds.  Both are read as
+ * Prometheus' client libraries read them (the comm field, 2, may hold
+ * spaces and parentheses: the fields after it follow the last ')').
+ */
+double
+fb_process_start_time(void)
+{
+    int                 i;
+    long                hz = sysconf(_SC_CLK_TCK);
+    FILE               *f;
+    char                buf[1024], *p;
+    size_t              n;
+    unsigned long long  ticks = 0, btime = 0;
+
+    f = fopen("/proc/self/stat", "re");
+    if (f == NULL) {
+        fb_log(FB_LOG_WARN, errno, "fopen() \"/proc/self/stat\" failed: no "
+               "process_start_time_seconds");
+        return -1;
+    }
+
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+
+    /* After ')': field 3, then 19 more up to starttime. */
+    p = strrchr(buf, ')');
+    for (i = 0; p != NULL && i < 20; i++) {
+        p = strchr(p + 1, ' ');
+    }
+
+    if (p == NULL || sscanf(p, " %llu", &ticks) != 1 || hz <= 0) {
+        fb_log(FB_LOG_WARN, 0, "\"/proc/self/stat\" has no start time: no "
+               "process_start_time_seconds");
+        return -1;
+    }
+
+    f = fopen("/proc/stat", "re");
+    if (f == NULL) {
+        fb_log(FB_LOG_WARN, errno, "fopen() \"/proc/stat\" failed: no "
+               "process_start_time_seconds");
+        return -1;
+    }
+
+    while (fgets(buf, sizeof(buf), f) != NULL
+           && sscanf(buf, "btime %llu", &btime) != 1)
+    {
+        /* void */
+    }
+
+    fclose(f);
+
+    if (btime == 0) {
+        fb_log(FB_LOG_WARN, 0, "\"/proc/stat\" has no btime: no "
+               "process_start_time_seconds");
+        return -1;
+    }
+
+    return (double) btime + (double) ticks / (double) hz;
 }
 
 
@@ -428,7 +493,9 @@ fb_scrape_values(const fb_metrics_t *m, uint64_t accounts, uint64_t *v,
                        + (uint64_t) ru.ru_stime.tv_usec;
     v[FB_METRIC_rss] = rss * (uint64_t) page;
     v[FB_METRIC_vsize] = vsz * (uint64_t) page;
-    v[FB_METRIC_start_time] = (uint64_t) (m->start_time * 1e6 + 0.5);
+    v[FB_METRIC_start_time] = m->start_time < 0
+                              ? FB_NO_SAMPLE
+                              : (uint64_t) (m->start_time * 1e6 + 0.5);
     v[FB_METRIC_open_fds] = fb_open_fds();
     v[FB_METRIC_max_fds] = (uint64_t) rl.rlim_cur;
 

@@ -211,10 +211,19 @@ typedef struct {
 typedef struct {
     fb_stats_t    *threads;
     size_t         nthreads;
-    double         start_time;    /* unix seconds */
+    double         start_time;    /* unix seconds; < 0: unknown, no
+                                     sample */
     fb_journal_t  *journal;       /* NULL under --fsync off: the journal's
                                      metrics are declared, with no sample */
 } fb_metrics_t;
+
+/*
+ * When the process started, in unix seconds, as client libraries export
+ * process_start_time_seconds: from /proc/self/stat and /proc/stat, so
+ * that start-up (recovery of the journal) is not left out.  -1 if they
+ * cannot be read (logged).
+ */
+double fb_process_start_time(void);
 
 /* Allocates n zeroed, aligned fb_stats_t; free() them.  NULL: no memory. */
 fb_stats_t *fb_stats_alloc(size_t n);

@@ -233,7 +233,6 @@ fb_server_new(const fb_server_conf_t *conf, fb_listen_t *l, fb_store_t *store)
     size_t              n = (size_t) conf->threads;
     fb_server_t        *srv;
     struct rlimit       rl;
-    struct timespec     ts;
 
     srv = calloc(1, sizeof(*srv));
     if (srv == NULL) {
@@ -261,11 +260,10 @@ fb_server_new(const fb_server_conf_t *conf, fb_listen_t *l, fb_store_t *store)
         goto failed;
     }
 
-    clock_gettime(CLOCK_REALTIME, &ts);
     srv->metrics.threads = srv->stats;
     srv->metrics.nthreads = n;
     srv->metrics.journal = conf->journal;
-    srv->metrics.start_time = (double) ts.tv_sec + ts.tv_nsec / 1e9;
+    srv->metrics.start_time = fb_process_start_time();
 
     srv->workers = calloc(n, sizeof(fb_worker_t));
     if (srv->workers == NULL) {

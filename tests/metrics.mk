@@ -26,6 +26,7 @@ EXTRA_DIST += tests/test-promtool.sh
 # The contrib/ files, and the metrics through nginx and a real Prometheus.
 fb_metrics_py_tests = \
 	tests/test-contrib.py \
+	tests/test-metrics-backend.py \
 	tests/test-metrics-e2e.py \
 	tests/test-prometheus.py
 
@@ -36,6 +37,6 @@ EXTRA_DIST += $(fb_metrics_py_tests) tests/fbmetrics.py
 # (tests/integration.mk); these start stacks and a Prometheus, so they go
 # before it too.  To run it alone, also set fb_keepalive_after_metrics=.
 fb_keepalive_after_metrics = tests/test-promtool.log \
-	tests/test-contrib.log tests/test-metrics-e2e.log \
-	tests/test-prometheus.log
+	tests/test-contrib.log tests/test-metrics-backend.log \
+	tests/test-metrics-e2e.log tests/test-prometheus.log
 tests/test-keepalive.log: $(fb_keepalive_after_metrics)

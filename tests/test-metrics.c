@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <CUnit/Basic.h>
 
@@ -276,7 +277,26 @@ test_scrape_values(void)
     }
 
     fb_expo_free(&e);
+
+    /* A start time that could not be read: declared, no sample. */
+    m.start_time = -1;
+    if (scrape(&m, 41, &e) == 0) {
+        CU_ASSERT_EQUAL(fb_expo_family(&e, "process_start_time_seconds")
+                        ->samples, 0);
+    }
+
+    fb_expo_free(&e);
     free(m.threads);
+}
+
+
+/* This process's start, from /proc: before now, and not long before. */
+static void
+test_process_start_time(void)
+{
+    double  start = fb_process_start_time(), now = (double) time(NULL);
+
+    CU_ASSERT_TRUE(start > now - 600 && start <= now + 1);
 }
 
 
@@ -902,6 +922,7 @@ static const fb_ctest_t  tests[] = {
     { "the parser catches", test_parser_catches },
     { "label values clean", test_label_values_clean },
     { "scrape-time values", test_scrape_values },
+    { "process start time", test_process_start_time },
 #ifndef FB_NO_METRICS
     { "empty", test_empty },
     { "exact values", test_exact },

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""test-metrics-backend: what /metrics says about the process, from a
+backend whose system calls strace slows down.
+
+The backend runs alone (no nginx) on a unix socket in a temporary
+directory, under strace with delays injected where they show an ordering
+that a fast run hides:
+
+- flock() of the data directory returns 2 s late, so start-up (before any
+  request can be served) takes that much longer:
+  process_start_time_seconds must still be the process's start, as
+  client libraries export it (/proc/self/stat), not the moment the
+  workers began serving.
+
+Needs strace (Debian package strace); a missing one is a hard error.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True     # nothing written into the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import fbtest  # noqa: E402
+from fbtest import BACKEND, SANITIZER, check, note  # noqa: E402
+import fbfcgi  # noqa: E402
+import fbmetrics  # noqa: E402
+
+START_DELAY = 2.0           # s, added to start-up by the flock() delay
+READY_BOUND = 120 if SANITIZER else 30
+
+strace = shutil.which("strace", path=os.environ.get("PATH", "")
+                      + ":/usr/bin:/bin")
+if strace is None:
+    fbtest.hard_error("strace not found: install the Debian package strace")
+if not os.access(BACKEND, os.X_OK):
+    fbtest.hard_error("%s not found: the fastbank backend is not built"
+                      % BACKEND)
+
+tmp = tempfile.mkdtemp(prefix="fb-metrics-backend-")
+sock_path = os.path.join(tmp, "fastbank.sock")
+log_path = os.path.join(tmp, "backend.log")
+cmd = ["timeout", "-k", "10", "600", strace, "-f", "-qq", "-o", "/dev/null",
+       "-e", "trace=flock",
+       "-e", "inject=flock:delay_exit=%d" % (START_DELAY * 1e6),
+       BACKEND, "--listen", "unix:" + sock_path, "--threads", "2",
+       "--data-dir", os.path.join(tmp, "data")]
+note(" ".join(cmd))
+launched = time.time()
+log = open(log_path, "w")
+proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+                        stderr=log, start_new_session=True)
+log.close()
+
+
+def backend_pid():
+    """fastbank's pid, under timeout and strace."""
+    todo = [proc.pid]
+    while todo:
+        p = todo.pop()
+        try:
+            if os.path.basename(os.readlink("/proc/%d/exe" % p)) == \
+                    "fastbank":
+                return p
+        except OSError:
+            pass
+        todo.extend(fbtest.children_of(p))
+    return None
+
+
+def connect():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(fbtest.REQUEST_TIMEOUT)
+    s.connect(sock_path)
+    return s
+
+
+def call(s, method, uri):
+    s.sendall(fbfcgi.request(method, uri))
+    return fbfcgi.reply(s)
+
+
+def scrape(s):
+    status, body = call(s, "GET", "/metrics")
+    check(status == 200, "GET /metrics -> 200", status)
+    e = fbmetrics.parse(body.decode("utf-8"))
+    check(not e.errors, "a well-formed exposition", "\n".join(e.errors[:20]))
+    return e
+
+
+def wait_ready():
+    deadline = time.monotonic() + READY_BOUND + START_DELAY
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            s = connect()
+            s.close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def test_start_time():
+    """process_start_time_seconds is when the process started, not when
+    it began serving."""
+    s = connect()
+    t = scrape(s).get("process_start_time_seconds")
+    s.close()
+    # btime in /proc/stat has whole seconds: a second either way.
+    check(t is not None and launched - 1.5 <= t <= launched + 1.0,
+          "process_start_time_seconds is the process's start "
+          "(launched at %.2f; start-up took %.1f s more)"
+          % (launched, START_DELAY), t)
+
+
+try:
+    if check(wait_ready(), "the backend listens under strace",
+             open(log_path).read()):
+        fbtest.run(test_start_time)
+finally:
+    pid = backend_pid()
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+    try:
+        rc = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        note("backend did not stop: SIGKILL")
+        os.killpg(proc.pid, signal.SIGKILL)
+        rc = proc.wait()
+    check(rc == 0, "the backend stopped with status 0 on SIGTERM",
+          open(log_path).read())
+    shutil.rmtree(tmp, ignore_errors=True)
+
+fbtest.finish()
