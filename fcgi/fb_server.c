@@ -662,6 +662,10 @@ fb_reply(fb_worker_t *w, fb_conn_t *c, int durable, fb_method_e method,
     fb_stats_request(st, w->ctx.pending.route, method, w->ctx.reply.status,
                      fb_stats_clock() - start);
 
+    /* Idle before the reply leaves, for the same reason: a scrape the
+     * client sends next counts only the workers still serving. */
+    fb_stats_set_busy(st, 0);
+
     if (ok && !c->gone) {
         ok = fb_fcgx_reply(c->fd, c->req_id, out, len) == FB_OK;
     }
@@ -833,10 +837,10 @@ fb_serve(fb_worker_t *w, fb_conn_t *c)
     }
 
     if (d != 0) {
-        fb_reply(w, c, d > 0, req.method, start);
+        fb_reply(w, c, d > 0, req.method, start);    /* marks it idle */
+    } else {
+        fb_stats_set_busy(st, 0);
     }
-
-    fb_stats_set_busy(st, 0);
 }
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""test-metrics-backend: what /metrics says about the process, from a
-backend whose system calls strace slows down.
+"""test-metrics-backend: what /metrics says about the process and its
+workers, from a backend whose system calls strace slows down.
 
 The backend runs alone (no nginx) on a unix socket in a temporary
 directory, under strace with delays injected where they show an ordering
@@ -10,7 +10,11 @@ that a fast run hides:
   request can be served) takes that much longer:
   process_start_time_seconds must still be the process's start, as
   client libraries export it (/proc/self/stat), not the moment the
-  workers began serving.
+  workers began serving;
+- every writev() (the replies) returns 1 s late, after its data is in
+  the socket: a worker whose reply the client has read must already be
+  idle, so that a scrape sent next, to the other worker, finds only
+  itself busy (doc/metrics.txt).
 
 Needs strace (Debian package strace); a missing one is a hard error.
 """
@@ -32,7 +36,9 @@ from fbtest import BACKEND, SANITIZER, check, note  # noqa: E402
 import fbfcgi  # noqa: E402
 import fbmetrics  # noqa: E402
 
+METRICS_ON = os.environ.get("FB_METRICS", "yes") != "no"
 START_DELAY = 2.0           # s, added to start-up by the flock() delay
+REPLY_DELAY = 1.0           # s, added after each reply's writev()
 READY_BOUND = 120 if SANITIZER else 30
 
 strace = shutil.which("strace", path=os.environ.get("PATH", "")
@@ -47,8 +53,9 @@ tmp = tempfile.mkdtemp(prefix="fb-metrics-backend-")
 sock_path = os.path.join(tmp, "fastbank.sock")
 log_path = os.path.join(tmp, "backend.log")
 cmd = ["timeout", "-k", "10", "600", strace, "-f", "-qq", "-o", "/dev/null",
-       "-e", "trace=flock",
+       "-e", "trace=flock,writev",
        "-e", "inject=flock:delay_exit=%d" % (START_DELAY * 1e6),
+       "-e", "inject=writev:delay_exit=%d" % (REPLY_DELAY * 1e6),
        BACKEND, "--listen", "unix:" + sock_path, "--threads", "2",
        "--data-dir", os.path.join(tmp, "data")]
 note(" ".join(cmd))
@@ -121,16 +128,43 @@ def test_start_time():
           % (launched, START_DELAY), t)
 
 
+def test_busy_after_reply():
+    """A worker marks itself idle before its reply leaves."""
+    # Every earlier reply's writev() has returned: both workers are free.
+    time.sleep(REPLY_DELAY + 0.2)
+    # Consecutive connections go to the two workers in turn.
+    a = connect()
+    b = connect()
+    status, _ = call(a, "GET", "/healthz")
+    check(status == 200, "GET /healthz -> 200", status)
+    t0 = time.monotonic()
+    e = scrape(b)
+    if not METRICS_ON:
+        check("fastbank_worker_threads_busy" not in e.names(),
+              "no busy sample with metrics compiled out")
+    else:
+        check(e.get("fastbank_worker_threads_busy") == 1,
+              "fastbank_worker_threads_busy is 1 (the scrape) while the "
+              "worker that answered /healthz is still returning from "
+              "writev()", e.get("fastbank_worker_threads_busy"))
+    # The other worker answered: the scrape did not wait behind /healthz
+    # on one worker (which would show 1 whatever the order).
+    check(time.monotonic() - t0 < 0.6 * REPLY_DELAY,
+          "the scrape was answered by the other worker", time.monotonic() - t0)
+    a.close()
+    b.close()
+
+
 try:
     if check(wait_ready(), "the backend listens under strace",
              open(log_path).read()):
-        fbtest.run(test_start_time)
+        fbtest.run(test_busy_after_reply, test_start_time)
 finally:
     pid = backend_pid()
     if pid is not None:
         os.kill(pid, signal.SIGTERM)
     try:
-        rc = proc.wait(timeout=30)
+        rc = proc.wait(timeout=30 + 10 * REPLY_DELAY)
     except subprocess.TimeoutExpired:
         note("backend did not stop: SIGKILL")
         os.killpg(proc.pid, signal.SIGKILL)
