@@ -155,7 +155,8 @@ struct fb_server_s {
     int                stopfd;     /* eventfd, readable once stopping */
     fb_atomic_u64_t    failed;     /* a worker could not go on */
     fb_atomic_u64_t    stopping;
-    fb_atomic_u64_t    emfile_logged;  /* time of the last EMFILE record */
+    fb_atomic_u64_t    accept_logged;  /* time of the last accept failure
+                                          record */
     int                fd_room;    /* a connection's fd must be below it;
                                       0: no bound */
     fb_atomic_i64_t    next_owner; /* round-robin of new connections */
@@ -473,14 +474,18 @@ fb_conn_add(fb_server_t *srv, int fd)
 }
 
 
-/* One error record a second at most for the descriptors running out. */
+/*
+ * One error record a second at most for a failure that lasts, such as the
+ * descriptors or the kernel's memory running out: every worker meets it
+ * on every wake-up of the listening socket.
+ */
 static void
-fb_log_out_of_fds(fb_server_t *srv, int err, const char *what)
+fb_log_accept_failure(fb_server_t *srv, int err, const char *what)
 {
     uint64_t  now = (uint64_t) time(NULL);
 
-    if (fb_atomic_u64_load(&srv->emfile_logged) != now) {
-        fb_atomic_u64_store(&srv->emfile_logged, now);
+    if (fb_atomic_u64_load(&srv->accept_logged) != now) {
+        fb_atomic_u64_store(&srv->accept_logged, now);
         fb_log(FB_LOG_ERR, err, "%s", what);
     }
 }
@@ -503,13 +508,13 @@ fb_accept(fb_server_t *srv)
                 continue;
             }
 
-            if (errno == EMFILE || errno == ENFILE) {
-                /* Out of descriptors: back off a little instead of
-                 * spinning on a listening socket that stays readable. */
-                fb_log_out_of_fds(srv, errno, "accept4() failed");
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                /* Out of descriptors (EMFILE, ENFILE) or of kernel memory
+                 * (ENOBUFS, ENOMEM), the connection stays queued and the
+                 * listening socket readable: back off a little instead of
+                 * spinning, and logging, on it. */
+                fb_log_accept_failure(srv, errno, "accept4() failed");
                 usleep(10000);
-            } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                fb_log(FB_LOG_ERR, errno, "accept4() failed");
             }
 
             break;
@@ -520,7 +525,7 @@ fb_accept(fb_server_t *srv)
          * in use, so fewer than FB_FD_RESERVE are left above it.
          */
         if (srv->fd_room > 0 && fd >= srv->fd_room) {
-            fb_log_out_of_fds(srv, 0, "too many connections for the "
+            fb_log_accept_failure(srv, 0, "too many connections for the "
                               "descriptor limit (RLIMIT_NOFILE): new ones "
                               "are closed");
             close(fd);

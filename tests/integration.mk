@@ -16,6 +16,11 @@ EXTRA_DIST += $(fb_integration_tests) tests/test-keepalive.py tests/fbtest.py te
 TESTS += tests/test-fds.py
 EXTRA_DIST += tests/test-fds.py
 
+# accept4() failing over and over: the connection waits, the log does not
+# flood (no nginx needed; strace injects the failures).
+TESTS += tests/test-accept-errors.py
+EXTRA_DIST += tests/test-accept-errors.py
+
 # The journal through nginx: kill -9 under load, restart, nothing lost.
 TESTS += tests/test-crash.py
 EXTRA_DIST += tests/test-crash.py
@@ -27,5 +32,6 @@ EXTRA_DIST += tests/test-crash.py
 fb_keepalive_after = $(check_PROGRAMS:=.log) \
 	tests/test-nginx-conf.log tests/test-nginx-errors.log tests/test-api.log \
 	tests/test-concurrency.log tests/test-shutdown.log tests/test-readme.log \
-	tests/test-load-audit.log tests/test-crash.log
+	tests/test-load-audit.log tests/test-crash.log \
+	tests/test-accept-errors.log
 tests/test-keepalive.log: $(fb_keepalive_after)
