@@ -425,6 +425,12 @@ fb_print_field(fb_buf_t *b, fb_metric_e k, const fb_stats_snap_t *snap)
 }
 
 
+/* A scrape-time metric with nothing to report (no journal, or what it is
+ * read from could not be): declared, with no sample, rather than a zero
+ * that would pass for a real one. */
+#define FB_NO_SAMPLE  UINT64_MAX
+
+
 static uint64_t
 fb_open_fds(void)
 {
@@ -432,9 +438,12 @@ fb_open_fds(void)
     uint64_t        n = 0;
     struct dirent  *e;
 
+    /* Fails with EMFILE exactly when the count matters most. */
     d = opendir("/proc/self/fd");
     if (d == NULL) {
-        return 0;
+        fb_log(FB_LOG_WARN, errno, "opendir() \"/proc/self/fd\" failed: no "
+               "process_open_fds sample");
+        return FB_NO_SAMPLE;
     }
 
     while ((e = readdir(d)) != NULL) {
@@ -450,10 +459,6 @@ fb_open_fds(void)
 }
 
 
-/* A scrape-time metric with nothing to report (no journal): declared,
- * with no sample, rather than a zero that would pass for a real one. */
-#define FB_NO_SAMPLE  UINT64_MAX
-
 /* The values of FB_SCRAPE_METRICS, in their units (see decimals). */
 static void
 fb_scrape_values(const fb_metrics_t *m, uint64_t accounts, uint64_t *v,
@@ -461,43 +466,42 @@ fb_scrape_values(const fb_metrics_t *m, uint64_t accounts, uint64_t *v,
 {
     FILE           *f;
     long            page = sysconf(_SC_PAGESIZE);
-    uint64_t        vsz = 0, rss = 0;
+    uint64_t        vsz = FB_NO_SAMPLE, rss = FB_NO_SAMPLE;
     struct rlimit   rl;
     struct rusage   ru;
 
-    if (getrusage(RUSAGE_SELF, &ru) != 0) {
-        memset(&ru, 0, sizeof(ru));
+    v[FB_METRIC_cpu] = FB_NO_SAMPLE;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        v[FB_METRIC_cpu] = (uint64_t) ru.ru_utime.tv_sec * 1000000
+                           + (uint64_t) ru.ru_utime.tv_usec
+                           + (uint64_t) ru.ru_stime.tv_sec * 1000000
+                           + (uint64_t) ru.ru_stime.tv_usec;
     }
 
     f = fopen("/proc/self/statm", "re");
-    if (f != NULL) {
-        if (fscanf(f, "%" SCNu64 " %" SCNu64, &vsz, &rss) != 2) {
-            vsz = rss = 0;
+    if (f == NULL) {
+        fb_log(FB_LOG_WARN, errno, "fopen() \"/proc/self/statm\" failed: no "
+               "process memory samples");
+    } else {
+        if (fscanf(f, "%" SCNu64 " %" SCNu64, &vsz, &rss) != 2
+            || page <= 0)
+        {
+            vsz = rss = FB_NO_SAMPLE;
         }
         fclose(f);
     }
 
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
-        rl.rlim_cur = 0;
-    }
-
-    if (page < 0) {
-        page = 0;
-    }
+    v[FB_METRIC_max_fds] = getrlimit(RLIMIT_NOFILE, &rl) == 0
+                           ? (uint64_t) rl.rlim_cur : FB_NO_SAMPLE;
 
     v[FB_METRIC_accounts_active] = accounts;
     v[FB_METRIC_worker_threads] = m->nthreads;
-    v[FB_METRIC_cpu] = (uint64_t) ru.ru_utime.tv_sec * 1000000
-                       + (uint64_t) ru.ru_utime.tv_usec
-                       + (uint64_t) ru.ru_stime.tv_sec * 1000000
-                       + (uint64_t) ru.ru_stime.tv_usec;
-    v[FB_METRIC_rss] = rss * (uint64_t) page;
-    v[FB_METRIC_vsize] = vsz * (uint64_t) page;
+    v[FB_METRIC_rss] = rss == FB_NO_SAMPLE ? rss : rss * (uint64_t) page;
+    v[FB_METRIC_vsize] = vsz == FB_NO_SAMPLE ? vsz : vsz * (uint64_t) page;
     v[FB_METRIC_start_time] = m->start_time < 0
                               ? FB_NO_SAMPLE
                               : (uint64_t) (m->start_time * 1e6 + 0.5);
     v[FB_METRIC_open_fds] = fb_open_fds();
-    v[FB_METRIC_max_fds] = (uint64_t) rl.rlim_cur;
 
     /* The histogram is printed from js->sync_hist; v only says whether. */
     if (m->journal != NULL) {

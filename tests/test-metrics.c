@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 
@@ -285,6 +287,47 @@ test_scrape_values(void)
                         ->samples, 0);
     }
 
+    fb_expo_free(&e);
+    free(m.threads);
+}
+
+
+/*
+ * Out of descriptors, the scrape cannot open /proc/self/fd nor
+ * /proc/self/statm: process_open_fds and the memory sizes are declared
+ * without samples, never a 0 that would read as a real value (0 open
+ * descriptors, exactly when they have run out).
+ */
+static void
+test_scrape_no_fds(void)
+{
+    int            fd;
+    fb_expo_t      e;
+    fb_metrics_t   m = new_metrics(1);
+    struct rlimit  saved, rl;
+
+    CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_NOFILE, &saved), 0);
+
+    /* The lowest free descriptor becomes the limit: none can be opened. */
+    fd = dup(0);
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
+    rl = saved;
+    rl.rlim_cur = (rlim_t) fd;
+    CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_NOFILE, &rl), 0);
+
+    if (scrape(&m, 1, &e) == 0) {
+        CU_ASSERT_EQUAL(fb_expo_family(&e, "process_open_fds")->samples, 0);
+        CU_ASSERT_EQUAL(fb_expo_family(&e, "process_resident_memory_bytes")
+                        ->samples, 0);
+        CU_ASSERT_EQUAL(fb_expo_family(&e, "process_virtual_memory_bytes")
+                        ->samples, 0);
+        /* What needs no descriptor is still there. */
+        CU_ASSERT_EQUAL(value(&e, "process_max_fds", "", NULL), (double) fd);
+        CU_ASSERT_EQUAL(value(&e, "accounts_active", "", NULL), 1);
+    }
+
+    CU_ASSERT_EQUAL(setrlimit(RLIMIT_NOFILE, &saved), 0);
     fb_expo_free(&e);
     free(m.threads);
 }
@@ -923,6 +966,7 @@ static const fb_ctest_t  tests[] = {
     { "label values clean", test_label_values_clean },
     { "scrape-time values", test_scrape_values },
     { "process start time", test_process_start_time },
+    { "scrape out of descriptors", test_scrape_no_fds },
 #ifndef FB_NO_METRICS
     { "empty", test_empty },
     { "exact values", test_exact },
