@@ -308,6 +308,8 @@ struct fb_load_run_s {
     char                 abort_msg[512];
     atomic_int           stopped_by;
     int                  deadline_reason;   /* what t_deadline stands for */
+    int                  interrupted_before; /* ^C came before this phase:
+                                               the measured run took it */
     atomic_uint          logged;            /* one-time messages */
 
     uint64_t             t_start;           /* of the phase */

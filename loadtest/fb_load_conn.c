@@ -341,6 +341,7 @@ fb_load_engine_run(fb_load_run_t *run, fb_load_phase_t *phase)
     fb_load_worker_t  *w;
 
     run->phase = phase;
+    run->interrupted_before = fb_load_interrupted;
     atomic_store(&run->claim, 0);
 
     interval = 0;
@@ -656,7 +657,14 @@ fb_load_scan(fb_load_worker_t *w, uint64_t now)
             fb_load_stopped(run, run->deadline_reason);
         }
 
-    } else if (fb_load_interrupted && !run->phase->measured) {
+    } else if (fb_load_interrupted && !run->phase->measured
+               && !run->interrupted_before)
+    {
+        /*
+         * A ^C in set-up or in the audit ends the run.  One that stopped
+         * the measured run was answered there: the audit that follows
+         * must still read every balance, or what was sent goes unchecked.
+         */
         fb_load_abort(run, "interrupted during %s", run->phase->name);
         return;
     }

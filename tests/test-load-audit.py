@@ -18,19 +18,24 @@
     failure): pass-uncertain, exit 0;
   - one that leaves so many unanswered that no set of them can be picked
     out: unverified, exit 1;
-  - one that answers 200 to a deposit it never makes: fail, exit 1.
+  - one that answers 200 to a deposit it never makes: fail, exit 1;
+  - an honest one whose balance reads are slow, with fb-load stopped by
+    one SIGINT in the measured run: the audit still reads every balance
+    and passes, exit 0.
 """
 
 import http.server
 import json
 import os
 import re
+import signal
 import socket
 import socketserver
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 sys.dont_write_bytecode = True     # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -55,8 +60,9 @@ class Bank:
     transfer credits its payee when the audit's first round of reads
     reaches its last account), liar (every 10th deposit answers 200 and
     changes nothing), busy (an operation is applied and answered 503,
-    as after a journal failure) or many (as honest, but so many go
-    unanswered that no set of them can be picked out).  Some operations
+    as after a journal failure), many (as honest, but so many go
+    unanswered that no set of them can be picked out) or slowread (every
+    operation answered, each GET /accounts/{id} 20 ms late).  Some operations
     of the measured mix (amounts under 1,000,000: the funding deposits
     are exactly 1,000,000) are never answered (503 for busy): every
     STALL[mode][kind]-th of each kind."""
@@ -66,7 +72,8 @@ class Bank:
              "late": {"deposit": 0, "withdraw": 0, "transfer": 100},
              "liar": {"deposit": 150, "withdraw": 150, "transfer": 150},
              "busy": {"deposit": 100, "withdraw": 100, "transfer": 100},
-             "many": {"deposit": 0, "withdraw": 0, "transfer": 7}}
+             "many": {"deposit": 0, "withdraw": 0, "transfer": 7},
+             "slowread": {"deposit": 0, "withdraw": 0, "transfer": 0}}
 
     def __init__(self, mode):
         self.mode = mode
@@ -132,6 +139,7 @@ class Bank:
                 aid = int(m.group(1))
                 if not m.group(2):
                     self.reads += 1
+                    stall = self.mode == "slowread"
                     if self.reads == ACCOUNTS:
                         for aid2, amount in self.pending:
                             self.balance[aid2] += amount
@@ -148,6 +156,8 @@ class Bank:
         if stall and self.mode == "busy":
             status, obj = 503, {"code": "SERVICE_UNAVAILABLE",
                                 "message": "the journal failed"}
+        elif stall and self.mode == "slowread":
+            time.sleep(0.02)
         elif stall:
             self.done.wait(600)
             h.close_connection = True
@@ -306,6 +316,50 @@ def test_liar():
           "exit %d, summary %r\n%s" % (rc, summary, err))
 
 
+def test_interrupted():
+    # One SIGINT in the measured run stops the sending; what was sent is
+    # still audited.  The reads take 20 ms each, so the audit outlasts
+    # the engine's 10 ms scan that watches for interruptions.
+    bank = Bank("slowread")
+    try:
+        with tempfile.NamedTemporaryFile(suffix=".json") as jf:
+            p = subprocess.Popen([FB_LOAD, "--port", str(bank.port),
+                                  "--accounts", str(ACCOUNTS),
+                                  "--connections", "8", "--quiet",
+                                  "--json", jf.name, "--duration", "60",
+                                  "--timeout", TIMEOUT],
+                                 stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+            deadline = time.monotonic() + fbtest.REQUEST_TIMEOUT
+            while bank.mutations < 200 and p.poll() is None \
+                    and time.monotonic() < deadline:
+                time.sleep(0.05)
+            p.send_signal(signal.SIGINT)
+            try:
+                err = p.communicate(timeout=fbtest.REQUEST_TIMEOUT)[1]
+            except subprocess.TimeoutExpired:
+                p.kill()
+                err = p.communicate()[1]
+            try:
+                result = json.load(open(jf.name))
+            except (OSError, ValueError):
+                result = {}
+    finally:
+        bank.stop()
+    summary = result.get("summary", {})
+    stopped = result.get("result", {}).get("stopped_by")
+    note("interrupted after %d operations, %d balance reads, audit %s, "
+         "exit %d" % (bank.mutations, bank.reads, summary.get("audit"),
+                      p.returncode))
+    check(p.returncode == 0 and stopped == "signal"
+          and summary.get("audit") == "pass",
+          "one SIGINT in the measured run: stopped by signal, the audit "
+          "reads every balance and passes, exit 0",
+          "exit %d, stopped by %r, summary %r\n%s"
+          % (p.returncode, stopped, summary, err))
+
+
 fbtest.run(test_real_stack, test_honest, test_half_transfers,
-           test_late_credit, test_busy, test_too_many, test_liar)
+           test_late_credit, test_busy, test_too_many, test_liar,
+           test_interrupted)
 fbtest.finish()
