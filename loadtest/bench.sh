@@ -31,7 +31,7 @@
 #   --warmup S         unmeasured seconds before each case [2]
 #   --servers LIST     comma-separated subset of the above
 #   --cases LIST       comma-separated subset of the above
-#   --out DIR          where results go [BUILD_DIR/bench/DATE]
+#   --out DIR          where results go, new or empty [BUILD_DIR/bench/DATE]
 #   --port N           first port; the servers use N..N+4 [18480]
 #   --nginx-workers N  worker_processes of every nginx [2]
 #   --echo-threads N   fb-echo threads [32]
@@ -125,6 +125,13 @@ fi
 
 if [ -z "$out" ]; then
     out=$build/bench/$(date -u +%Y%m%dT%H%M%SZ)
+fi
+# The table, rate-64's rate and the exit status are read back from the
+# files in OUT: an earlier run's left there would pass for this run's
+# wherever this one wrote none (a server or case not run, a run that
+# failed early), and ratios would mix two runs.
+if [ -d "$out" ] && [ -n "$(ls -A "$out")" ]; then
+    die "--out $out is not empty: give a new or empty directory"
 fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)

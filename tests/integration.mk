@@ -7,7 +7,8 @@ fb_integration_tests = \
 	tests/test-concurrency.py \
 	tests/test-shutdown.py \
 	tests/test-readme.sh \
-	tests/test-load-audit.py
+	tests/test-load-audit.py \
+	tests/test-bench-out.sh
 
 TESTS += $(fb_integration_tests) tests/test-keepalive.py
 EXTRA_DIST += $(fb_integration_tests) tests/test-keepalive.py tests/fbtest.py tests/fbfcgi.py
