@@ -257,6 +257,7 @@ struct fb_load_worker_s {
     uint64_t             rate_start;
     uint64_t             rate_k;
     uint64_t             rate_next;
+    uint64_t             rate_counted;      /* sends made after warm-up */
 
     uint64_t             last_connect_ok;   /* 0: never */
     uint64_t             connect_fail_since;

@@ -358,6 +358,7 @@ fb_load_engine_run(fb_load_run_t *run, fb_load_phase_t *phase)
         w->connect_fail_since = 0;
         w->rate_interval = interval;
         w->rate_k = 0;
+        w->rate_counted = 0;
         /* Workers' schedules interleave rather than coincide. */
         w->rate_start = run->t_start
                         + (uint64_t) (interval * i / run->nworkers);
@@ -459,10 +460,25 @@ fb_load_worker_main(void *arg)
 }
 
 
+/* Sends k = 0, 1, ... of w's schedule with rate_start + k * interval < t. */
+static uint64_t
+fb_load_rate_due(fb_load_worker_t *w, uint64_t t)
+{
+    if (t <= w->rate_start) {
+        return 0;
+    }
+
+    return (uint64_t) ((double) (t - w->rate_start - 1) / w->rate_interval)
+           + 1;
+}
+
+
 /*
  * A fixed-rate run that ends at a deadline may leave sends that were due
  * and never made, because every connection was waiting for the server:
  * they are counted, so that a rate the server cannot keep is not hidden.
+ * Like every result, over the measured window: the sends due from the end
+ * of the warm-up on, against the sends made of them.
  */
 static void
 fb_load_rate_unsent(fb_load_worker_t *w)
@@ -475,15 +491,14 @@ fb_load_rate_unsent(fb_load_worker_t *w)
         end = run->t_deadline;
     }
 
-    if (end <= w->rate_start || atomic_load(&run->abort)
+    if (end <= w->rate_start || end <= run->t_warm
+        || atomic_load(&run->abort)
         || atomic_load(&run->stopped_by) == FB_LOAD_STOP_SIGNAL)
     {
         return;
     }
 
-    /* Sends k = 0, 1, ... with rate_start + k * interval < end. */
-    due = (uint64_t) ((double) (end - w->rate_start - 1) / w->rate_interval)
-          + 1;
+    due = fb_load_rate_due(w, end) - fb_load_rate_due(w, run->t_warm);
 
     if (run->conf->requests != 0) {
         /* Only what the request budget had left could have been due. */
@@ -492,8 +507,8 @@ fb_load_rate_unsent(fb_load_worker_t *w)
         }
     }
 
-    if (due > w->rate_k) {
-        w->stats->unsent += due - w->rate_k;
+    if (due > w->rate_counted) {
+        w->stats->unsent += due - w->rate_counted;
     }
 }
 
@@ -763,6 +778,7 @@ fb_load_rate_dispatch(fb_load_worker_t *w, uint64_t now)
         }
 
         w->rate_k++;
+        w->rate_counted += c->req.counted;
         w->rate_next = w->rate_start
                        + (uint64_t) ((double) w->rate_k * w->rate_interval);
     }
@@ -840,7 +856,9 @@ fb_load_conn_open(fb_load_worker_t *w, fb_load_conn_t *c, uint64_t now)
     fb_load_conf_t      *conf = run->conf;
     struct epoll_event   ev;
 
-    if (c->served > 0 && run->phase->measured) {
+    /* The warm-up's reconnects are no more in the results than its
+     * responses. */
+    if (c->served > 0 && run->phase->measured && now >= run->t_warm) {
         w->stats->reconnects++;
     }
 
@@ -1142,7 +1160,7 @@ fb_load_conn_read(fb_load_worker_t *w, fb_load_conn_t *c, uint64_t now)
             fb_load_log_once(w->run, FB_LOAD_ONCE_PROTOCOL,
                              "the server sent %zd bytes with no request"
                              " outstanding; connection closed", n);
-            if (w->run->phase->measured) {
+            if (w->run->phase->measured && now >= w->run->t_warm) {
                 w->stats->protocol_errors++;
             }
 

@@ -8,6 +8,7 @@ fb_integration_tests = \
 	tests/test-shutdown.py \
 	tests/test-readme.sh \
 	tests/test-load-audit.py \
+	tests/test-load-window.py \
 	tests/test-bench-out.sh
 
 TESTS += $(fb_integration_tests) tests/test-keepalive.py
