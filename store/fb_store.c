@@ -45,10 +45,17 @@
 
 /*
  * lsn is the LSN of the last logged change of balance.  A writer stores
- * lsn before balance (balance with release), a reader loads balance
+ * lsn before balance (both with release), a reader loads balance
  * (acquire) before lsn, so a reader that sees a balance also sees its
  * change's LSN or a later one, never an earlier one.
+ *
+ * While a transfer is between its payer's balance store and its payee's,
+ * the payer's lsn carries FB_LSN_APPLYING (fb_store_transfer): a reader
+ * that finds it waits on the stripe (fb_store_get).  LSNs count records
+ * and never reach that bit.
  */
+#define FB_LSN_APPLYING       ((int64_t) 1 << 62)
+
 typedef struct {
     fb_atomic_i64_t   balance;
     fb_atomic_i64_t   lsn;
@@ -100,7 +107,8 @@ struct fb_store_s {
      * records reach the log in the order its balance changed.  A
      * transfer holds both accounts' stripes (ascending index) so that no
      * audit sees it half done; the audit holds them all.  Readers of a
-     * single balance take no lock (acquire load).
+     * single balance take no lock (acquire load), unless they find a
+     * transfer halfway through its stores (FB_LSN_APPLYING).
      */
     fb_stripe_t       *stripes;
     uint64_t           max_accounts;
@@ -338,7 +346,9 @@ done:
 fb_store_rc_e
 fb_store_get(fb_store_t *s, int64_t id, fb_account_t *out)
 {
-    fb_slot_t  *slot;
+    int64_t           balance, lsn;
+    fb_slot_t        *slot;
+    pthread_mutex_t  *m;
 
     slot = fb_store_slot(s, id);
     if (slot == NULL) {
@@ -348,8 +358,26 @@ fb_store_get(fb_store_t *s, int64_t id, fb_account_t *out)
     if (out != NULL) {
         out->id = id;
         /* Balance first: see fb_slot_t. */
-        out->balance = fb_atomic_load_acquire(&slot->balance);
-        out->lsn = (uint64_t) fb_atomic_load_acquire(&slot->lsn);
+        balance = fb_atomic_load_acquire(&slot->balance);
+        lsn = fb_atomic_load_acquire(&slot->lsn);
+
+        if (lsn & FB_LSN_APPLYING) {
+            /*
+             * A transfer from this account has stored its debit and not
+             * yet its credit.  Answering with the debit now would let a
+             * read that starts after this one find the payee not yet
+             * credited: the money in neither account.  The transfer holds
+             * the stripe until both are stored, so wait for it there.
+             */
+            m = fb_store_stripe(s, id);
+            pthread_mutex_lock(m);
+            balance = fb_atomic_load_relaxed(&slot->balance);
+            lsn = fb_atomic_load_relaxed(&slot->lsn);
+            pthread_mutex_unlock(m);
+        }
+
+        out->balance = balance;
+        out->lsn = (uint64_t) lsn;
         out->created = slot->created;
         out->owner = slot->owner;
         out->owner_len = slot->owner_len;
@@ -405,7 +433,8 @@ fb_store_move(fb_store_t *s, fb_op_type_e type, int64_t id, int64_t amount,
         goto done;
     }
 
-    fb_atomic_store_relaxed(&slot->lsn, (int64_t) seq);
+    /* Release, not relaxed: see fb_store_transfer. */
+    fb_atomic_store_release(&slot->lsn, (int64_t) seq);
     fb_atomic_store_release(&slot->balance, op.balance);
 
     if (balance != NULL) {
@@ -508,10 +537,20 @@ fb_store_transfer(fb_store_t *s, int64_t from, int64_t to, int64_t amount,
         goto done;
     }
 
-    fb_atomic_store_relaxed(&fs->lsn, (int64_t) seq);
-    fb_atomic_store_relaxed(&ts->lsn, (int64_t) seq);
+    /*
+     * The debit is stored before the credit, and the payer's lsn says
+     * FB_LSN_APPLYING until the credit is stored too.  A lock-free reader
+     * that sees the credit sees the debit (release and acquire); one that
+     * sees the debit sees the flag, or else the lsn stored after the
+     * credit, or a later operation's lsn stored after this one unlocked.
+     * Those are release stores, so either way the credit is visible to
+     * every read that follows, and with the flag fb_store_get waits here.
+     */
+    fb_atomic_store_release(&fs->lsn, (int64_t) seq | FB_LSN_APPLYING);
+    fb_atomic_store_release(&ts->lsn, (int64_t) seq);
     fb_atomic_store_release(&fs->balance, op.balance);
     fb_atomic_store_release(&ts->balance, op.to_balance);
+    fb_atomic_store_release(&fs->lsn, (int64_t) seq);
 
     if (from_balance != NULL) {
         *from_balance = op.balance;

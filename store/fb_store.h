@@ -132,8 +132,11 @@ void fb_store_free(fb_store_t *s);
 fb_store_rc_e fb_store_create(fb_store_t *s, const char *owner,
     size_t owner_len, fb_account_t *out);
 
-/* Lock-free.  FB_STORE_NOT_FOUND for any id that names no account,
- * including 0, negative ids and ids never handed out. */
+/* Lock-free, but for one case: a transfer from id caught between its
+ * debit and its credit is waited for on id's stripe, so that no read
+ * after this one can find the money in neither account.
+ * FB_STORE_NOT_FOUND for any id that names no account, including 0,
+ * negative ids and ids never handed out. */
 fb_store_rc_e fb_store_get(fb_store_t *s, int64_t id, fb_account_t *out);
 
 fb_store_rc_e fb_store_deposit(fb_store_t *s, int64_t id, int64_t amount,

@@ -1,7 +1,8 @@
 /*
  * fb_store_peek.c: store/fb_store.c compiled with test-only doors (see
  * fb_store_peek.h).  The store's allocation calls are routed through
- * counters that can be told to fail, as SQLite and nghttp2 do; the code
+ * counters that can be told to fail, as SQLite and nghttp2 do, and its
+ * release stores through one that can pause after a chosen one; the code
  * under test is otherwise the library's, byte for byte.
  */
 
@@ -12,13 +13,20 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
+#include "fb_atomic.h"
 #include "fb_store_peek.h"
 
 
 static long  fb_peek_nallocs;
 static long  fb_peek_fail_at = -1;
 static int   fb_peek_persist;
+
+/* Set before the thread that stores is started; read only by it. */
+static const fb_atomic_i64_t  *fb_peek_pause_at;
+static long                    fb_peek_pause_ms;
+static fb_atomic_i64_t         fb_peek_paused_flag;
 
 
 static int fb_peek_failing(void);
@@ -27,12 +35,14 @@ static void *fb_peek_calloc(size_t n, size_t size);
 static int fb_peek_posix_memalign(void **p, size_t align, size_t size);
 static int fb_peek_mutex_init(pthread_mutex_t *m,
     const pthread_mutexattr_t *attr);
+static void fb_peek_store_release(fb_atomic_i64_t *a, int64_t v);
 
 
 #define malloc              fb_peek_malloc
 #define calloc              fb_peek_calloc
 #define posix_memalign      fb_peek_posix_memalign
 #define pthread_mutex_init  fb_peek_mutex_init
+#define fb_atomic_store_release  fb_peek_store_release
 
 #include "fb_store.c"
 
@@ -40,6 +50,7 @@ static int fb_peek_mutex_init(pthread_mutex_t *m,
 #undef calloc
 #undef posix_memalign
 #undef pthread_mutex_init
+#undef fb_atomic_store_release
 
 
 int
@@ -59,6 +70,31 @@ fb_peek_set_balance(fb_store_t *s, int64_t id, int64_t balance)
     pthread_mutex_unlock(m);
 
     return 0;
+}
+
+
+int
+fb_peek_pause_after_balance(fb_store_t *s, int64_t id, long ms)
+{
+    fb_slot_t  *slot;
+
+    slot = fb_store_slot(s, id);
+    if (slot == NULL) {
+        return -1;
+    }
+
+    fb_peek_pause_at = &slot->balance;
+    fb_peek_pause_ms = ms;
+    fb_atomic_store_release(&fb_peek_paused_flag, 0);
+
+    return 0;
+}
+
+
+int
+fb_peek_paused(void)
+{
+    return fb_atomic_load_acquire(&fb_peek_paused_flag) != 0;
 }
 
 
@@ -135,4 +171,24 @@ fb_peek_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
     }
 
     return pthread_mutex_init(m, attr);
+}
+
+
+static void
+fb_peek_store_release(fb_atomic_i64_t *a, int64_t v)
+{
+    struct timespec  ts;
+
+    fb_atomic_store_release(a, v);
+
+    if (a != fb_peek_pause_at || fb_atomic_load_relaxed(&fb_peek_paused_flag))
+    {
+        return;
+    }
+
+    fb_atomic_store_release(&fb_peek_paused_flag, 1);
+
+    ts.tv_sec = fb_peek_pause_ms / 1000;
+    ts.tv_nsec = fb_peek_pause_ms % 1000 * 1000000;
+    nanosleep(&ts, NULL);
 }

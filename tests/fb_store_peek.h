@@ -1,7 +1,7 @@
 /*
  * fb_store_peek.h: test-only doors into the store, for what the public
- * API cannot reach in test time: balances near INT64_MAX, and failing
- * allocations.  tests/fb_store_peek.c compiles store/fb_store.c itself
+ * API cannot reach in test time: balances near INT64_MAX, failing
+ * allocations, and a mutation held between two of its stores.  tests/fb_store_peek.c compiles store/fb_store.c itself
  * with these doors added; nothing here exists in libfbstore.a.
  */
 
@@ -13,6 +13,14 @@
 /* Sets an existing account's balance under its stripe lock, bypassing
  * every check and the log hook.  Returns -1 if id names no account. */
 int fb_peek_set_balance(fb_store_t *s, int64_t id, int64_t balance);
+
+/* The next store of account id's balance (a release store, as every
+ * mutation makes) is followed by a pause of ms milliseconds, with whatever
+ * locks the mutation holds; fb_peek_paused() is true from that store on.
+ * Call it before starting the thread that is to store.  Returns -1 if id
+ * names no account. */
+int fb_peek_pause_after_balance(fb_store_t *s, int64_t id, long ms);
+int fb_peek_paused(void);
 
 /* The n-th allocation (or mutex init) from now fails, counting from 0;
  * with persist set, every later one fails too.  n < 0 disarms. */

@@ -65,9 +65,11 @@ static int64_t balance_of(fb_store_t *s, int64_t id);
 
 
 /*
- * The hook records each call.  fb_store_get and fb_store_count take no
- * lock, so calling them here is safe, and shows what readers could see
- * while the hook ran: the state before the operation (write-ahead).  The
+ * The hook records each call.  fb_store_count takes no lock, nor does
+ * fb_store_get unless it meets another thread's transfer between its two
+ * stores, which never happens while a hook of these tests runs; so
+ * calling them here is safe, and shows what readers could see while the
+ * hook ran: the state before the operation (write-ahead).  The
  * LSN it hands out is 1000 + the call's index, so that tests can tell
  * which call an LSN came from.
  */
@@ -940,6 +942,65 @@ test_transfer_stripes(void)
 }
 
 
+/*
+ * A transfer stores the payer's balance, then the payee's.  Held between
+ * the two stores (a test door pauses it there, its stripes held), a
+ * reader that has seen the payer debited must then see the payee
+ * credited, and the LSN of the transfer with the debit: no reader ever
+ * sees the money in neither account.
+ */
+static void *
+transfer_5(void *arg)
+{
+    fb_store_t  *s = arg;
+
+    return fb_store_transfer(s, 1, 2, 5, NULL, NULL, NULL) == FB_STORE_OK
+           ? s : NULL;
+}
+
+
+static void
+test_transfer_seen_whole(void)
+{
+    size_t           k;
+    void            *ok;
+    pthread_t        t;
+    fb_store_t      *s;
+    log_rec_t       *rec;
+    fb_account_t     a, b;
+    struct timespec  tick = { 0, 1000 * 1000 };
+
+    static const size_t  stripes[] = { 1, 1024 };
+
+    for (k = 0; k < sizeof(stripes) / sizeof(stripes[0]); k++) {
+        s = new_logged(stripes[k], 0, &rec);
+        CU_ASSERT_EQUAL_FATAL(make_account(s, "Payer"), 1);
+        CU_ASSERT_EQUAL_FATAL(make_account(s, "Payee"), 2);
+        fund(s, 1, 100);
+        CU_ASSERT_EQUAL_FATAL(fb_peek_pause_after_balance(s, 1, 200), 0);
+
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, transfer_5, s), 0);
+        while (!fb_peek_paused()) {
+            nanosleep(&tick, NULL);
+        }
+
+        CU_ASSERT_EQUAL(fb_store_get(s, 1, &a), FB_STORE_OK);
+        CU_ASSERT_EQUAL(fb_store_get(s, 2, &b), FB_STORE_OK);
+        CU_ASSERT_EQUAL(pthread_join(t, &ok), 0);
+        CU_ASSERT_PTR_EQUAL(ok, s);
+
+        CU_ASSERT_EQUAL(a.balance, 95);
+        CU_ASSERT_EQUAL(b.balance, 5);
+        CU_ASSERT_EQUAL(rec->n, 4);
+        CU_ASSERT_EQUAL(a.lsn, 1003);
+        CU_ASSERT_EQUAL(b.lsn, 1003);
+
+        fb_store_free(s);
+        free(rec);
+    }
+}
+
+
 /* ---- the log hook ---- */
 
 
@@ -1624,6 +1685,7 @@ static const fb_ctest_t  tests[] = {
     { "transfer: self", test_transfer_self },
     { "transfer: overflow", test_transfer_overflow },
     { "transfer: stripes", test_transfer_stripes },
+    { "transfer: seen whole by readers", test_transfer_seen_whole },
     { "log: order", test_log_order },
     { "log: failure changes nothing", test_log_failure_changes_nothing },
     { "lsn: handed back and kept", test_lsn },

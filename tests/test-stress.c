@@ -1,8 +1,8 @@
 /*
  * test-stress.c: the store under concurrent load: money is conserved, no
- * balance is ever seen negative, audits never see a transfer half done,
- * opposite transfers never deadlock, and creates race safely with
- * operations on existing accounts.
+ * balance is ever seen negative, audits and lock-free readers never see a
+ * transfer half done, opposite transfers never deadlock, and creates race
+ * safely with operations on existing accounts.
  *
  * Worker threads never call CUnit (it is not thread-safe): each counts
  * what it did and what went wrong, and the main thread asserts after the
@@ -661,6 +661,180 @@ test_opposite_transfers_shared_stripe(void)
 }
 
 
+/* ---- what lock-free readers see of a transfer ---- */
+
+
+/* One reader beside the payer keeps two CPUs busy.  The window between a
+ * transfer's two stores is a few instructions wide: a release build lands
+ * in it now and then, a ThreadSanitizer build often; test-store holds a
+ * transfer there on purpose. */
+#define ORDER_TRANSFERS  500000
+#define ORDER_READERS    1
+
+
+typedef struct {
+    fb_store_t         *store;
+    pthread_barrier_t   start;
+    fb_atomic_i64_t     paying;
+} order_run_t;
+
+typedef struct {
+    order_run_t  *run;
+    pthread_t     tid;
+    long          reads;
+    long          errors;
+    int64_t       first_a, first_b;  /* the first pair of reads gone wrong */
+} order_t;
+
+
+/* Moves 1 centavo at a time from account 1 to account 2, ORDER_TRANSFERS
+ * times: account 1 only ever goes down, account 2 only ever goes up. */
+static void *
+order_payer(void *arg)
+{
+    order_t  *o = arg;
+    long      i;
+
+    pthread_barrier_wait(&o->run->start);
+
+    for (i = 0; i < ORDER_TRANSFERS; i++) {
+        if (fb_store_transfer(o->run->store, 1, 2, 1, NULL, NULL, NULL)
+            != FB_STORE_OK)
+        {
+            o->errors++;
+        }
+    }
+
+    fb_atomic_store_release(&o->run->paying, 0);
+    return NULL;
+}
+
+
+/*
+ * Reads one account and then the other, in turn.  A read that starts
+ * after another has returned sees at least as much of the transfers: once
+ * the payer is seen debited, the payee is then seen credited (the sum
+ * never drops below the total), and once the payee is seen credited, the
+ * payer is then seen debited (the sum never rises above it).
+ */
+static void *
+order_reader(void *arg)
+{
+    order_t       *o = arg;
+    int64_t        a, b;
+    fb_account_t   acct;
+
+    pthread_barrier_wait(&o->run->start);
+
+    while (fb_atomic_load_acquire(&o->run->paying)) {
+        if (o->reads++ % 2 == 0) {
+            (void) fb_store_get(o->run->store, 1, &acct);
+            a = acct.balance;
+            (void) fb_store_get(o->run->store, 2, &acct);
+            b = acct.balance;
+            if (a + b >= ORDER_TRANSFERS) {
+                continue;
+            }
+        } else {
+            (void) fb_store_get(o->run->store, 2, &acct);
+            b = acct.balance;
+            (void) fb_store_get(o->run->store, 1, &acct);
+            a = acct.balance;
+            if (a + b <= ORDER_TRANSFERS) {
+                continue;
+            }
+        }
+
+        if (o->errors++ == 0) {
+            o->first_a = a;
+            o->first_b = b;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* A reader never sees a transfer in neither account or in both. */
+static void
+transfer_order(size_t stripes)
+{
+    int               i;
+    long              reads;
+    order_t           o[1 + ORDER_READERS];
+    order_run_t       run;
+    fb_account_t      acct;
+    fb_store_conf_t   conf;
+
+    memset(&run, 0, sizeof(run));
+    memset(&conf, 0, sizeof(conf));
+    conf.stripes = stripes;
+    run.store = fb_store_new(&conf);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(run.store);
+    CU_ASSERT_EQUAL_FATAL(fb_store_create(run.store, "payer", 5, NULL),
+                          FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_store_create(run.store, "payee", 5, NULL),
+                          FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(st_fund(run.store, 1, ORDER_TRANSFERS),
+                          FB_STORE_OK);
+
+    CU_ASSERT_EQUAL_FATAL(pthread_barrier_init(&run.start, NULL,
+                                               1 + ORDER_READERS), 0);
+    fb_atomic_store_release(&run.paying, 1);
+
+    watchdog_arm();
+
+    for (i = 0; i < 1 + ORDER_READERS; i++) {
+        memset(&o[i], 0, sizeof(o[i]));
+        o[i].run = &run;
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&o[i].tid, NULL,
+                                             i == 0 ? order_payer
+                                                    : order_reader,
+                                             &o[i]), 0);
+    }
+
+    for (i = 0; i < 1 + ORDER_READERS; i++) {
+        CU_ASSERT_EQUAL(pthread_join(o[i].tid, NULL), 0);
+    }
+
+    alarm(0);
+    pthread_barrier_destroy(&run.start);
+
+    reads = 0;
+    for (i = 0; i < 1 + ORDER_READERS; i++) {
+        if (o[i].errors != 0) {
+            printf("\n    thread %d: %ld errors, first: payer %" PRId64
+                   ", payee %" PRId64 "\n", i, o[i].errors, o[i].first_a,
+                   o[i].first_b);
+        }
+        CU_ASSERT_EQUAL(o[i].errors, 0);
+        reads += o[i].reads;
+    }
+
+    printf("\n    %d stripes: %d transfers, %ld pairs of reads ",
+           (int) stripes, ORDER_TRANSFERS, reads);
+
+    CU_ASSERT_EQUAL_FATAL(fb_store_get(run.store, 2, &acct), FB_STORE_OK);
+    CU_ASSERT_EQUAL(acct.balance, ORDER_TRANSFERS);
+
+    fb_store_free(run.store);
+}
+
+
+static void
+test_transfer_order(void)
+{
+    transfer_order(1024);
+}
+
+
+static void
+test_transfer_order_shared_stripe(void)
+{
+    transfer_order(1);
+}
+
+
 /* ---- creates racing with operations ---- */
 
 
@@ -942,6 +1116,9 @@ static const fb_ctest_t  tests[] = {
       test_opposite_transfers_reversed_stripes },
     { "opposite transfers, shared stripe",
       test_opposite_transfers_shared_stripe },
+    { "readers see a transfer whole", test_transfer_order },
+    { "readers see a transfer whole, shared stripe",
+      test_transfer_order_shared_stripe },
     { "creates race operations", test_creates_race },
 };
 
