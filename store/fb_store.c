@@ -612,7 +612,10 @@ fb_store_audit(fb_store_t *s, fb_store_audit_t *out)
         }
 
         if (!out->overflow && __builtin_add_overflow(sum, b, &sum)) {
+            /* sum now holds the wrapped value, of the wrong sign: the
+             * sum saturates the way b pushed it. */
             out->overflow = 1;
+            sum = b < 0 ? INT64_MIN : INT64_MAX;
         }
     }
 
@@ -622,7 +625,7 @@ fb_store_audit(fb_store_t *s, fb_store_audit_t *out)
     }
 
     out->accounts = n;
-    out->sum = out->overflow ? (sum < 0 ? INT64_MIN : INT64_MAX) : sum;
+    out->sum = sum;
     out->min_balance = min;
 }
 

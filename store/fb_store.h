@@ -111,7 +111,8 @@ typedef struct {
 
 typedef struct {
     uint64_t      accounts;      /* accounts that exist */
-    int64_t       sum;           /* sum of all balances */
+    int64_t       sum;           /* sum of all balances; INT64_MAX if
+                                    it does not fit (overflow) */
     int64_t       min_balance;   /* smallest balance (0 when no accounts) */
     int           overflow;      /* sum does not fit in int64 */
 } fb_store_audit_t;

@@ -1527,9 +1527,12 @@ test_audit(void)
     CU_ASSERT_EQUAL(au.overflow, 0);
     CU_ASSERT_EQUAL(au.sum, INT64_MAX);
 
+    /* Past it, the sum saturates: balances are never negative, so it is
+     * INT64_MAX, never a wrapped or negative value. */
     CU_ASSERT_EQUAL(fb_store_deposit(s, 4, 1, NULL, NULL), FB_STORE_OK);
     fb_store_audit(s, &au);
     CU_ASSERT_EQUAL(au.overflow, 1);
+    CU_ASSERT_EQUAL(au.sum, INT64_MAX);
     CU_ASSERT_EQUAL(au.accounts, 4);
     CU_ASSERT_EQUAL(au.min_balance, 0);
 
@@ -1537,6 +1540,7 @@ test_audit(void)
     CU_ASSERT_EQUAL(fb_peek_set_balance(s, 3, INT64_MAX), 0);
     fb_store_audit(s, &au);
     CU_ASSERT_EQUAL(au.overflow, 1);
+    CU_ASSERT_EQUAL(au.sum, INT64_MAX);
 
     fb_store_free(s);
 }
