@@ -51,8 +51,8 @@ fb_listen_check(const char *addr, const char **why)
     if (strncmp(addr, "fd:", 3) == 0) {
         errno = 0;
         n = strtol(addr + 3, &end, 10);
-        if (addr[3] == '\0' || *end != '\0' || errno != 0 || n < 0
-            || n > 65535)
+        if (addr[3] < '0' || addr[3] > '9' || *end != '\0' || errno != 0
+            || n < 0 || n > 65535)
         {
             *why = "fd: takes a descriptor number, as in fd:0";
             return FB_DECLINED;
@@ -236,7 +236,8 @@ fb_parse_inet(const char *addr, struct sockaddr_storage *ss, socklen_t *len,
 
     errno = 0;
     port = strtol(colon + 1, &end, 10);
-    if (colon[1] == '\0' || *end != '\0' || errno != 0 || port < 1
+    if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0
+        || port < 1
         || port > 65535)
     {
         *why = "the port must be 1 to 65535";

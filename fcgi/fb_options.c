@@ -173,7 +173,8 @@ fb_options_usage(FILE *out)
 "\n"
 "SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0.\n"
 "See fastbank(8).\n",
-        FB_DEFAULT_LISTEN, FB_MAX_THREADS, FB_DEFAULT_BACKLOG, FB_DEFAULT_MAX_BODY,
+        FB_DEFAULT_LISTEN, FB_MAX_THREADS, FB_DEFAULT_BACKLOG,
+        FB_DEFAULT_MAX_BODY,
         (unsigned long long) FB_STORE_MAX_ACCOUNTS_MAX,
         (unsigned long long) FB_STORE_MAX_ACCOUNTS_DEFAULT,
         FB_STORE_STRIPES_MAX, FB_STORE_STRIPES_DEFAULT, FB_DEFAULT_CONFIG,
@@ -235,7 +236,8 @@ fb_parse_number(const char *s, unsigned long long min, unsigned long long max,
     char                *end;
     unsigned long long   v;
 
-    if (*s == '\0' || *s == '-' || *s == '+' || *s == ' ') {
+    /* Digits only: strtoull would also take leading blanks and a sign. */
+    if (*s < '0' || *s > '9') {
         return FB_DECLINED;
     }
 
