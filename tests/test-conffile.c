@@ -406,6 +406,96 @@ test_files(void)
 }
 
 
+/*
+ * The installed example (etc/fastbank.conf) shows every key the file takes
+ * (each long option of --help with a value, --config and --check aside),
+ * and with each "#key = value" line uncommented it parses to the defaults
+ * it says it shows, but for threads, whose default is one per CPU.
+ */
+static void
+test_example(void)
+{
+    int          n;
+    char         path[4096], name[64], want[80], *text, *t, *p, *q;
+    long         len;
+    FILE        *f;
+    fb_conf_t    c, d;
+    fb_conffile_t  cf;
+    static char  usage[16384];
+
+    snprintf(path, sizeof(path), "%s/etc/fastbank.conf",
+             getenv("top_srcdir") != NULL ? getenv("top_srcdir") : ".");
+    f = fopen(path, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    text = calloc(1, 65536);
+    t = calloc(1, 65536);
+    CU_ASSERT_FATAL(text != NULL && t != NULL);
+    len = (long) fread(text, 1, 65535, f);
+    fclose(f);
+    CU_ASSERT_FATAL(len > 0 && len < 65535);
+
+    /* Every key --help shows that the file takes. */
+    f = fmemopen(usage, sizeof(usage) - 1, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fb_options_usage(f);
+    fclose(f);
+
+    n = 0;
+    for (p = strstr(usage, "--"); p != NULL; p = strstr(p + 2, "--")) {
+        for (q = p + 2; (*q >= 'a' && *q <= 'z') || *q == '-'; q++) {
+            /* void */
+        }
+        if (q == p + 2 || (size_t) (q - p - 2) >= sizeof(name)) {
+            continue;
+        }
+        memcpy(name, p + 2, (size_t) (q - p - 2));
+        name[q - p - 2] = '\0';
+        if (fb_options_key(name, strlen(name)) != FB_OPTIONS_KEY_VALUE) {
+            continue;
+        }
+        snprintf(want, sizeof(want), "\n#%s = ", name);
+        if (strstr(text, want) == NULL) {
+            fprintf(stderr, "\n  etc/fastbank.conf does not show \"%s\"",
+                    name);
+            CU_FAIL("a key missing from the example");
+        }
+        n++;
+    }
+    CU_ASSERT(n >= 14);
+
+    /* Uncommented, it parses to the defaults. */
+    for (p = text, q = t; *p != '\0'; p++) {
+        if (*p == '#' && (p == text || p[-1] == '\n') && p[1] >= 'a'
+            && p[1] <= 'z')
+        {
+            continue;
+        }
+        *q++ = *p;
+    }
+
+    CU_ASSERT_EQUAL_FATAL(parse(&c, &cf, t, strlen(t)), FB_OPTIONS_RUN);
+    fb_conf_default(&d);
+    CU_ASSERT(c.threads_set);
+    CU_ASSERT_STRING_EQUAL(c.listen, d.listen);
+    CU_ASSERT_EQUAL(c.socket_mode, d.socket_mode);
+    CU_ASSERT_EQUAL(c.backlog, d.backlog);
+    CU_ASSERT_EQUAL(c.max_body, d.max_body);
+    CU_ASSERT_EQUAL(c.max_accounts, d.max_accounts);
+    CU_ASSERT_EQUAL(c.stripes, d.stripes);
+    CU_ASSERT_EQUAL(c.log_level, d.log_level);
+    CU_ASSERT_EQUAL(c.cpu_scheduling, d.cpu_scheduling);
+    CU_ASSERT_STRING_EQUAL(c.data_dir, d.data_dir);
+    CU_ASSERT_EQUAL(c.fsync, d.fsync);
+    CU_ASSERT_EQUAL(c.fsync_interval, d.fsync_interval);
+    CU_ASSERT_EQUAL(c.fsync_delay, d.fsync_delay);
+    CU_ASSERT_EQUAL(c.snapshot_records, d.snapshot_records);
+
+    fb_conffile_free(&cf);
+    free(text);
+    free(t);
+}
+
+
 static const fb_ctest_t  tests[] = {
     { "empty and comments", test_empty_and_comments },
     { "every key", test_every_key },
@@ -415,6 +505,7 @@ static const fb_ctest_t  tests[] = {
     { "NUL and long lines", test_nul_and_long_lines },
     { "flags win", test_flags_win },
     { "files", test_files },
+    { "the installed example", test_example },
 };
 
 
