@@ -18,6 +18,9 @@ one request a client had in flight when the backend died is unknown: it
 is either wholly there (all of a transfer) or wholly absent.  After each
 restart:
 
+  - every client was served until the kill: a client stopped earlier by
+    a refusal or a malformed reply would leave a request that is not the
+    one in flight at the kill, and whatever it did would be accepted;
   - every account created with a 201 exists, with its owner;
   - each client's accounts hold exactly the acknowledged balances, or
     those plus its one request in flight;
@@ -35,6 +38,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 
 sys.dont_write_bytecode = True     # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -66,6 +70,11 @@ class ClientState:
         self.created = 0
         self.ok = 0
         self.errors = []
+        # When (time.monotonic()) and why the client's loop ended on a
+        # reply or an exception: before the kill, it was refused or broke
+        # while the backend was alive, and its "request in flight" was no
+        # such thing.
+        self.stopped = None
 
     def ids(self):
         return sorted(self.balance)
@@ -91,6 +100,7 @@ def run_client(st, port, stop, seed):
                 st.pending = ("create", owner)
                 resp = c.post("/accounts", {"owner": owner})
                 if resp.status != 201:
+                    st.stopped = (time.monotonic(), resp.describe())
                     break
                 aid = resp.json["id"]
                 st.owners[aid] = owner
@@ -100,6 +110,7 @@ def run_client(st, port, stop, seed):
                 st.pending = ("read", a)
                 resp = c.get("/accounts/%d/balance" % a)
                 if resp.status != 200:
+                    st.stopped = (time.monotonic(), resp.describe())
                     break
                 if resp.json.get("balance") != st.balance[a]:
                     st.errors.append("read of %d: %r, expected %d"
@@ -110,6 +121,7 @@ def run_client(st, port, stop, seed):
                 st.pending = ("deposit", {a: amt}, amt)
                 resp = c.post("/accounts/%d/deposit" % a, {"amount": amt})
                 if resp.status != 200:
+                    st.stopped = (time.monotonic(), resp.describe())
                     break
                 st.balance[a] += amt
                 st.net += amt
@@ -129,6 +141,7 @@ def run_client(st, port, stop, seed):
                                          % (amt, st.balance[a], resp.body))
                     continue
                 if resp.status != 200:
+                    st.stopped = (time.monotonic(), resp.describe())
                     break
                 st.balance[a] -= amt
                 st.net -= amt
@@ -145,13 +158,17 @@ def run_client(st, port, stop, seed):
                                          % (amt, st.balance[a], resp.body))
                     continue
                 if resp.status != 200:
+                    st.stopped = (time.monotonic(), resp.describe())
                     break
                 st.balance[a] -= amt
                 st.balance[b] += amt
             st.pending = None
             st.ok += 1
     except Exception:
-        pass            # the backend died under this request: it is pending
+        # The backend died under this request (it is pending), or the
+        # reply was not what the contract says (run_round tells which by
+        # the time).
+        st.stopped = (time.monotonic(), traceback.format_exc(limit=2))
     finally:
         c.close()
     if st.pending is not None and st.pending[0] == "read":
@@ -294,6 +311,7 @@ def run_round(round_no):
     else:
         time.sleep(rng.uniform(0.3, 1.5))
 
+    killed_at = time.monotonic()
     os.kill(stack.backend_pid, signal.SIGKILL)
     fbtest.wait_gone([stack.backend_pid], 30)
     stop.set()
@@ -305,6 +323,18 @@ def run_round(round_no):
     pending = sum(1 for st in clients if st.pending is not None)
     note("round %d: %d requests acknowledged before the kill, %d in flight"
          % (round_no, done, pending))
+    # Only the kill may end a client's loop: one that stopped earlier got
+    # a reply no request should get (a 500, a 502 from a backend that
+    # died by itself, a 200 without the fields), and its last request
+    # would be taken below for the one in flight at the kill, whatever it
+    # did to the balances.
+    early = ["client %d: %s" % (st.k, st.stopped[1]) for st in clients
+             if st.stopped is not None and st.stopped[0] < killed_at]
+    check(not early and done > 0, "round %d: every client was served until "
+          "the kill (%d requests acknowledged)" % (round_no, done),
+          "\n".join(early[:3]))
+    for st in clients:
+        st.stopped = None
     errs = [e for st in clients for e in st.errors]
     check(not errs, "round %d: every reply told the truth" % round_no,
           "\n".join(errs[:10]))
