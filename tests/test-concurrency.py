@@ -5,6 +5,8 @@
   and the balances in the replies are the ones each transfer produced.
 - 150 concurrent withdrawals of 100 from 10,000: exactly 100 succeed, 50 get
   INSUFFICIENT_FUNDS.
+- 2,000 concurrent deposits of 1 into one account: the replies' balances
+  are 1 to 2,000 once each (a lost update repeats one), and it ends at 2,000.
 - transfers in both directions between two accounts: every request is
   answered (no deadlock), money is conserved.
 - a random mix of deposits, withdrawals, transfers and reads from many
@@ -23,7 +25,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fbtest  # noqa: E402
 from fbtest import Ledger, Stack, check, is_int, note  # noqa: E402
 
-stack = Stack(name="concurrency").start()
+# A fixed number of worker threads, more than the cores here: by default
+# the backend runs one per CPU, and on a one-CPU machine a single thread
+# would serve the "concurrent" requests one after another, so that no test
+# here could fail for a missing lock.
+stack = Stack(name="concurrency", threads=8).start()
 main = stack.client()
 L = Ledger(main)
 
@@ -121,6 +127,23 @@ def test_withdrawals():
           repr(got[:10]))
     check(balance(a) == 0, "the account ends at 0 (%r)" % balance(a))
     L.set(a, 0)
+
+
+def test_hot_account():
+    a = L.create("Hot Account")
+    res = parallel(50, range(2000), lambda c, _: c.post(
+        "/accounts/%d/deposit" % a, {"amount": 1}))
+    exc = errors_of(res)
+    check(not exc, "2,000 concurrent deposits into one account: every "
+          "request answered", repr(exc[:3]))
+    replies = [r for _, r in res if not isinstance(r, Exception)]
+    got = sorted(r.json.get("balance") for r in replies
+                 if r.status == 200 and r.json)
+    check(got == list(range(1, 2001)),
+          "the balances in the replies are 1, 2, ... 2,000, once each",
+          repr([b for i, b in enumerate(got) if i and got[i - 1] == b][:10]))
+    check(balance(a) == 2000, "the account ends at 2,000 (%r)" % balance(a))
+    L.set(a, 2000)
 
 
 def test_both_directions():
@@ -243,7 +266,8 @@ def test_final_state():
     L.verify("the whole run")
 
 
-fbtest.run(test_transfers_one_way, test_withdrawals, test_both_directions,
+fbtest.run(test_transfers_one_way, test_withdrawals, test_hot_account,
+           test_both_directions,
            test_mixed_load, test_final_state)
 main.close()
 rc = stack.stop()
