@@ -102,8 +102,17 @@ check_tree() {
         done
         die "make check failed in $dir"
     fi
+    # make check passes with a test that skipped (exit 77) and with none
+    # run at all; neither checked anything.
+    local skipped
     n=$(awk '/^# PASS:/ { print $3 }' "$dir/test-suite.log")
-    passed=$((passed + ${n:-0}))
+    skipped=$(awk '/^# SKIP:/ { print $3 }' "$dir/test-suite.log")
+    if [ "${skipped:-0}" -ne 0 ]; then
+        grep -E '^SKIP' "$dir/test-suite.log" >&2 || true
+        die "make check in $dir skipped $skipped test(s): a skip is not a pass"
+    fi
+    [ "${n:-0}" -gt 0 ] || die "make check in $dir ran no test"
+    passed=$((passed + n))
 }
 
 cmd_build() {
