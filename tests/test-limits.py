@@ -18,6 +18,7 @@ a closed connection within a bound, never a hang, and the service recovers.
 """
 
 import os
+import select
 import signal
 import socket
 import sys
@@ -116,18 +117,27 @@ def test_slow_clients():
         slow.append(("half a body", body))
         t0 = time.monotonic()
 
-        # Meanwhile the single backend thread serves everyone else.
+        # Meanwhile the single backend thread serves everyone else: each
+        # reply comes while both slow connections are still held open and
+        # silent.  A thread pinned by a slow client would be freed only
+        # when nginx gives up on that client, closing its connection, so
+        # the reply would find them closed.  No time is judged.
         c = stack.client()
-        served, worst = 0, 0.0
+        served, late, bad = 0, 0, None
         while time.monotonic() - t0 < SLOW_TIMEOUT - 2:
-            t1 = time.monotonic()
             r = c.get("/healthz")
-            worst = max(worst, time.monotonic() - t1)
-            served += r.status == 200
+            ready, _, _ = select.select([s for _, s in slow], [], [], 0)
+            if ready:
+                late += 1
+            elif r.status == 200:
+                served += 1
+            else:
+                bad = r
             time.sleep(0.1)
-        check(served >= 10 and worst < 2 + (5 if SANITIZER else 0),
-              "while two clients stall, others are served (%d requests, "
-              "slowest %.2f s)" % (served, worst))
+        check(served > 0 and late == 0 and bad is None,
+              "while two clients stall, others are served (%d requests "
+              "answered 200 while both stalled, %d after)" % (served, late),
+              bad)
         c.close()
 
         for what, s in slow:
