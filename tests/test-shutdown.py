@@ -2,9 +2,10 @@
 """test-shutdown: stopping the backend and the stack.
 
 1. SIGTERM to the backend with requests in flight and idle kept
-   connections: a request the backend has begun reading (sent straight to
-   its socket as FastCGI, its body completed after the signal) gets a
-   complete reply; an idle kept FastCGI connection is closed; requests sent
+   connections: an idle kept FastCGI connection is closed; a request the
+   backend has begun reading (sent straight to its socket as FastCGI, its
+   body completed once that idle connection is closed) gets a complete
+   reply; requests sent
    through nginx before the signal get complete replies; the backend exits
    with status 0 within 10 s (a hang bound, not a timing test); fb-run.sh
    then stops nginx and exits non-zero, leaving no process behind.
@@ -161,17 +162,11 @@ def test_backend_sigterm():
     t_signal = time.monotonic()
     os.kill(s.backend_pid, signal.SIGTERM)
     load.stop.set()
-    time.sleep(0.3)
-    try:
-        busy.sendall(fcgi_stdin(body[6:], True))
-        status, reply = fcgi_reply(busy)
-        ok = status == 200 and b'"balance"' in reply
-        detail = "%d %r" % (status, reply)
-    except Exception as e:
-        ok, detail = False, repr(e)
-    check(ok, "a request in flight at SIGTERM (body completed after the "
-          "signal) gets a complete 200 reply", detail)
 
+    # The idle connection's EOF says the backend has begun to stop: only
+    # then is the busy request's body completed, so that it is in flight
+    # while the backend stops, whatever time the backend took to act on
+    # the signal.
     try:
         closed = idle.recv(1) == b""
         detail = "the connection stayed readable"
@@ -180,6 +175,17 @@ def test_backend_sigterm():
     except socket.timeout:
         closed, detail = False, "no EOF within %d s" % fbtest.REQUEST_TIMEOUT
     check(closed, "an idle kept FastCGI connection is closed at SIGTERM",
+          detail)
+
+    try:
+        busy.sendall(fcgi_stdin(body[6:], True))
+        status, reply = fcgi_reply(busy)
+        ok = status == 200 and b'"balance"' in reply
+        detail = "%d %r" % (status, reply)
+    except Exception as e:
+        ok, detail = False, repr(e)
+    check(ok, "a request in flight at SIGTERM (body completed after the "
+          "backend closed its idle connections) gets a complete 200 reply",
           detail)
     idle.close()
     busy.close()
