@@ -27,9 +27,10 @@ EXTRA_DIST += tests/test-accept-errors.py
 TESTS += tests/test-crash.py
 EXTRA_DIST += tests/test-crash.py
 
-# test-keepalive checks that no paced request takes a second: it starts
-# after every other test has finished, so that the CPU-heavy stress tests
-# do not load the machine under it.  To run it on its own:
+# test-keepalive opens 500 concurrent connections and paces requests
+# over them (latencies printed, never judged): it starts after every other
+# test has finished, so that the CPU-heavy stress tests and it do not
+# slow each other past their hang bounds.  To run it on its own:
 #   make check TESTS=tests/test-keepalive.py fb_keepalive_after=
 fb_keepalive_after = $(check_PROGRAMS:=.log) \
 	tests/test-nginx-conf.log tests/test-nginx-errors.log tests/test-api.log \
