@@ -1103,7 +1103,18 @@ fb_journal_durable(fb_journal_t *j, uint64_t lsn)
         return 1;
     }
 
-    return fb_jload(&j->failed) ? -1 : 0;
+    if (!fb_jload(&j->failed)) {
+        return 0;
+    }
+
+    /*
+     * Failed, but after what was read above?  A caller preempted between
+     * the two loads may find the journal failed by a later batch while
+     * the sync that covered lsn was published in between: lsn is durable
+     * and a restart brings it back, so it must not be answered 503.  The
+     * writer publishes nothing after it sets failed: look again.
+     */
+    return fb_journal_acked(j) >= lsn ? 1 : -1;
 }
 
 

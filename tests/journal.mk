@@ -2,8 +2,9 @@
 #
 # test-journal drives libfbstore.a as shipped.  test-journal-fault links
 # tests/fb_io_fault.c, whose fb_io_* functions fail the Nth call, in place
-# of store/fb_io.c (the linker takes the test's definitions and never pulls
-# fb_io.o from the archive).
+# of store/fb_io.c, and tests/fb_journal_peek.c, store/fb_journal.c with a
+# pause between two loads, in place of fb_journal.o (the linker takes the
+# test's definitions and never pulls those from the archive).
 if HAVE_CUNIT
 check_PROGRAMS += tests/test-journal
 TESTS += tests/test-journal
@@ -19,7 +20,8 @@ check_PROGRAMS += tests/test-journal-fault
 TESTS += tests/test-journal-fault
 
 tests_test_journal_fault_SOURCES = tests/test-journal-fault.c \
-	tests/fb_io_fault.c tests/fb_io_fault.h tests/fb_jtest.c tests/fb_jtest.h \
+	tests/fb_io_fault.c tests/fb_io_fault.h tests/fb_journal_peek.c \
+	tests/fb_journal_peek.h tests/fb_jtest.c tests/fb_jtest.h \
 	$(fb_cunit_sources)
 tests_test_journal_fault_CPPFLAGS = $(fb_test_cppflags)
 tests_test_journal_fault_LDADD = store/libfbstore.a $(CUNIT_LIBS) \

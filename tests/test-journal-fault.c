@@ -22,8 +22,12 @@
  * cutting the file back fails too, the in-flight operation may survive
  * the restart: the one outcome allowed besides its absence).
  *
- * Also here, since it needs an fdatasync held back (fb_fault_hold): what
- * group commit's gather counts when records come during a sync.
+ * Also here, since they need an fdatasync held back (fb_fault_hold): what
+ * group commit's gather counts when records come during a sync, and what
+ * a thread that asks whether a record is durable is told when the sync
+ * that covers it ends, and the journal fails, while it asks (with the
+ * journal compiled with a pause between two of its loads,
+ * tests/fb_journal_peek.c).
  */
 
 #ifdef HAVE_CONFIG_H
@@ -43,6 +47,7 @@
 #include "fb_io_fault.h"
 #include "fb_jtest.h"
 #include "fb_journal.h"
+#include "fb_journal_peek.h"
 #include "fb_store.h"
 
 #define FAULT_OPS        60
@@ -523,6 +528,92 @@ test_startup_sync(void)
 }
 
 
+typedef struct {
+    fb_journal_t  *j;
+    uint64_t       lsn;
+    int            durable;
+} late_ask_t;
+
+
+static void *
+late_ask(void *arg)
+{
+    late_ask_t  *a = arg;
+
+    fb_jpeek_pause_acked(a->j);
+    a->durable = fb_journal_durable(a->j, a->lsn);
+
+    return NULL;
+}
+
+
+/*
+ * A record made durable is durable, whenever the journal fails after it.
+ * A worker asks about its record (fb_journal_durable) while the sync that
+ * covers it runs, and is preempted right after it read the acknowledged
+ * LSN; meanwhile that sync ends and is published, and the next batch's
+ * write fails.  The worker then finds the journal failed: it must not
+ * answer 503 ("not recorded") for a record that a restart brings back.
+ */
+static void
+test_durable_then_failed(void)
+{
+    int            rc;
+    char          *dir;
+    uint64_t       lsn, lsn2;
+    pthread_t      t;
+    jt_pair_t      p;
+    late_ask_t     ask;
+    fb_account_t   a;
+    fb_store_t    *s;
+
+    dir = jt_mkdir("late");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(fb_store_create(p.s, "Ada", 3, &a), FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_journal_wait(p.j, a.lsn), 0);
+
+    /* The deposit's sync is held; the worker asks and is preempted. */
+    fb_fault_hold(1);
+    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, NULL, &lsn),
+                          FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_fault_wait_held(1, 60), 0);
+
+    ask.j = p.j;
+    ask.lsn = lsn;
+    ask.durable = 0;
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, late_ask, &ask), 0);
+    CU_ASSERT_EQUAL(fb_jpeek_wait_paused(60), 0);
+
+    /* The sync ends: the deposit is durable. */
+    fb_fault_release(1);
+    CU_ASSERT_EQUAL(fb_journal_wait(p.j, lsn), 0);
+    fb_fault_hold(0);
+
+    /* The next batch's write fails, and the journal with it. */
+    fb_fault_arm_only("write", 0, 1);
+    CU_ASSERT_EQUAL(fb_store_deposit(p.s, a.id, 20, NULL, &lsn2),
+                    FB_STORE_OK);
+    CU_ASSERT_EQUAL(fb_journal_wait(p.j, lsn2), -1);
+    CU_ASSERT(fb_journal_failed(p.j));
+
+    fb_jpeek_go();
+    pthread_join(t, NULL);
+    CU_ASSERT_EQUAL(ask.durable, 1);
+    CU_ASSERT_EQUAL(fb_journal_durable(p.j, lsn), 1);
+    fb_fault_disarm();
+    jt_close(&p, 0);
+
+    /* What a restart brings back: the deposit the worker asked about. */
+    s = jt_recover(dir, &rc, NULL);
+    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    CU_ASSERT_EQUAL(fb_store_get(s, a.id, &a), FB_STORE_OK);
+    CU_ASSERT_EQUAL(a.balance, 10);
+    fb_store_free(s);
+    jt_rmdir(dir);
+}
+
+
 static void
 test_fail_once(void)
 {
@@ -545,6 +636,8 @@ static const fb_ctest_t  tests[] = {
     { "a gather counts from the end of a sync", test_gather_after_sync },
     { "a snapshot's rotation fails after the split",
       test_split_rotation },
+    { "durable before the journal failed: durable",
+      test_durable_then_failed },
 };
 
 
