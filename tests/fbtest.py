@@ -424,6 +424,58 @@ def children_of(pid):
     return out
 
 
+class Traced:
+    """The backend alone (no nginx) under strace, which injects errors or
+    delays into its system calls: started at once in its own session,
+    its output to log_path.  LeakSanitizer cannot run under ptrace, so
+    the address sanitizer build runs it without (the runtime's other
+    checks stay on; every other test checks leaks)."""
+
+    def __init__(self, strace, strace_args, backend_args, log_path):
+        self.log_path = log_path
+        cmd = (["timeout", "-k", "10", "600", strace, "-f", "-qq",
+                "-o", "/dev/null"] + strace_args + [BACKEND] + backend_args)
+        note(" ".join(cmd))
+        env = dict(os.environ)
+        if SANITIZER:
+            env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "")
+                                   + ":detect_leaks=0").lstrip(":")
+        with open(log_path, "w") as log:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=log,
+                                         start_new_session=True, env=env)
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def pid(self):
+        """fastbank's pid, under timeout and strace, or None."""
+        todo = [self.proc.pid]
+        while todo:
+            p = todo.pop()
+            try:
+                if os.path.basename(os.readlink("/proc/%d/exe" % p)) == \
+                        "fastbank":
+                    return p
+            except OSError:
+                pass
+            todo.extend(children_of(p))
+        return None
+
+    def stop(self, timeout):
+        """SIGTERM to fastbank; its exit status (SIGKILL after timeout)."""
+        pid = self.pid()
+        if pid is not None:
+            os.kill(pid, signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            note("backend did not stop: SIGKILL")
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            return self.proc.wait()
+
+
 def wait_stopped(pid, seconds):
     """True once every thread of pid is stopped (state T).  kill(SIGSTOP)
     returns before that: the thread that takes the signal must run first,

@@ -15,9 +15,7 @@ Needs strace (Debian package strace); a missing one is a hard error.
 
 import os
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +24,7 @@ sys.dont_write_bytecode = True     # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fbtest  # noqa: E402
-from fbtest import BACKEND, SANITIZER, check, note  # noqa: E402
+from fbtest import BACKEND, SANITIZER, check  # noqa: E402
 import fbfcgi  # noqa: E402
 
 FAILS = 300                 # accept4() calls that fail
@@ -43,42 +41,11 @@ if not os.access(BACKEND, os.X_OK):
 tmp = tempfile.mkdtemp(prefix="fb-accept-errors-")
 sock_path = os.path.join(tmp, "fastbank.sock")
 log_path = os.path.join(tmp, "backend.log")
-cmd = ["timeout", "-k", "10", "600", strace, "-f", "-qq", "-o", "/dev/null",
-       "-e", "trace=accept4",
-       "-e", "inject=accept4:error=ENOBUFS:when=1..%d" % FAILS,
-       BACKEND, "--listen", "unix:" + sock_path, "--threads", "2",
-       "--data-dir", os.path.join(tmp, "data")]
-note(" ".join(cmd))
-log = open(log_path, "w")
-# LeakSanitizer cannot run under ptrace: the address sanitizer build runs
-# without it here (its other checks stay on); the other tests check leaks.
-env = dict(os.environ)
-if SANITIZER:
-    env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
-                           ).lstrip(":")
-proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
-                        stderr=log, start_new_session=True, env=env)
-log.close()
-
-
-def backend_pid():
-    """fastbank's pid, under timeout and strace."""
-    todo = [proc.pid]
-    while todo:
-        p = todo.pop()
-        try:
-            if os.path.basename(os.readlink("/proc/%d/exe" % p)) == \
-                    "fastbank":
-                return p
-        except OSError:
-            pass
-        todo.extend(fbtest.children_of(p))
-    return None
-
-
-def log_text():
-    with open(log_path, errors="replace") as f:
-        return f.read()
+backend = fbtest.Traced(
+    strace, ["-e", "trace=accept4",
+             "-e", "inject=accept4:error=ENOBUFS:when=1..%d" % FAILS],
+    ["--listen", "unix:" + sock_path, "--threads", "2",
+     "--data-dir", os.path.join(tmp, "data")], log_path)
 
 
 def test_accept_failing():
@@ -98,7 +65,7 @@ def test_accept_failing():
     check(status == 200, "the queued connection is served once accept4() "
           "works again", (status, body))
 
-    lines = [l for l in log_text().splitlines() if "accept4() failed" in l]
+    lines = [l for l in backend.log().splitlines() if "accept4() failed" in l]
     # At most one record a second, and the two workers may each write one
     # in the same second.
     bound = 2 * (int(time.monotonic() - t0) + 2)
@@ -113,17 +80,9 @@ def test_accept_failing():
 try:
     fbtest.run(test_accept_failing)
 finally:
-    pid = backend_pid()
-    if pid is not None:
-        os.kill(pid, signal.SIGTERM)
-    try:
-        rc = proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        note("backend did not stop: SIGKILL")
-        os.killpg(proc.pid, signal.SIGKILL)
-        rc = proc.wait()
+    rc = backend.stop(30)
     check(rc == 0, "the backend stopped with status 0 on SIGTERM",
-          log_text()[-2000:])
+          backend.log()[-2000:])
     shutil.rmtree(tmp, ignore_errors=True)
 
 fbtest.finish()

@@ -21,9 +21,7 @@ Needs strace (Debian package strace); a missing one is a hard error.
 
 import os
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +30,7 @@ sys.dont_write_bytecode = True     # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fbtest  # noqa: E402
-from fbtest import BACKEND, SANITIZER, check, note  # noqa: E402
+from fbtest import BACKEND, SANITIZER, check  # noqa: E402
 import fbfcgi  # noqa: E402
 import fbmetrics  # noqa: E402
 
@@ -54,39 +52,13 @@ if not os.access(BACKEND, os.X_OK):
 tmp = tempfile.mkdtemp(prefix="fb-metrics-backend-")
 sock_path = os.path.join(tmp, "fastbank.sock")
 log_path = os.path.join(tmp, "backend.log")
-cmd = ["timeout", "-k", "10", "600", strace, "-f", "-qq", "-o", "/dev/null",
-       "-e", "trace=flock,writev",
-       "-e", "inject=flock:delay_exit=%d" % (START_DELAY * 1e6),
-       "-e", "inject=writev:delay_exit=%d" % (REPLY_DELAY * 1e6),
-       BACKEND, "--listen", "unix:" + sock_path, "--threads", "2",
-       "--data-dir", os.path.join(tmp, "data")]
-note(" ".join(cmd))
 launched = time.time()
-log = open(log_path, "w")
-# LeakSanitizer cannot run under ptrace: the address sanitizer build runs
-# without it here (its other checks stay on); the other tests check leaks.
-env = dict(os.environ)
-if SANITIZER:
-    env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
-                           ).lstrip(":")
-proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
-                        stderr=log, start_new_session=True, env=env)
-log.close()
-
-
-def backend_pid():
-    """fastbank's pid, under timeout and strace."""
-    todo = [proc.pid]
-    while todo:
-        p = todo.pop()
-        try:
-            if os.path.basename(os.readlink("/proc/%d/exe" % p)) == \
-                    "fastbank":
-                return p
-        except OSError:
-            pass
-        todo.extend(fbtest.children_of(p))
-    return None
+backend = fbtest.Traced(
+    strace, ["-e", "trace=flock,writev",
+             "-e", "inject=flock:delay_exit=%d" % (START_DELAY * 1e6),
+             "-e", "inject=writev:delay_exit=%d" % (REPLY_DELAY * 1e6)],
+    ["--listen", "unix:" + sock_path, "--threads", "2",
+     "--data-dir", os.path.join(tmp, "data")], log_path)
 
 
 def connect():
@@ -112,7 +84,7 @@ def scrape(s):
 def wait_ready():
     deadline = time.monotonic() + READY_BOUND + START_DELAY
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
+        if backend.proc.poll() is not None:
             return False
         try:
             s = connect()
@@ -166,20 +138,12 @@ def test_busy_after_reply():
 
 try:
     if check(wait_ready(), "the backend listens under strace",
-             open(log_path).read()):
+             backend.log()):
         fbtest.run(test_busy_after_reply, test_start_time)
 finally:
-    pid = backend_pid()
-    if pid is not None:
-        os.kill(pid, signal.SIGTERM)
-    try:
-        rc = proc.wait(timeout=30 + 10 * REPLY_DELAY)
-    except subprocess.TimeoutExpired:
-        note("backend did not stop: SIGKILL")
-        os.killpg(proc.pid, signal.SIGKILL)
-        rc = proc.wait()
+    rc = backend.stop(30 + 10 * REPLY_DELAY)
     check(rc == 0, "the backend stopped with status 0 on SIGTERM",
-          open(log_path).read())
+          backend.log())
     shutil.rmtree(tmp, ignore_errors=True)
 
 fbtest.finish()
