@@ -526,8 +526,8 @@ fb_accept(fb_server_t *srv)
          */
         if (srv->fd_room > 0 && fd >= srv->fd_room) {
             fb_log_accept_failure(srv, 0, "too many connections for the "
-                              "descriptor limit (RLIMIT_NOFILE): new ones "
-                              "are closed");
+                                  "descriptor limit (RLIMIT_NOFILE): new "
+                                  "ones are closed");
             close(fd);
             continue;
         }
