@@ -24,6 +24,7 @@
 #define JT_LOG_MAX  (64 * 1024)
 
 const char  *jt_tmpdir;
+uint64_t     jt_segment_bytes;
 
 /* jt_log_mutex protects the kept lines: the journal's threads log too. */
 static pthread_mutex_t  jt_log_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -279,6 +280,8 @@ jt_open_tuned(jt_pair_t *p, const char *dir, fb_fsync_e policy,
     jc.interval_ms = 2;
     jc.delay_us = delay_us;
     jc.prealloc_bytes = prealloc_bytes;
+    jc.segment_bytes = jt_segment_bytes;
+    jt_segment_bytes = 0;       /* one journal's, whatever befalls its test */
     jc.snapshot_records = snapshot_records;
     jc.log = jt_log;
 

@@ -28,6 +28,9 @@ uint64_t jt_seed(void);                 /* FB_TEST_SEED or the clock */
 /* A fresh directory under jt_tmpdir, else $TMPDIR, else /tmp; jt_rmdir
  * removes it and all its files. */
 extern const char  *jt_tmpdir;
+/* Segment size for the next journal jt_open opens, then back to 0 (the
+ * default, 64 MiB). */
+extern uint64_t     jt_segment_bytes;
 
 char *jt_mkdir(const char *tag);
 void jt_rmdir(char *dir);

@@ -1980,6 +1980,106 @@ mt_run(jt_pair_t *p, mt_worker_t *w, int ops, const char *snap_dir,
 }
 
 
+/* The first LSNs of dir's segments, ascending, up to max: how many. */
+static int
+seg_firsts(const char *dir, uint64_t *first, int max)
+{
+    int             n = 0, i, k;
+    DIR            *d;
+    uint64_t        v;
+    struct dirent  *de;
+
+    d = opendir(dir);
+    if (d == NULL) {
+        return -1;
+    }
+
+    while ((de = readdir(d)) != NULL && n < max) {
+        if (fb_segment_name_parse(de->d_name, &v) != 0) {
+            continue;
+        }
+        for (i = 0; i < n && first[i] < v; i++) {
+            /* void */
+        }
+        for (k = n; k > i; k--) {
+            first[k] = first[k - 1];
+        }
+        first[i] = v;
+        n++;
+    }
+
+    closedir(d);
+    return n;
+}
+
+
+/*
+ * Segments rotated by size (64 MiB in the service; 4 KiB here).  Four
+ * threads move money under always, so batches of several records meet
+ * the limit.  Without snapshots: many segments, each but the last holding
+ * at least the limit, each beginning at the LSN after the last record of
+ * the one before; the directory recovers to exactly the store that ran.
+ * With snapshots on the way too, so that size rotations and snapshot
+ * splits meet: the same recovery.
+ */
+#define SZ_SEGMENT  4096
+#define SZ_MAX      512
+
+static void
+test_segments_by_size(void)
+{
+    int            i, n, taken, fuzzy, pass;
+    long           recs, end;
+    char          *dir, path[4096], name[FB_FILE_NAME_MAX];
+    uint64_t      *first;
+    jt_pair_t      p;
+    fb_store_t    *s;
+    mt_worker_t    w[MT_THREADS];
+
+    first = calloc(SZ_MAX, sizeof(uint64_t));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(first);
+
+    for (pass = 0; pass < 2; pass++) {
+        dir = jt_mkdir("bysize");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+        jt_segment_bytes = SZ_SEGMENT;
+        CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+        mt_setup(&p);
+        mt_run(&p, w, 400, pass ? dir : NULL, 0, &taken, &fuzzy);
+        for (i = 0; i < MT_THREADS; i++) {
+            CU_ASSERT_EQUAL(w[i].errors, 0);
+        }
+
+        if (pass == 0) {
+            n = seg_firsts(dir, first, SZ_MAX);
+            printf("\n    (%d segments of %d bytes) ", n, SZ_SEGMENT);
+            CU_ASSERT(n >= 10 && n < SZ_MAX);
+            CU_ASSERT_EQUAL(first[0], 1);
+
+            for (i = 0; i < n; i++) {
+                fb_segment_name(name, first[i]);
+                snprintf(path, sizeof(path), "%s/%s", dir, name);
+                recs = seg_scan(path, NULL, NULL, NULL, &end);
+                CU_ASSERT(recs > 0);
+                if (i + 1 < n) {
+                    CU_ASSERT_EQUAL(first[i + 1], first[i] + (uint64_t) recs);
+                    CU_ASSERT(end >= SZ_SEGMENT);
+                }
+            }
+        } else {
+            printf("(and %d snapshots) ", taken);
+            CU_ASSERT(taken >= 1);
+        }
+
+        s = recovers_as_ran(&p, dir, pass);
+        fb_store_free(s);
+        jt_rmdir(dir);
+    }
+
+    free(first);
+}
+
+
 /*
  * Snapshots taken while four threads keep moving money.  Stopped without
  * a last snapshot (as a crash would), the directory recovers to exactly
@@ -2433,6 +2533,7 @@ static const fb_ctest_t  tests[] = {
     { "snapshot: exact only with the records after it",
       test_snapshot_exact },
     { "snapshot: under load", test_snapshot_under_load },
+    { "segments: rotated by size", test_segments_by_size },
     { "group commit", test_group_commit },
     { "group commit: --fsync-delay", test_group_commit_delay },
     { "group commit: a gather cut short", test_gather_cut },
