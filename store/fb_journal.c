@@ -84,12 +84,13 @@ struct fb_journal_s {
      * mutex protects the append side: last_lsn (the last LSN handed out),
      * the buffer being filled (bufs[cur]) and which one that is, and the
      * writer's orders (writer_idle, stopping, rotate*, sync_wanted) and
-     * how long it gathers (gathering, gather_lsn).  It
-     * is taken inside the store's locks, by the hook, so it is a leaf:
-     * nothing is called with it held but memcpy, the CRC and a condition
-     * signal, never the store, never I/O.  Records enter bufs[cur] in LSN
-     * order, and the writer writes whole buffers in turn, so the file
-     * holds records in LSN order too.
+     * how long it gathers (gathering, gather_lsn).  It is taken inside
+     * the store's locks, by the hook, so it is a leaf: nothing is called
+     * with it held but memcpy, the CRC, a condition signal and, when the
+     * buffer must grow, realloc (and the log, once per shortage); never
+     * the store, never I/O.  Records enter bufs[cur] in LSN order, and
+     * the writer writes whole buffers in turn, so the file holds records
+     * in LSN order too.
      */
     pthread_mutex_t     mutex;
     pthread_cond_t      work;          /* the writer sleeps here */
@@ -117,10 +118,10 @@ struct fb_journal_s {
     /*
      * wait_mutex protects the list of waiting workers.  A waiter re-checks
      * the published LSNs and links itself under it; the writer, after
-     * publishing, takes it to unlink and post every waiter it satisfied,
-     * and to broadcast durable (which a snapshot waits on), so that no
-     * wake-up is lost.  A posted waiter is off the list and never takes
-     * the mutex again.
+     * publishing, takes it to unlink every waiter it satisfied and to
+     * broadcast durable (which a snapshot waits on), so that no wake-up is
+     * lost, and posts the unlinked ones after letting it go.  A posted
+     * waiter is off the list and never takes the mutex again.
      */
     pthread_mutex_t     wait_mutex;
     pthread_cond_t      durable;
