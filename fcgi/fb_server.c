@@ -508,13 +508,29 @@ fb_accept(fb_server_t *srv)
                 continue;
             }
 
-            if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                /* Out of descriptors (EMFILE, ENFILE) or of kernel memory
-                 * (ENOBUFS, ENOMEM), the connection stays queued and the
-                 * listening socket readable: back off a little instead of
-                 * spinning, and logging, on it. */
-                fb_log_accept_failure(srv, errno, "accept4() failed");
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break;
+            }
+
+            fb_log_accept_failure(srv, errno, "accept4() failed");
+
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS
+                || errno == ENOMEM)
+            {
+                /* Out of descriptors or of kernel memory, the connection
+                 * stays queued and the listening socket readable: back
+                 * off a little instead of spinning, and logging, on it. */
                 usleep(10000);
+                break;
+            }
+
+            if (errno == EPROTO || errno == ENETDOWN || errno == ENOPROTOOPT
+                || errno == EHOSTDOWN || errno == ENONET
+                || errno == EHOSTUNREACH || errno == ENETUNREACH)
+            {
+                /* An error of that one connection, already gone (accept(2):
+                 * treat it as EAGAIN and retry): the next may be fine. */
+                continue;
             }
 
             break;

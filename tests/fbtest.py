@@ -427,14 +427,15 @@ def children_of(pid):
 class Traced:
     """The backend alone (no nginx) under strace, which injects errors or
     delays into its system calls: started at once in its own session,
-    its output to log_path.  LeakSanitizer cannot run under ptrace, so
+    its output to log_path, strace's to trace.  LeakSanitizer cannot run under ptrace, so
     the address sanitizer build runs it without (the runtime's other
     checks stay on; every other test checks leaks)."""
 
-    def __init__(self, strace, strace_args, backend_args, log_path):
+    def __init__(self, strace, strace_args, backend_args, log_path,
+                 trace="/dev/null"):
         self.log_path = log_path
         cmd = (["timeout", "-k", "10", "600", strace, "-f", "-qq",
-                "-o", "/dev/null"] + strace_args + [BACKEND] + backend_args)
+                "-o", trace] + strace_args + [BACKEND] + backend_args)
         note(" ".join(cmd))
         env = dict(os.environ)
         if SANITIZER:

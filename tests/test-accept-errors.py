@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """test-accept-errors: accept4() failing over and over with the
-connection still queued (ENOBUFS, ENOMEM: the kernel short of memory)
-neither floods the log nor loses the connection.
+connection still queued neither floods the log nor loses the connection,
+and only a shortage makes a worker back off.
 
 The backend runs alone on a unix socket under strace, which makes its
-first FAILS calls of accept4() fail with ENOBUFS.  The listening socket
-stays readable all that time, as it does while the kernel is short of
-memory.  A client connected meanwhile must be served once accept4()
-works again, and the backend must have logged the failure a few times
-(at most once a second), not once per call.
+first calls of accept4() fail; a client connected meanwhile must be
+served once accept4() works again, and the backend must have logged the
+failure a few times (at most once a second), not once per call.
+- ENOBUFS (the kernel short of memory, as ENOMEM, EMFILE, ENFILE): the
+  listening socket stays readable, so the worker backs off 10 ms
+  (usleep) instead of spinning on it.
+- EPROTO (an error of that one connection, as ENETDOWN and the other
+  network errors accept(2) names): the worker tries the next at once,
+  and never sleeps; strace's own trace shows it.
 
 Needs strace (Debian package strace); a missing one is a hard error.
 """
@@ -27,7 +31,6 @@ import fbtest  # noqa: E402
 from fbtest import BACKEND, SANITIZER, check  # noqa: E402
 import fbfcgi  # noqa: E402
 
-FAILS = 300                 # accept4() calls that fail
 HANG_BOUND = 120 if SANITIZER else 60
 
 strace = shutil.which("strace", path=os.environ.get("PATH", "")
@@ -38,51 +41,80 @@ if not os.access(BACKEND, os.X_OK):
     fbtest.hard_error("%s not found: the fastbank backend is not built"
                       % BACKEND)
 
-tmp = tempfile.mkdtemp(prefix="fb-accept-errors-")
-sock_path = os.path.join(tmp, "fastbank.sock")
-log_path = os.path.join(tmp, "backend.log")
-backend = fbtest.Traced(
-    strace, ["-e", "trace=accept4",
-             "-e", "inject=accept4:error=ENOBUFS:when=1..%d" % FAILS],
-    ["--listen", "unix:" + sock_path, "--threads", "2",
-     "--data-dir", os.path.join(tmp, "data")], log_path)
+
+def accept_failing(err, fails, message):
+    """The first fails accept4() calls fail with err: a queued client is
+    served, the failure logged at most once a second.  strace's trace of
+    accept4 and the sleeps, as text."""
+    tmp = tempfile.mkdtemp(prefix="fb-accept-errors-")
+    sock_path = os.path.join(tmp, "fastbank.sock")
+    trace_path = os.path.join(tmp, "trace.txt")
+    backend = fbtest.Traced(
+        strace, ["-e", "trace=accept4,nanosleep,clock_nanosleep",
+                 "-e", "inject=accept4:error=%s:when=1..%d" % (err, fails)],
+        ["--listen", "unix:" + sock_path, "--threads", "2",
+         "--data-dir", os.path.join(tmp, "data")],
+        os.path.join(tmp, "backend.log"), trace=trace_path)
+    trace = ""
+    try:
+        deadline = time.monotonic() + HANG_BOUND
+        while not os.path.exists(sock_path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+        # The first connection meets the failing accept4() calls; the
+        # backlog keeps it until one succeeds.
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(HANG_BOUND)
+        s.connect(sock_path)
+        t0 = time.monotonic()
+        s.sendall(fbfcgi.request("GET", "/healthz"))
+        status, body = fbfcgi.reply(s)
+        s.close()
+        check(status == 200, "%s: the queued connection is served once "
+              "accept4() works again" % err, (status, body))
+
+        lines = [l for l in backend.log().splitlines()
+                 if "accept4() failed" in l]
+        # At most one record a second, and the two workers may each write
+        # one in the same second.
+        bound = 2 * (int(time.monotonic() - t0) + 2)
+        check(lines and len(lines) <= bound,
+              "%s: %d failed accept4() calls logged at most once a second "
+              "(%d lines, bound %d)" % (err, fails, len(lines), bound),
+              "\n".join(lines[:5]))
+        check(all(message in l for l in lines),
+              "%s: the records name the call and the error" % err,
+              "\n".join(lines[:3]))
+    finally:
+        rc = backend.stop(30)
+        check(rc == 0, "%s: the backend stopped with status 0 on SIGTERM"
+              % err, backend.log()[-2000:])
+        try:
+            with open(trace_path, errors="replace") as f:
+                trace = f.read()
+        except OSError:
+            pass
+        shutil.rmtree(tmp, ignore_errors=True)
+    return trace
 
 
-def test_accept_failing():
-    deadline = time.monotonic() + HANG_BOUND
-    while not os.path.exists(sock_path) and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-    # The first connection meets the failing accept4() calls; the backlog
-    # keeps it until one succeeds.
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(HANG_BOUND)
-    s.connect(sock_path)
-    t0 = time.monotonic()
-    s.sendall(fbfcgi.request("GET", "/healthz"))
-    status, body = fbfcgi.reply(s)
-    s.close()
-    check(status == 200, "the queued connection is served once accept4() "
-          "works again", (status, body))
-
-    lines = [l for l in backend.log().splitlines() if "accept4() failed" in l]
-    # At most one record a second, and the two workers may each write one
-    # in the same second.
-    bound = 2 * (int(time.monotonic() - t0) + 2)
-    check(lines and len(lines) <= bound,
-          "%d failed accept4() calls logged at most once a second (%d "
-          "lines, bound %d)" % (FAILS, len(lines), bound),
-          "\n".join(lines[:5]))
-    check(all("No buffer space available" in l for l in lines),
-          "the records name the call and the error", "\n".join(lines[:3]))
+def sleeps(trace):
+    return [l for l in trace.splitlines() if "nanosleep(" in l]
 
 
-try:
-    fbtest.run(test_accept_failing)
-finally:
-    rc = backend.stop(30)
-    check(rc == 0, "the backend stopped with status 0 on SIGTERM",
-          backend.log()[-2000:])
-    shutil.rmtree(tmp, ignore_errors=True)
+def test_shortage_backs_off():
+    trace = accept_failing("ENOBUFS", 300, "No buffer space available")
+    check(len(sleeps(trace)) > 0, "ENOBUFS: the workers back off (usleep "
+          "seen in the trace)", "\n".join(trace.splitlines()[:5]))
 
+
+def test_connection_error_retried():
+    trace = accept_failing("EPROTO", 50, "Protocol error")
+    check("EPROTO" in trace, "EPROTO: the trace shows the injected "
+          "failures", "\n".join(trace.splitlines()[:5]))
+    check(not sleeps(trace), "EPROTO: no worker sleeps: the next "
+          "connection is tried at once", "\n".join(sleeps(trace)[:5]))
+
+
+fbtest.run(test_shortage_backs_off, test_connection_error_retried)
 fbtest.finish()
