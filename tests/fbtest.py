@@ -424,6 +424,19 @@ def children_of(pid):
     return out
 
 
+def require_strace():
+    """strace's path, for Traced; fail hard (99) without it or the
+    backend."""
+    strace = shutil.which("strace", path=os.environ.get("PATH", "")
+                          + ":/usr/bin:/bin")
+    if strace is None:
+        hard_error("strace not found: install the Debian package strace")
+    if not os.access(BACKEND, os.X_OK):
+        hard_error("%s not found: the fastbank backend is not built"
+                   % BACKEND)
+    return strace
+
+
 class Traced:
     """The backend alone (no nginx) under strace, which injects errors or
     delays into its system calls: started at once in its own session,

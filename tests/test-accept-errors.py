@@ -28,18 +28,12 @@ sys.dont_write_bytecode = True     # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fbtest  # noqa: E402
-from fbtest import BACKEND, SANITIZER, check  # noqa: E402
+from fbtest import SANITIZER, check  # noqa: E402
 import fbfcgi  # noqa: E402
 
 HANG_BOUND = 120 if SANITIZER else 60
 
-strace = shutil.which("strace", path=os.environ.get("PATH", "")
-                      + ":/usr/bin:/bin")
-if strace is None:
-    fbtest.hard_error("strace not found: install the Debian package strace")
-if not os.access(BACKEND, os.X_OK):
-    fbtest.hard_error("%s not found: the fastbank backend is not built"
-                      % BACKEND)
+strace = fbtest.require_strace()
 
 
 def accept_failing(err, fails, message):

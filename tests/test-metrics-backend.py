@@ -30,7 +30,7 @@ sys.dont_write_bytecode = True     # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fbtest  # noqa: E402
-from fbtest import BACKEND, SANITIZER, check  # noqa: E402
+from fbtest import SANITIZER, check  # noqa: E402
 import fbfcgi  # noqa: E402
 import fbmetrics  # noqa: E402
 
@@ -41,13 +41,7 @@ START_DELAY = 4.0           # s, added to start-up by the flock() delay
 REPLY_DELAY = 3.0           # s, added after each reply's writev()
 READY_BOUND = 120 if SANITIZER else 30
 
-strace = shutil.which("strace", path=os.environ.get("PATH", "")
-                      + ":/usr/bin:/bin")
-if strace is None:
-    fbtest.hard_error("strace not found: install the Debian package strace")
-if not os.access(BACKEND, os.X_OK):
-    fbtest.hard_error("%s not found: the fastbank backend is not built"
-                      % BACKEND)
+strace = fbtest.require_strace()
 
 tmp = tempfile.mkdtemp(prefix="fb-metrics-backend-")
 sock_path = os.path.join(tmp, "fastbank.sock")
