@@ -461,6 +461,20 @@ test_surrogates(void)
     CU_ASSERT_EQUAL(parse("{\"owner\":\"\\ude00\\ud83d\"}"),
                     FB_JSON_INVALID);
     CU_ASSERT_EQUAL(parse("{\"owner\":\"\\ud800\\n\"}"), FB_JSON_INVALID);
+
+    /* nothing but its low half may follow a high half: not another
+     * escape, nor a \u that is no low half, with a low half after it
+     * (D837 also takes the path that rewrites pairs as UTF-8) */
+    CU_ASSERT_EQUAL(parse("{\"owner\":\"\\ud800\\n\\udc00\"}"),
+                    FB_JSON_INVALID);
+    CU_ASSERT_EQUAL(parse("{\"owner\":\"\\ud837\\\\\\udf00\"}"),
+                    FB_JSON_INVALID);
+    CU_ASSERT_EQUAL(parse("{\"owner\":\"\\ud800\\u0041\\udc00\"}"),
+                    FB_JSON_INVALID);
+    CU_ASSERT_EQUAL(parse("{\"owner\":\"\\ud800\\ud800\\udc00\"}"),
+                    FB_JSON_INVALID);
+    CU_ASSERT_EQUAL(parse("{\"owner\":\"\\ud837\\u00e9\\udf00\"}"),
+                    FB_JSON_INVALID);
     CU_ASSERT_EQUAL(parse("{\"\\ud800\":1}"), FB_JSON_INVALID);
 
     /* a high-low pair is one code point; D7FF and E000 are not halves */
