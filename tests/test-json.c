@@ -243,6 +243,13 @@ test_int_range(void)
     CU_ASSERT_EQUAL(fb_json_get_int64(j, "y", &v), FB_JSON_OK);
     CU_ASSERT_EQUAL(v, 5);
 
+    /* a positive overflow is kept apart by json-c (as a uint64): it
+     * leaves INT64_MIN alone */
+    CU_ASSERT_EQUAL(amount("{\"amount\":-9223372036854775808,"
+                           "\"x\":9223372036854775809}", &v), FB_JSON_OK);
+    CU_ASSERT_EQUAL(v, INT64_MIN);
+    CU_ASSERT_EQUAL(fb_json_get_int64(j, "x", &v), FB_JSON_RANGE);
+
     /* the flag does not outlive its body */
     CU_ASSERT_EQUAL(amount("{\"amount\":-9223372036854775808}", &v),
                     FB_JSON_OK);
