@@ -319,6 +319,68 @@ test_unicode_tables(void)
 }
 
 
+/*
+ * The tables hold what fcgi/gen-letters.py took from Unicode 14.0.0:
+ * 131756 letters and 660 decimal digits (counted with Python's
+ * unicodedata 14.0.0), so a range lost or cut short shows, and a letter
+ * of each of a dozen scripts.  Regenerated for another version, the
+ * counts here change with it.
+ */
+
+static uint32_t
+count_table(const uint32_t (*t)[2], size_t n)
+{
+    size_t    i;
+    uint32_t  count;
+
+    count = 0;
+    for (i = 0; i < n; i++) {
+        count += t[i][1] - t[i][0] + 1;
+    }
+
+    return count;
+}
+
+
+static void
+test_unicode_version(void)
+{
+    size_t  i;
+
+    static const uint32_t  letters[] = {
+        0x100,      /* Latin A with macron */
+        0x3A3,      /* Greek capital sigma */
+        0x416,      /* Cyrillic capital zhe */
+        0x531,      /* Armenian capital ayb */
+        0x5D0,      /* Hebrew alef */
+        0x628,      /* Arabic beh */
+        0x915,      /* Devanagari ka */
+        0xE01,      /* Thai ko kai */
+        0x10D0,     /* Georgian an */
+        0x1200,     /* Ethiopic ha */
+        0x3042,     /* Hiragana a */
+        0x30A2,     /* Katakana a */
+        0xAC00,     /* Hangul ga, the first syllable */
+        0xD7A3,     /* Hangul hih, the last */
+        0x20000,    /* CJK Extension B */
+        0x1E900     /* Adlam capital alif */
+    };
+
+    CU_ASSERT_STRING_EQUAL(FB_LETTERS_UNICODE_VERSION, "14.0.0");
+    CU_ASSERT_EQUAL(count_table(fb_letter_ranges,
+                                fb_nelems(fb_letter_ranges)), 131756);
+    CU_ASSERT_EQUAL(count_table(fb_digit_ranges,
+                                fb_nelems(fb_digit_ranges)), 660);
+
+    for (i = 0; i < fb_nelems(letters); i++) {
+        CU_ASSERT_TRUE(fb_unicode_is_letter(letters[i]));
+    }
+
+    CU_ASSERT_FALSE(fb_unicode_is_letter(0xD7A4));      /* unassigned */
+    CU_ASSERT_FALSE(fb_unicode_is_letter(0xE3F));       /* baht sign */
+}
+
+
 static void
 test_owner_contract_examples(void)
 {
@@ -508,6 +570,7 @@ static CU_TestInfo  fb_utf8_tests[] = {
     { "invalid sequences", test_utf8_invalid },
     { "letter and digit classes", test_unicode_classes },
     { "tables sorted, search agrees with scan", test_unicode_tables },
+    { "the tables are Unicode 14.0.0's", test_unicode_version },
     CU_TEST_INFO_NULL
 };
 
