@@ -654,6 +654,24 @@ test_record_short_and_damaged(void)
     ops[4].to_id = ops[4].id;
     n = fb_record_encode(&ops[4], 42, buf);
     CU_ASSERT_EQUAL(fb_record_decode(buf, n, &r), FB_RECORD_INVALID);
+
+    /* So is each field the store never writes: a transfer leaving either
+     * account below zero, a create before 1970 or with no owner. */
+    sample_ops(ops, owner);
+    ops[4].balance = -1;
+    n = fb_record_encode(&ops[4], 42, buf);
+    CU_ASSERT_EQUAL(fb_record_decode(buf, n, &r), FB_RECORD_INVALID);
+    ops[4].balance = 15000;
+    ops[4].to_balance = -1;
+    n = fb_record_encode(&ops[4], 42, buf);
+    CU_ASSERT_EQUAL(fb_record_decode(buf, n, &r), FB_RECORD_INVALID);
+    ops[0].created = -1;
+    n = fb_record_encode(&ops[0], 42, buf);
+    CU_ASSERT_EQUAL(fb_record_decode(buf, n, &r), FB_RECORD_INVALID);
+    ops[0].created = 1700000000;
+    ops[0].owner_len = 0;
+    n = fb_record_encode(&ops[0], 42, buf);
+    CU_ASSERT_EQUAL(fb_record_decode(buf, n, &r), FB_RECORD_INVALID);
 }
 
 
