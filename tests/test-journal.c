@@ -1404,6 +1404,54 @@ test_corruption_earlier_segment(void)
 
 
 /*
+ * A segment header with a version other than 1 or 2 (a newer release's
+ * format, or a damaged header): this release cannot say what its records
+ * mean, so it reads the header as bad and the valid records after it make
+ * that corruption, as the previous release does with version 2.  Read as
+ * a version it knows, a newer format would be replayed on a guess.
+ */
+static void
+test_segment_version(void)
+{
+    int             k, rc;
+    char           *dir, seg[4096];
+    long            size;
+    uint32_t        v, bad[2] = { 0, FB_SEGMENT_VERSION + 1 };
+    jt_rng_t        r;
+    jt_model_t      m;
+    unsigned char   hdr[FB_SEGMENT_HEADER];
+
+    fb_segment_header(hdr);
+    CU_ASSERT_EQUAL(fb_segment_header_check(hdr), FB_SEGMENT_VERSION);
+    for (v = 0; v <= FB_SEGMENT_VERSION + 1; v++) {
+        fb_put_u32(hdr + 8, v);
+        rc = fb_segment_header_check(hdr);
+        CU_ASSERT_EQUAL(rc, v >= 1 && v <= FB_SEGMENT_VERSION ? (int) v : -1);
+    }
+
+    dir = start_dir("segver", 12, &r, &m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(session_seg(dir, &m, &r, 20, seg, sizeof(seg)), 0);
+    size = jt_file_size(seg);
+
+    for (k = 0; k < 2; k++) {
+        CU_ASSERT_EQUAL_FATAL(write_bytes_at(seg, 8, 0, 4), 0);
+        CU_ASSERT_EQUAL_FATAL(write_bytes_at(seg, 8, (int) bad[k], 1), 0);
+        CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_CORRUPT);
+        CU_ASSERT_EQUAL(check_dir(dir, 1), FB_CHECK_CORRUPT);
+        recovery_refused(dir, "bad record at offset 0 followed by a valid");
+        CU_ASSERT_EQUAL(jt_file_size(seg), size);
+    }
+
+    /* Version 2 again: as it was. */
+    CU_ASSERT_EQUAL_FATAL(write_bytes_at(seg, 8, FB_SEGMENT_VERSION, 1), 0);
+    recovers_to(dir, &m, 0);
+
+    jt_rmdir(dir);
+}
+
+
+/*
  * The journal writes zeros ahead of its records (fb_journal_prealloc): a
  * running segment is longer than its records, and a process killed then
  * leaves zeros after the last one.  They end the segment: not a torn
@@ -2541,6 +2589,8 @@ static const fb_ctest_t  tests[] = {
     { "torn write: the sector rule at its edges", test_torn_write_edges },
     { "corruption: earlier segment, missing one",
       test_corruption_earlier_segment },
+    { "corruption: a segment version this release does not know",
+      test_segment_version },
     { "zeros after the records", test_zeros_after_records },
     { "zeros: chunk by chunk", test_zeros_chunk_by_chunk },
     { "snapshot: write and load", test_snapshot_write_load },
