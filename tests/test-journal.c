@@ -1404,6 +1404,99 @@ test_corruption_earlier_segment(void)
 
 
 /*
+ * Writes path's bytes before from and from to on as to (path itself, or
+ * a new file, path then removed): records taken out whole, every CRC
+ * still valid.  0, or -1.
+ */
+static int
+drop_bytes(const char *path, const char *to_path, long from, long to)
+{
+    int      fd;
+    ssize_t  len;
+    static unsigned char  buf[4 << 20];
+
+    len = read_file(path, buf, sizeof(buf));
+    if (len < to || from > to || unlink(path) != 0) {
+        return -1;
+    }
+
+    fd = open(to_path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) {
+        return -1;
+    }
+
+    if (write(fd, buf, (size_t) from) != (ssize_t) from
+        || write(fd, buf + to, (size_t) (len - to)) != (ssize_t) (len - to))
+    {
+        close(fd);
+        return -1;
+    }
+
+    close(fd);
+    return 0;
+}
+
+
+/*
+ * A record missing, every byte left valid: in the middle of a segment,
+ * or the first after the snapshot, its segment named for the record
+ * after it.  Corruption both: replaying around the gap would drop an
+ * acknowledged operation without a word.
+ */
+static void
+test_corruption_gap(void)
+{
+    char          *dir, seg[4096], path[4096], name[FB_FILE_NAME_MAX];
+    long           n, size, off[SEG_RECORDS_MAX];
+    uint64_t       first;
+    jt_rng_t       r;
+    jt_pair_t      p;
+    jt_model_t     m;
+
+    dir = start_dir("gap", 13, &r, &m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(session_seg(dir, &m, &r, 30, seg, sizeof(seg)), 0);
+    n = seg_records(seg, off, NULL);
+    CU_ASSERT_FATAL(n >= 4 && n <= SEG_RECORDS_MAX);
+    CU_ASSERT_EQUAL_FATAL(drop_bytes(seg, seg, off[n / 2], off[n / 2 + 1]),
+                          0);
+    CU_ASSERT_EQUAL(seg_records(seg, NULL, NULL), n - 1);
+    size = jt_file_size(seg);
+
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_CORRUPT);
+    CU_ASSERT_EQUAL(check_dir(dir, 1), FB_CHECK_CORRUPT);
+    recovery_refused(dir, "was expected: the journal is corrupt");
+    CU_ASSERT_EQUAL(jt_file_size(seg), size);
+    jt_rmdir(dir);
+
+    dir = start_dir("gap", 14, &r, &m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(open_run(&p, dir, FB_FSYNC_ALWAYS, &m, &r, 20), 0);
+    CU_ASSERT_EQUAL_FATAL(fb_journal_snapshot(p.j), FB_OK);
+    run_ops(&p, &m, &r, 10);
+    jt_close(&p, 0);
+    CU_ASSERT_EQUAL_FATAL(jt_count_files(dir, "snapshot-"), 1);
+    CU_ASSERT_EQUAL_FATAL(jt_count_files(dir, "journal-"), 1);
+    snprintf(seg, sizeof(seg), "%s", jt_last_segment(dir));
+    CU_ASSERT_EQUAL_FATAL(fb_segment_name_parse(strrchr(seg, '/') + 1,
+                                                &first), 0);
+    n = seg_records(seg, off, NULL);
+    CU_ASSERT_FATAL(n >= 2 && n <= SEG_RECORDS_MAX);
+    recovers_to(dir, &m, 0);
+
+    fb_segment_name(name, first + 1);
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    CU_ASSERT_EQUAL_FATAL(drop_bytes(seg, path, FB_SEGMENT_HEADER, off[1]),
+                          0);
+
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_CORRUPT);
+    CU_ASSERT_EQUAL(check_dir(dir, 1), FB_CHECK_CORRUPT);
+    recovery_refused(dir, "records are missing");
+    jt_rmdir(dir);
+}
+
+
+/*
  * A segment header with a version other than 1 or 2 (a newer release's
  * format, or a damaged header): this release cannot say what its records
  * mean, so it reads the header as bad and the valid records after it make
@@ -2589,6 +2682,7 @@ static const fb_ctest_t  tests[] = {
     { "torn write: the sector rule at its edges", test_torn_write_edges },
     { "corruption: earlier segment, missing one",
       test_corruption_earlier_segment },
+    { "corruption: a record missing", test_corruption_gap },
     { "corruption: a segment version this release does not know",
       test_segment_version },
     { "zeros after the records", test_zeros_after_records },
