@@ -1156,13 +1156,14 @@ test_first_record_unmarked(void)
  * record begins on a sector boundary (the session's records fall where
  * their sizes put them): a create whose 276-byte owner puts record 19 at
  * offset 1024, record 2 a write() of its own, and records 3 to 40 the
- * last write (3 marked).  Record 6 spans offset 512.
+ * last write (3 marked); with mark, records 3 to mark - 1 a write and
+ * mark to 40 the last.  Record 6 spans offset 512.
  */
 #define EDGE_RECORDS  40
 #define EDGE_OWNER    276
 
 static char *
-edge_dir(char *path, size_t len)
+edge_dir(char *path, size_t len, long mark)
 {
     int             fd;
     long            i;
@@ -1194,7 +1195,7 @@ edge_dir(char *path, size_t len)
         op.amount = 1;
         op.balance = i - 1;
         n = fb_record_encode(&op, (uint64_t) i, buf + off);
-        if (i <= 3) {
+        if (i <= 3 || i == mark) {
             fb_record_mark_write(buf + off);
         }
         off += n;
@@ -1232,7 +1233,7 @@ test_torn_write_edges(void)
     fb_recovery_t   rec;
 
     /* As built: consistent, 40 records. */
-    dir = edge_dir(path, sizeof(path));
+    dir = edge_dir(path, sizeof(path), 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
     size = jt_file_size(path);
     CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_OK);
@@ -1243,7 +1244,7 @@ test_torn_write_edges(void)
 
     /* The sector that ends where record 19 begins lost: a torn write,
      * cut at record 6, the one the sector's start falls in. */
-    dir = edge_dir(path, sizeof(path));
+    dir = edge_dir(path, sizeof(path), 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
     CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, 512, 0, 512), 0);
     CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_TORN);
@@ -1256,9 +1257,21 @@ test_torn_write_edges(void)
     fb_store_free(s);
     jt_rmdir(dir);
 
+    /* The same sector lost, and record 20 begins a later write(): the
+     * damaged write was done (under always, synced) before it, though
+     * only record 19 of it follows the damage.  Corruption. */
+    dir = edge_dir(path, sizeof(path), 20);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_OK);
+    CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, 512, 0, 512), 0);
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_CORRUPT);
+    recovery_refused(dir, "which a later write() began");
+    CU_ASSERT_EQUAL(jt_file_size(path), size);
+    jt_rmdir(dir);
+
     /* The same zeros but for the sector's last byte: not a whole sector
      * lost, corruption. */
-    dir = edge_dir(path, sizeof(path));
+    dir = edge_dir(path, sizeof(path), 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
     CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, 512, 0, 511), 0);
     CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, 1023, 1, 1), 0);
@@ -1270,7 +1283,7 @@ test_torn_write_edges(void)
     /* Zeros from the second byte of record 6 to the boundary: a lost
      * sector would have taken its first byte too (the zeros ahead of the
      * last write were there before it), so this is corruption. */
-    dir = edge_dir(path, sizeof(path));
+    dir = edge_dir(path, sizeof(path), 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
     CU_ASSERT_EQUAL_FATAL(write_bytes_at(path, 492, 0, 20), 0);
     CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_CORRUPT);
