@@ -574,6 +574,21 @@ fb_recover_segment(fb_recover_t *rc, uint64_t first, int last)
     n0 = rc->next;
 
     version = size < FB_SEGMENT_HEADER ? -1 : fb_segment_header_check(buf);
+    if (version < 0 && size >= FB_SEGMENT_HEADER
+        && memcmp(buf, FB_SEGMENT_MAGIC, 8) == 0)
+    {
+        /* Whole, with a version this release does not know: a newer
+         * release wrote it.  Read as a header that never made it, a last
+         * segment with no record this release can decode would be cut
+         * off entirely, whatever that release had acknowledged. */
+        fb_jlog(rc->log, FB_JLOG_ERR, 0, "journal \"%s\" has format version "
+                "%" PRIu32 ", which this release does not read (1 to %d): "
+                "the journal is corrupt, or from a newer release", path,
+                fb_get_u32(buf + 8), FB_SEGMENT_VERSION);
+        rv = FB_CHECK_CORRUPT;
+        goto done;
+    }
+
     if (version < 0) {
         /* A segment whose header never made it: created just before the
          * process died.  Only the last one can be so. */

@@ -1545,12 +1545,37 @@ test_segment_version(void)
         CU_ASSERT_EQUAL_FATAL(write_bytes_at(seg, 8, (int) bad[k], 1), 0);
         CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_CORRUPT);
         CU_ASSERT_EQUAL(check_dir(dir, 1), FB_CHECK_CORRUPT);
-        recovery_refused(dir, "bad record at offset 0 followed by a valid");
+        recovery_refused(dir, "has format version");
         CU_ASSERT_EQUAL(jt_file_size(seg), size);
     }
 
+    /*
+     * A newer release's segment whose records this release cannot decode
+     * either (0xEE here): refused, not cut off as a header that never
+     * made it.
+     */
+    CU_ASSERT_EQUAL_FATAL(truncate(seg, size) == 0
+                          && write_bytes_at(seg, FB_SEGMENT_HEADER, 0xEE,
+                                            (size_t) (size
+                                                - FB_SEGMENT_HEADER)) == 0,
+                          1);
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_CORRUPT);
+    CU_ASSERT_EQUAL(check_dir(dir, 1), FB_CHECK_CORRUPT);
+    recovery_refused(dir, "has format version");
+    CU_ASSERT_EQUAL(jt_file_size(seg), size);
+
+    jt_rmdir(dir);
+    dir = start_dir("segver", 12, &r, &m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(session_seg(dir, &m, &r, 20, seg, sizeof(seg)), 0);
+
+    /* A header whose magic is damaged is still one that never made it:
+     * with valid records after it, corruption as before. */
+    CU_ASSERT_EQUAL_FATAL(write_bytes_at(seg, 0, 'X', 1), 0);
+    recovery_refused(dir, "bad record at offset 0 followed by a valid");
+    CU_ASSERT_EQUAL_FATAL(write_bytes_at(seg, 0, 'F', 1), 0);
+
     /* Version 2 again: as it was. */
-    CU_ASSERT_EQUAL_FATAL(write_bytes_at(seg, 8, FB_SEGMENT_VERSION, 1), 0);
     recovers_to(dir, &m, 0);
 
     jt_rmdir(dir);
