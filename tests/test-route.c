@@ -161,7 +161,9 @@ test_route_bad_ids(void)
         "/accounts/ 1", "/accounts/1 ", "/accounts/0x10",
         "/accounts/9223372036854775808", "/accounts/99999999999999999999",
         "/accounts/18446744073709551617", "/accounts/00",
-        "/accounts/1e3/deposit", "/accounts/-0/balance"
+        "/accounts/1e3/deposit", "/accounts/-0/balance",
+        /* ':' follows '9' in ASCII: a bound one off takes it for ten. */
+        "/accounts/1:", "/accounts/:", "/accounts/2:/balance"
     };
 
     for (i = 0; i < fb_nelems(paths); i++) {
