@@ -69,6 +69,22 @@ refused(const char *method, const char *uri, const char *b, int st,
 }
 
 
+/* The last reply as the server sends it: CGI headers, then the body. */
+static void
+expect_rendered(const char *want)
+{
+    const char  *out;
+    size_t       len;
+    char         text[512];
+
+    CU_ASSERT_EQUAL_FATAL(fb_reply_render(&ht_ctx.reply, &out, &len), FB_OK);
+    CU_ASSERT_TRUE_FATAL(len < sizeof(text));
+    memcpy(text, out, len);
+    text[len] = '\0';
+    CU_ASSERT_STRING_EQUAL(text, want);
+}
+
+
 static int64_t
 balance(int64_t id)
 {
@@ -81,22 +97,13 @@ balance(int64_t id)
 static void
 test_create_and_get(void)
 {
-    const char  *out;
-    size_t       len;
-    char         text[512];
-
     static const char  alice[] =
         "{\"id\":1,\"owner\":\"Alice\",\"balance\":0}";
     static const char  zoe[] =
         "{\"id\":2,\"owner\":\"Zo\xc3\xab O'Brien\",\"balance\":0}";
 
     ht_check("POST", "/accounts", "{\"owner\": \"Alice\"}", 201, alice);
-
-    CU_ASSERT_EQUAL_FATAL(fb_reply_render(&ht_ctx.reply, &out, &len), FB_OK);
-    CU_ASSERT_TRUE_FATAL(len < sizeof(text));
-    memcpy(text, out, len);
-    text[len] = '\0';
-    CU_ASSERT_STRING_EQUAL(text,
+    expect_rendered(
         "Status: 201 Created\r\n"
         "Content-Type: application/json\r\n"
         "Content-Length: 36\r\n"
@@ -112,6 +119,15 @@ test_create_and_get(void)
     ht_check("GET", "/accounts/2", NULL, 200, zoe);
     ht_check("GET", "/accounts/2/balance", NULL, 200, zoe);
     ht_check("HEAD", "/accounts/1", NULL, 200, alice);
+
+    /* Location belongs to the 201 alone: a read names no new account. */
+    ht_check("GET", "/accounts/1", NULL, 200, alice);
+    expect_rendered(
+        "Status: 200 OK\r\n"
+        "Content-Type: application/json\r\n"
+        "Content-Length: 36\r\n"
+        "\r\n"
+        "{\"id\":1,\"owner\":\"Alice\",\"balance\":0}");
 
     refused("GET", "/accounts/3", NULL, 404, "ACCOUNT_NOT_FOUND");
     refused("GET", "/accounts/9223372036854775807", NULL, 404,
