@@ -344,6 +344,35 @@ test_metrics_counts(void)
 }
 
 
+/*
+ * A deposit or transfer that would take a balance past INT64_MAX: 400
+ * INVALID_AMOUNT (fb_http.c's store error table), never wrapped, and
+ * nothing moves.  Last: account 2 is left near the limit.
+ */
+static void
+test_balance_limit(void)
+{
+    int64_t  b1 = balance(1);
+
+    /* Set as recovery sets it: no run of 1,000,000-centavo deposits gets
+     * there in a test. */
+    CU_ASSERT_EQUAL_FATAL(fb_store_restore_balance(store, 2, INT64_MAX - 5,
+                                                   0), FB_STORE_OK);
+
+    refused("POST", "/accounts/2/deposit", "{\"amount\":6}", 400,
+            "INVALID_AMOUNT");
+    CU_ASSERT_EQUAL(balance(2), INT64_MAX - 5);
+
+    refused("POST", "/accounts/transfer", "{\"from\":1,\"to\":2,\"amount\":6}",
+            400, "INVALID_AMOUNT");
+    CU_ASSERT_EQUAL(balance(1), b1);
+    CU_ASSERT_EQUAL(balance(2), INT64_MAX - 5);
+
+    /* Up to the limit itself is fine. */
+    ht_move(2, "deposit", 5, INT64_MAX);
+}
+
+
 /* Run in order: they build on each other's accounts. */
 static const fb_ctest_t  tests[] = {
     { "create and get", test_create_and_get },
@@ -354,6 +383,7 @@ static const fb_ctest_t  tests[] = {
     { "routes and limits", test_routes_and_limits },
     { "body too large", test_body_too_large },
     { "metrics counts", test_metrics_counts },
+    { "balance limit", test_balance_limit },
 };
 
 
