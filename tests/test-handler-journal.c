@@ -1,11 +1,12 @@
 /*
  * test-handler-journal.c: the endpoints over a journal that fails, through
  * fb_handle(): a mutation in flight when a write fails is 503 in the
- * contract's shape and never 200; later mutations are 503 and change
- * nothing; reads of durable balances are still served and others are
- * 503; a refusal that rests on a balance not durable is 503 too;
- * /healthz turns 503 "read-only"; a restart recovers the acknowledged
- * state.  The journal's file-system calls are tests/fb_io_fault.c's.
+ * contract's shape and never 200 (a create's 503 carries no Location);
+ * later mutations are 503 and change nothing; reads of durable balances
+ * are still served and others are 503; a refusal that rests on a balance
+ * not durable is 503 too; /healthz turns 503 "read-only"; a restart
+ * recovers the acknowledged state.  The journal's file-system calls are
+ * tests/fb_io_fault.c's.
  */
 
 #include "fb_core.h"
@@ -122,8 +123,52 @@ test_journal_failure(void)
 }
 
 
+/*
+ * A create in flight when the journal fails: the 503 names no account.
+ * The store has made it, but a Location would point clients at an
+ * account that was never acknowledged and that a restart does not have.
+ */
+static void
+test_create_in_flight(void)
+{
+    int             rc;
+    char           *dir;
+    size_t          len;
+    jt_pair_t       p;
+    fb_store_t     *s;
+    const char     *out;
+
+    dir = jt_mkdir("handler-create");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(fb_handler_ctx_init(&ht_ctx, p.s, NULL, NULL),
+                          FB_OK);
+    ht_ctx.journal = p.j;
+
+    fb_fault_arm(0, 1);
+
+    unavailable("POST", "/accounts", "{\"owner\":\"Alice\"}");
+    CU_ASSERT_EQUAL(fb_store_count(p.s), 1);
+    CU_ASSERT_EQUAL(ht_ctx.reply.location, 0);
+    CU_ASSERT_EQUAL_FATAL(fb_reply_render(&ht_ctx.reply, &out, &len), FB_OK);
+    CU_ASSERT_PTR_NULL(memmem(out, len, "Location", 8));
+
+    fb_handler_ctx_free(&ht_ctx);
+    jt_close(&p, 1);
+    fb_fault_disarm();
+
+    s = jt_recover(dir, &rc, NULL);
+    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    CU_ASSERT_EQUAL(fb_store_count(s), 0);
+    fb_store_free(s);
+
+    jt_rmdir(dir);
+}
+
+
 static const fb_ctest_t  tests[] = {
     { "503, reads of durable balances, healthz", test_journal_failure },
+    { "a create in flight names no account", test_create_in_flight },
 };
 
 
