@@ -267,6 +267,8 @@ test_transfer(void)
 static void
 test_routes_and_limits(void)
 {
+    int64_t      b1, b2;
+    uint64_t     n;
     const char  *out;
     size_t       len;
 
@@ -281,6 +283,23 @@ test_routes_and_limits(void)
 
     refused("GET", "/accounts/transfer", NULL, 405, "METHOD_NOT_ALLOWED");
     CU_ASSERT_STRING_EQUAL(ht_ctx.reply.allow, "POST");
+
+    /* HEAD runs no POST, whatever body it brings. */
+    b1 = balance(1);
+    b2 = balance(2);
+    n = fb_store_count(store);
+    refused("HEAD", "/accounts/1/deposit", "{\"amount\":5}", 405,
+            "METHOD_NOT_ALLOWED");
+    CU_ASSERT_STRING_EQUAL(ht_ctx.reply.allow, "POST");
+    refused("HEAD", "/accounts/1/withdraw", "{\"amount\":5}", 405,
+            "METHOD_NOT_ALLOWED");
+    refused("HEAD", "/accounts/transfer", "{\"from\":1,\"to\":2,\"amount\":5}",
+            405, "METHOD_NOT_ALLOWED");
+    refused("HEAD", "/accounts", "{\"owner\":\"Carol\"}", 405,
+            "METHOD_NOT_ALLOWED");
+    CU_ASSERT_EQUAL(balance(1), b1);
+    CU_ASSERT_EQUAL(balance(2), b2);
+    CU_ASSERT_EQUAL(fb_store_count(store), n);
 
     ht_check("GET", "/healthz", NULL, 200, "{\"status\":\"ok\"}");
 }

@@ -145,6 +145,15 @@ test_route_method_not_allowed(void)
     CU_ASSERT_EQUAL(match("POST", "/metrics", &m), FB_MATCH_METHOD);
     CU_ASSERT_EQUAL(match("get", "/healthz", &m), FB_MATCH_METHOD);
 
+    /* HEAD is GET without the body: never a way to run a POST. */
+    CU_ASSERT_EQUAL(match("HEAD", "/accounts", &m), FB_MATCH_METHOD);
+    CU_ASSERT_EQUAL(match("HEAD", "/accounts/transfer", &m), FB_MATCH_METHOD);
+    CU_ASSERT_EQUAL(match("HEAD", "/accounts/1/deposit", &m),
+                    FB_MATCH_METHOD);
+    CU_ASSERT_EQUAL(match("HEAD", "/accounts/1/withdraw", &m),
+                    FB_MATCH_METHOD);
+    CU_ASSERT_STRING_EQUAL(m.route->allow, "POST");
+
     /* The method is checked before the id. */
     CU_ASSERT_EQUAL(match("POST", "/accounts/abc", &m), FB_MATCH_METHOD);
 }
