@@ -246,12 +246,15 @@ test_transfer(void)
         { "[1,2,5]", 400, "VALIDATION_ERROR" },
     };
 
+    /* Balances that differ, so that one in the other's field shows. */
+    CU_ASSERT_EQUAL_FATAL(b1, 10000);
+    CU_ASSERT_EQUAL_FATAL(b2, 0);
     ht_check("POST", "/accounts/transfer",
-             "{\"from\":1,\"to\":2,\"amount\":5000}", 200,
-             "{\"from_id\":1,\"to_id\":2,\"from_balance\":5000,"
-             "\"to_balance\":5000,\"transferred\":5000}");
-    CU_ASSERT_EQUAL(balance(1), b1 - 5000);
-    CU_ASSERT_EQUAL(balance(2), b2 + 5000);
+             "{\"from\":1,\"to\":2,\"amount\":3000}", 200,
+             "{\"from_id\":1,\"to_id\":2,\"from_balance\":7000,"
+             "\"to_balance\":3000,\"transferred\":3000}");
+    CU_ASSERT_EQUAL(balance(1), b1 - 3000);
+    CU_ASSERT_EQUAL(balance(2), b2 + 3000);
 
     b1 = balance(1);
     b2 = balance(2);
