@@ -1234,6 +1234,78 @@ test_lsn(void)
 }
 
 
+/*
+ * A writer stores an account's lsn before its balance, so that a
+ * lock-free reader that finds the new balance finds its LSN too (the
+ * HTTP layer holds the reply until that LSN is durable).  Each operation
+ * is held just after its balance store, its stripes held, while the
+ * account is read.
+ */
+static void *
+deposit_7(void *arg)
+{
+    fb_store_t  *s = arg;
+
+    return fb_store_deposit(s, 1, 7, NULL, NULL) == FB_STORE_OK ? s : NULL;
+}
+
+
+static void *
+withdraw_7(void *arg)
+{
+    fb_store_t  *s = arg;
+
+    return fb_store_withdraw(s, 1, 7, NULL, NULL) == FB_STORE_OK ? s : NULL;
+}
+
+
+static void
+test_lsn_with_balance(void)
+{
+    size_t           k;
+    void            *ok;
+    pthread_t        t;
+    fb_store_t      *s;
+    log_rec_t       *rec;
+    fb_account_t     a;
+    struct timespec  tick = { 0, 1000 * 1000 };
+
+    static const struct {
+        void      *(*op)(void *);
+        int64_t     id;             /* the account read while held */
+        int64_t     balance;
+        uint64_t    lsn;
+    } steps[] = {
+        { deposit_7, 1, 107, 1003 },
+        { withdraw_7, 1, 100, 1004 },
+        { transfer_5, 2, 5, 1005 },     /* the payee */
+    };
+
+    s = new_logged(4, 0, &rec);
+    CU_ASSERT_EQUAL_FATAL(make_account(s, "Alice"), 1);
+    CU_ASSERT_EQUAL_FATAL(make_account(s, "Bob"), 2);
+    fund(s, 1, 100);
+
+    for (k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+        CU_ASSERT_EQUAL_FATAL(fb_peek_pause_after_balance(s, steps[k].id,
+                                                          200), 0);
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, steps[k].op, s), 0);
+        while (!fb_peek_paused()) {
+            nanosleep(&tick, NULL);
+        }
+
+        CU_ASSERT_EQUAL(fb_store_get(s, steps[k].id, &a), FB_STORE_OK);
+        CU_ASSERT_EQUAL(pthread_join(t, &ok), 0);
+        CU_ASSERT_PTR_EQUAL(ok, s);
+        CU_ASSERT_EQUAL(a.balance, steps[k].balance);
+        CU_ASSERT_EQUAL(a.lsn, steps[k].lsn);
+    }
+
+    fb_store_free(s);
+    free(rec);
+}
+
+
 static void
 test_restore(void)
 {
@@ -1693,6 +1765,7 @@ static const fb_ctest_t  tests[] = {
     { "log: order", test_log_order },
     { "log: failure changes nothing", test_log_failure_changes_nothing },
     { "lsn: handed back and kept", test_lsn },
+    { "lsn: never older than the balance read", test_lsn_with_balance },
     { "restore: accounts and balances", test_restore },
     { "barrier", test_barrier },
     { "barrier: waits for an operation in its hook", test_barrier_waits },
