@@ -1169,6 +1169,41 @@ test_log_failure_changes_nothing(void)
 }
 
 
+/* Each refused create gives its owner's arena bytes back: more of them
+ * than one arena block holds leave the memory where it was. */
+static void
+test_log_failure_gives_bytes_back(void)
+{
+    int           k;
+    char          owner[FB_OWNER_MAX_BYTES];
+    size_t        m;
+    fb_store_t   *s;
+    log_rec_t    *rec;
+
+    s = new_logged(0, 0, &rec);
+    CU_ASSERT_EQUAL_FATAL(make_account(s, "Alice"), 1);
+    m = fb_store_memory(s);
+
+    rec->fail_always = 1;
+    memset(owner, 'm', sizeof(owner));
+
+    for (k = 0; k < 3 * ((1 << 20) / (FB_OWNER_MAX_BYTES + 1)); k++) {
+        if (fb_store_create(s, owner, sizeof(owner), NULL)
+            != FB_STORE_LOG_FAILED)
+        {
+            CU_FAIL("a refused create did not fail");
+            break;
+        }
+    }
+
+    CU_ASSERT_EQUAL(fb_store_memory(s), m);
+    CU_ASSERT_EQUAL(fb_store_count(s), 1);
+
+    fb_store_free(s);
+    free(rec);
+}
+
+
 /* ---- LSNs, restore, barrier ---- */
 
 
@@ -1764,6 +1799,8 @@ static const fb_ctest_t  tests[] = {
     { "transfer: seen whole by readers", test_transfer_seen_whole },
     { "log: order", test_log_order },
     { "log: failure changes nothing", test_log_failure_changes_nothing },
+    { "log: a refused create gives its bytes back",
+      test_log_failure_gives_bytes_back },
     { "lsn: handed back and kept", test_lsn },
     { "lsn: never older than the balance read", test_lsn_with_balance },
     { "restore: accounts and balances", test_restore },
