@@ -1001,6 +1001,103 @@ test_transfer_seen_whole(void)
 }
 
 
+/*
+ * The other half of the same promise, from the reader's side.
+ * fb_store_get loads the balance before the lsn, so that a read finding
+ * the debit finds FB_LSN_APPLYING too (or the lsn stored after the
+ * credit), and the transfer stores the debit before the credit, so that a
+ * read finding the credit finds the debit.  A test door holds a read of
+ * the payer between its two loads while the transfer moves on: to between
+ * its debit and its credit, then, with the payee read credited, to its
+ * end.  Either way the two reads, one after the other, find the money in
+ * exactly one account.
+ */
+typedef struct {
+    fb_store_t  *s;
+    pthread_t    t;
+    int          started;
+    int          joined;
+} held_t;
+
+
+static void
+transfer_until_paused(void *arg)
+{
+    held_t           *h = arg;
+    struct timespec   tick = { 0, 1000 * 1000 };
+
+    if (pthread_create(&h->t, NULL, transfer_5, h->s) != 0) {
+        return;
+    }
+
+    h->started = 1;
+    while (!fb_peek_paused()) {
+        nanosleep(&tick, NULL);
+    }
+}
+
+
+static void
+transfer_to_its_end(void *arg)
+{
+    held_t  *h = arg;
+    void    *ok;
+
+    h->joined = pthread_join(h->t, &ok) == 0 && ok == h->s;
+}
+
+
+static void
+test_transfer_seen_whole_between_loads(void)
+{
+    size_t          k;
+    held_t          h;
+    fb_store_t     *s;
+    fb_account_t    a, b;
+
+    static const size_t  stripes[] = { 1, 1024 };
+
+    for (k = 0; k < sizeof(stripes) / sizeof(stripes[0]); k++) {
+        s = new_store(stripes[k], 0, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+        CU_ASSERT_EQUAL_FATAL(make_account(s, "Payer"), 1);
+        CU_ASSERT_EQUAL_FATAL(make_account(s, "Payee"), 2);
+        fund(s, 1, 100);
+
+        /* The payer read first: the debit lands between its loads. */
+        memset(&h, 0, sizeof(h));
+        h.s = s;
+        CU_ASSERT_EQUAL_FATAL(fb_peek_pause_after_balance(s, 1, 200), 0);
+        CU_ASSERT_EQUAL_FATAL(fb_peek_after_first_load(s, 1,
+                              transfer_until_paused, &h), 0);
+        CU_ASSERT_EQUAL(fb_store_get(s, 1, &a), FB_STORE_OK);
+        CU_ASSERT_EQUAL(fb_store_get(s, 2, &b), FB_STORE_OK);
+        CU_ASSERT_EQUAL_FATAL(h.started, 1);
+        transfer_to_its_end(&h);
+        CU_ASSERT(h.joined);
+        CU_ASSERT_EQUAL(a.balance, 95);
+        CU_ASSERT_EQUAL(b.balance, 5);
+
+        /* The payee read first, credited; the transfer ends between the
+         * two loads of the payer read that follows. */
+        memset(&h, 0, sizeof(h));
+        h.s = s;
+        CU_ASSERT_EQUAL_FATAL(fb_peek_pause_after_balance(s, 2, 200), 0);
+        transfer_until_paused(&h);
+        CU_ASSERT_EQUAL_FATAL(h.started, 1);
+        CU_ASSERT_EQUAL(fb_store_get(s, 2, &b), FB_STORE_OK);
+        CU_ASSERT_EQUAL_FATAL(fb_peek_after_first_load(s, 1,
+                              transfer_to_its_end, &h), 0);
+        CU_ASSERT_EQUAL(fb_store_get(s, 1, &a), FB_STORE_OK);
+        CU_ASSERT(h.joined);
+        CU_ASSERT_EQUAL(b.balance, 10);
+        CU_ASSERT_EQUAL(a.balance, 90);
+
+        fb_store_free(s);
+    }
+}
+
+
 /* ---- the log hook ---- */
 
 
@@ -1797,6 +1894,8 @@ static const fb_ctest_t  tests[] = {
     { "transfer: overflow", test_transfer_overflow },
     { "transfer: stripes", test_transfer_stripes },
     { "transfer: seen whole by readers", test_transfer_seen_whole },
+    { "transfer: seen whole between a read's loads",
+      test_transfer_seen_whole_between_loads },
     { "log: order", test_log_order },
     { "log: failure changes nothing", test_log_failure_changes_nothing },
     { "log: a refused create gives its bytes back",
