@@ -478,6 +478,83 @@ test_split_rotation(void)
 
 
 /*
+ * A snapshot's rotation seals the old segment with an fdatasync before
+ * the records written to it just before the split count as synced: under
+ * always they are answered once synced_lsn says so.  The writer is held
+ * in the sync of one deposit while two more wait in the buffer and a
+ * snapshot asks for a new segment after them; once that sync is let go,
+ * the next fdatasync must be the seal (those two not yet durable), not
+ * the new segment's, with the two already published.
+ */
+static void
+test_split_sealed(void)
+{
+    int            i, started = 0;
+    char          *dir, tmp[4096];
+    int64_t        balance, sum;
+    uint64_t       lsn, lsn1;
+    pthread_t      t;
+    jt_pair_t      p;
+    fb_account_t   a;
+
+    fb_fault_disarm();
+    dir = jt_mkdir("split-sealed");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(fb_store_create(p.s, "Seal", 4, &a), FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_journal_wait(p.j, a.lsn), 0);
+
+    fb_fault_hold(1);
+    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn1),
+                          FB_STORE_OK);
+    if (fb_fault_wait_held(1, 60) != 0) {
+        CU_FAIL("the writer's sync was not held");
+        goto done;
+    }
+    for (i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL(fb_store_deposit(p.s, a.id, 20, &balance, &lsn),
+                        FB_STORE_OK);
+    }
+
+    split_done = 0;
+    if (pthread_create(&t, NULL, split_snapshot, p.j) != 0) {
+        CU_FAIL("pthread_create() failed");
+        goto done;
+    }
+    started = 1;
+
+    /* The snapshot asks for the rotation before it creates snapshot.tmp;
+     * it then waits for the records it may hold to be synced. */
+    snprintf(tmp, sizeof(tmp), "%s/snapshot.tmp", dir);
+    for (i = 0; i < 60000 && access(tmp, F_OK) != 0; i++) {
+        usleep(1000);
+    }
+    CU_ASSERT_FATAL(i < 60000);
+
+    /* The first sync ends; the writer writes the two, then seals. */
+    fb_fault_release(1);
+    CU_ASSERT_EQUAL(fb_journal_wait(p.j, lsn1), 0);
+    if (fb_fault_wait_held(1, 60) != 0) {
+        CU_FAIL("no fdatasync after the split");
+        goto done;
+    }
+    CU_ASSERT_EQUAL(fb_journal_durable(p.j, lsn), 0);
+
+    fb_fault_hold(0);
+    CU_ASSERT_EQUAL(fb_journal_wait(p.j, lsn), 0);
+
+done:
+    fb_fault_hold(0);
+    if (started) {
+        pthread_join(t, NULL);
+    }
+    CU_ASSERT_EQUAL(jt_close_recover(&p, dir, &sum), 0);
+    CU_ASSERT_EQUAL(sum, 50);
+    jt_rmdir(dir);
+}
+
+
+/*
  * Start-up syncs the last segment before it takes its records as
  * durable: a process killed between a batch's write() and its sync left
  * that batch in the page cache only.  A failed sync there fails the
@@ -636,6 +713,8 @@ static const fb_ctest_t  tests[] = {
     { "a gather counts from the end of a sync", test_gather_after_sync },
     { "a snapshot's rotation fails after the split",
       test_split_rotation },
+    { "a split's records are durable once the seal is synced",
+      test_split_sealed },
     { "durable before the journal failed: durable",
       test_durable_then_failed },
 };
