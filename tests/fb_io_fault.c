@@ -35,6 +35,16 @@ static pthread_cond_t   hold_cond = PTHREAD_COND_INITIALIZER;
 static int              hold_on;
 static int              hold_tickets;       /* held calls let go */
 static int              hold_waiting;       /* held calls now */
+static long             hold_total;         /* held since fb_fault_hold(1) */
+
+/* fb_fault_before, under fault_mutex: [0] open, [1] rename. */
+typedef struct {
+    const char  *suffix;
+    void       (*fn)(void *arg);
+    void        *arg;
+} before_t;
+
+static before_t         before[2];
 
 
 void
@@ -104,6 +114,9 @@ fb_fault_hold(int on)
     pthread_mutex_lock(&fault_mutex);
     hold_on = on;
     hold_tickets = 0;
+    if (on) {
+        hold_total = 0;
+    }
     pthread_cond_broadcast(&hold_cond);
     pthread_mutex_unlock(&fault_mutex);
 }
@@ -139,6 +152,57 @@ fb_fault_wait_held(int n, int seconds)
 }
 
 
+long
+fb_fault_held_total(void)
+{
+    long  n;
+
+    pthread_mutex_lock(&fault_mutex);
+    n = hold_total;
+    pthread_mutex_unlock(&fault_mutex);
+    return n;
+}
+
+
+void
+fb_fault_before(const char *what, const char *suffix, void (*fn)(void *arg),
+    void *arg)
+{
+    before_t  *b = &before[strcmp(what, "rename") == 0];
+
+    pthread_mutex_lock(&fault_mutex);
+    b->suffix = suffix;
+    b->fn = fn;
+    b->arg = arg;
+    pthread_mutex_unlock(&fault_mutex);
+}
+
+
+/* Calls the function fb_fault_before set for what (0 open, 1 rename) if
+ * path ends in its suffix; outside the mutex, as the function may make
+ * counted calls itself. */
+static void
+before_call(int what, const char *path)
+{
+    size_t     n, len;
+    before_t   b;
+
+    pthread_mutex_lock(&fault_mutex);
+    b = before[what];
+    pthread_mutex_unlock(&fault_mutex);
+
+    if (b.fn == NULL) {
+        return;
+    }
+
+    n = strlen(b.suffix);
+    len = strlen(path);
+    if (len >= n && strcmp(path + len - n, b.suffix) == 0) {
+        b.fn(b.arg);
+    }
+}
+
+
 /* While syncs are held: waits until this one is let go. */
 static void
 hold_sync(void)
@@ -147,6 +211,7 @@ hold_sync(void)
 
     if (hold_on) {
         hold_waiting++;
+        hold_total++;
         pthread_cond_broadcast(&hold_cond);
 
         while (hold_on && hold_tickets == 0) {
@@ -205,6 +270,8 @@ fault_check(const char *what, int is_write, int *short_write)
 int
 fb_io_open(const char *path, int flags, mode_t mode)
 {
+    before_call(0, path);
+
     if (fault_check("open", 0, NULL)) {
         errno = EIO;
         return -1;
@@ -290,6 +357,8 @@ fb_io_ftruncate(int fd, off_t len)
 int
 fb_io_rename(const char *from, const char *to)
 {
+    before_call(1, from);
+
     if (fault_check("rename", 0, NULL)) {
         errno = EIO;
         return -1;

@@ -32,5 +32,16 @@ const char *fb_fault_what(void);         /* the call that failed first */
 void fb_fault_hold(int on);
 void fb_fault_release(int n);
 int fb_fault_wait_held(int n, int seconds);
+/* The fdatasyncs held since fb_fault_hold(1), let go or not. */
+long fb_fault_held_total(void);
+
+/*
+ * fn(arg), called on the calling thread before each open ("open") or
+ * rename ("rename", of its first path) of a path ending in suffix: the
+ * test runs what it needs at that point of the journal's work.  One
+ * function for each of the two; fn NULL removes it.
+ */
+void fb_fault_before(const char *what, const char *suffix,
+    void (*fn)(void *arg), void *arg);
 
 #endif /* FB_IO_FAULT_H_INCLUDED */

@@ -555,6 +555,121 @@ done:
 
 
 /*
+ * A snapshot's image may hold changes made after S0; it counts (is renamed
+ * into place) only once they are synced, or a power cut could leave it
+ * holding money the journal lost.  The writer is held in a sync while a
+ * deposit waits and a snapshot asks for a new segment after it; when the
+ * snapshot opens its file, after the writer has taken that batch, a
+ * deposit comes that its scan reads.  The writer's syncs are then let go
+ * one at a time: when the snapshot is renamed, that deposit is durable.
+ */
+typedef struct {
+    jt_pair_t     *p;
+    int64_t        id;
+    uint64_t       lsn;              /* the deposit the image holds */
+    int            durable;          /* at the rename */
+} image_t;
+
+static void
+image_deposit(void *arg)
+{
+    int       i;
+    image_t  *im = arg;
+
+    /* The writer has taken the batch up to S0: seal held.  On this
+     * thread no CU_ASSERT: the test's thread checks im->lsn. */
+    for (i = 0; i < 60000 && fb_fault_held_total() < 2; i++) {
+        usleep(1000);
+    }
+    if (i == 60000
+        || fb_store_deposit(im->p->s, im->id, 30, NULL, &im->lsn)
+           != FB_STORE_OK)
+    {
+        im->lsn = 0;
+    }
+}
+
+static void
+image_renamed(void *arg)
+{
+    image_t  *im = arg;
+
+    im->durable = fb_journal_durable(im->p->j, im->lsn);
+}
+
+static void
+test_snapshot_image_synced(void)
+{
+    int            i, started = 0;
+    long           held;
+    char          *dir;
+    int64_t        balance, sum;
+    uint64_t       lsn;
+    pthread_t      t;
+    jt_pair_t      p;
+    image_t        im;
+    fb_account_t   a;
+
+    fb_fault_disarm();
+    dir = jt_mkdir("image");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(fb_store_create(p.s, "Image", 5, &a), FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_journal_wait(p.j, a.lsn), 0);
+
+    memset(&im, 0, sizeof(im));
+    im.p = &p;
+    im.id = a.id;
+    im.durable = -2;
+
+    fb_fault_hold(1);
+    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn),
+                          FB_STORE_OK);
+    if (fb_fault_wait_held(1, 60) != 0) {
+        CU_FAIL("the writer's sync was not held");
+        goto done;
+    }
+    CU_ASSERT_EQUAL(fb_store_deposit(p.s, a.id, 20, &balance, &lsn),
+                    FB_STORE_OK);
+
+    fb_fault_before("open", "/snapshot.tmp", image_deposit, &im);
+    fb_fault_before("rename", "/snapshot.tmp", image_renamed, &im);
+    split_done = 0;
+    if (pthread_create(&t, NULL, split_snapshot, p.j) != 0) {
+        CU_FAIL("pthread_create() failed");
+        goto done;
+    }
+    started = 1;
+
+    /* One sync at a time, each let go once the one before was held. */
+    held = 1;
+    for (i = 0; i < 60000 && !__atomic_load_n(&split_done, __ATOMIC_ACQUIRE);
+         i++)
+    {
+        if (fb_fault_held_total() >= held) {
+            fb_fault_release(1);
+            held++;
+        }
+        usleep(1000);
+    }
+    CU_ASSERT(i < 60000);
+    CU_ASSERT(im.lsn > lsn);
+    CU_ASSERT_EQUAL(im.durable, 1);
+
+done:
+    fb_fault_hold(0);
+    if (started) {
+        pthread_join(t, NULL);
+    }
+    fb_fault_before("open", "", NULL, NULL);
+    fb_fault_before("rename", "", NULL, NULL);
+    CU_ASSERT_EQUAL(jt_close_recover(&p, dir, &sum), 0);
+    CU_ASSERT_EQUAL(sum, 60);
+    jt_rmdir(dir);
+}
+
+
+/*
  * Start-up syncs the last segment before it takes its records as
  * durable: a process killed between a batch's write() and its sync left
  * that batch in the page cache only.  A failed sync there fails the
@@ -715,6 +830,8 @@ static const fb_ctest_t  tests[] = {
       test_split_rotation },
     { "a split's records are durable once the seal is synced",
       test_split_sealed },
+    { "a snapshot counts once the changes it holds are synced",
+      test_snapshot_image_synced },
     { "durable before the journal failed: durable",
       test_durable_then_failed },
 };
