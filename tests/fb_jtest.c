@@ -25,6 +25,7 @@
 
 const char  *jt_tmpdir;
 uint64_t     jt_segment_bytes;
+unsigned     jt_interval_ms;
 
 /* jt_log_mutex protects the kept lines: the journal's threads log too. */
 static pthread_mutex_t  jt_log_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -277,7 +278,8 @@ jt_open_tuned(jt_pair_t *p, const char *dir, fb_fsync_e policy,
     memset(&jc, 0, sizeof(jc));
     jc.dir = dir;
     jc.fsync = policy;
-    jc.interval_ms = 2;
+    jc.interval_ms = jt_interval_ms ? jt_interval_ms : 2;
+    jt_interval_ms = 0;
     jc.delay_us = delay_us;
     jc.prealloc_bytes = prealloc_bytes;
     jc.segment_bytes = jt_segment_bytes;

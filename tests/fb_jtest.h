@@ -31,6 +31,9 @@ extern const char  *jt_tmpdir;
 /* Segment size for the next journal jt_open opens, then back to 0 (the
  * default, 64 MiB). */
 extern uint64_t     jt_segment_bytes;
+/* --fsync-interval for the next journal jt_open opens, then back to 0
+ * (2 ms). */
+extern unsigned     jt_interval_ms;
 
 char *jt_mkdir(const char *tag);
 void jt_rmdir(char *dir);

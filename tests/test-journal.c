@@ -2589,6 +2589,38 @@ test_policy_batch(void)
  * by the writer, after the LSN is durable, and never again until linked
  * again.
  */
+/*
+ * Under batch the writer syncs at most every --fsync-interval, not after
+ * each write: with an interval of ten minutes (nothing else can end it),
+ * 300 operations, each acknowledged once written, make no fdatasync, and
+ * their records wait for the stop's.
+ */
+static void
+test_policy_batch_interval(void)
+{
+    char                *dir;
+    jt_rng_t             r;
+    jt_pair_t            p;
+    jt_model_t           m;
+    fb_journal_stats_t   st;
+
+    dir = start_dir("batch-interval", 12, &r, &m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    jt_interval_ms = 600000;
+    CU_ASSERT_EQUAL_FATAL(open_run(&p, dir, FB_FSYNC_BATCH, &m, &r, 300), 0);
+
+    fb_journal_stats(p.j, &st);
+    CU_ASSERT_EQUAL(st.written_lsn, st.last_lsn);
+    CU_ASSERT(st.batches >= 1);
+    CU_ASSERT_EQUAL(st.syncs, 0);
+    CU_ASSERT(st.synced_lsn < st.written_lsn);
+    jt_close(&p, 0);
+
+    recovers_to(dir, &m, TORN_ANY);
+    jt_rmdir(dir);
+}
+
+
 static void
 test_notify(void)
 {
@@ -2763,6 +2795,7 @@ static const fb_ctest_t  tests[] = {
     { "group commit: --fsync-delay", test_group_commit_delay },
     { "group commit: a gather cut short", test_gather_cut },
     { "policy: batch", test_policy_batch },
+    { "policy: batch, one sync an interval", test_policy_batch_interval },
     { "notify: once, when durable", test_notify },
     { "directory: lock, tmp, missing", test_directory_rules },
     { "check and repair", test_check_and_repair },
