@@ -670,6 +670,59 @@ done:
 
 
 /*
+ * Records waiting in the other buffer when the journal fails are never
+ * written: the failed sync's records were cut off, and a write after
+ * them, and its sync, would publish an LSN past theirs, answering them
+ * 200 as durable.  The writer is held in one deposit's sync while a
+ * second waits; that sync fails once (the next would succeed).
+ */
+static void
+test_no_write_after_failure(void)
+{
+    int            rc;
+    char          *dir;
+    uint64_t       lsn1, lsn2;
+    jt_pair_t      p;
+    fb_account_t   a;
+    fb_store_t    *s;
+
+    fb_fault_disarm();
+    dir = jt_mkdir("after-fail");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(fb_store_create(p.s, "Ada", 3, &a), FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_journal_wait(p.j, a.lsn), 0);
+
+    fb_fault_hold(1);
+    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, NULL, &lsn1),
+                          FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_fault_wait_held(1, 60), 0);
+    CU_ASSERT_EQUAL(fb_store_deposit(p.s, a.id, 20, NULL, &lsn2),
+                    FB_STORE_OK);
+
+    fb_fault_arm_only("fdatasync", 0, 0);
+    fb_fault_hold(0);
+    CU_ASSERT_EQUAL(fb_journal_wait(p.j, lsn1), -1);
+
+    /* Whatever the writer was to do, done. */
+    fb_journal_stop(p.j, 0);
+    fb_fault_disarm();
+    CU_ASSERT(fb_journal_failed(p.j));
+    CU_ASSERT_EQUAL(fb_journal_durable(p.j, lsn1), -1);
+    CU_ASSERT_EQUAL(fb_journal_durable(p.j, lsn2), -1);
+    CU_ASSERT_EQUAL(fb_journal_durable(p.j, a.lsn), 1);
+    jt_close(&p, 0);
+
+    s = jt_recover(dir, &rc, NULL);
+    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    CU_ASSERT_EQUAL(fb_store_get(s, a.id, &a), FB_STORE_OK);
+    CU_ASSERT_EQUAL(a.balance, 0);
+    fb_store_free(s);
+    jt_rmdir(dir);
+}
+
+
+/*
  * Start-up syncs the last segment before it takes its records as
  * durable: a process killed between a batch's write() and its sync left
  * that batch in the page cache only.  A failed sync there fails the
@@ -832,6 +885,8 @@ static const fb_ctest_t  tests[] = {
       test_split_sealed },
     { "a snapshot counts once the changes it holds are synced",
       test_snapshot_image_synced },
+    { "nothing is written once the journal failed",
+      test_no_write_after_failure },
     { "durable before the journal failed: durable",
       test_durable_then_failed },
 };
