@@ -53,3 +53,17 @@ tests_test_server_SOURCES = tests/test-server.c fcgi/fb_server.c \
 tests_test_server_CPPFLAGS = $(fb_test_cppflags) $(FCGI_CFLAGS)
 tests_test_server_LDADD = $(fb_test_ldadd) $(FCGI_LIBS)
 endif
+
+# Power cuts: tests/fb_io_powercut.c, linked instead of store/fb_io.c,
+# keeps what the disk would hold after one and saves it on demand.
+if HAVE_CUNIT
+check_PROGRAMS += tests/test-powercut
+TESTS += tests/test-powercut
+
+tests_test_powercut_SOURCES = tests/test-powercut.c tests/fb_io_powercut.c \
+	tests/fb_io_powercut.h tests/fb_jtest.c tests/fb_jtest.h \
+	$(fb_cunit_sources)
+tests_test_powercut_CPPFLAGS = $(fb_test_cppflags)
+tests_test_powercut_LDADD = store/libfbstore.a $(CUNIT_LIBS) \
+	$(ATOMIC_OPS_LIBS)
+endif
