@@ -54,12 +54,13 @@ fbt_fcgi_connect(const char *path, int timeout_s)
 
 
 static size_t
-fbt_record(unsigned char *p, int type, const void *content, size_t len)
+fbt_record(unsigned char *p, int type, int id, const void *content,
+    size_t len)
 {
     p[0] = 1;
     p[1] = (unsigned char) type;
-    p[2] = 0;
-    p[3] = 1;                               /* request id 1 */
+    p[2] = (unsigned char) (id >> 8);
+    p[3] = (unsigned char) id;
     p[4] = (unsigned char) (len >> 8);
     p[5] = (unsigned char) len;
     p[6] = 0;
@@ -89,6 +90,14 @@ int
 fbt_fcgi_send(int fd, int keep, const char *method, const char *uri,
     const char *body)
 {
+    return fbt_fcgi_send_id(fd, 1, keep, method, uri, body);
+}
+
+
+int
+fbt_fcgi_send_id(int fd, int id, int keep, const char *method,
+    const char *uri, const char *body)
+{
     char            clen[32];
     size_t          n = 0, pn = 0, blen = strlen(body);
     unsigned char   out[8192], params[1024];
@@ -105,13 +114,13 @@ fbt_fcgi_send(int fd, int keep, const char *method, const char *uri,
     pn += fbt_param(params + pn, "CONTENT_TYPE",
                     blen ? "application/json" : "");
 
-    n += fbt_record(out + n, FBT_BEGIN_REQUEST, begin, sizeof(begin));
-    n += fbt_record(out + n, FBT_PARAMS, params, pn);
-    n += fbt_record(out + n, FBT_PARAMS, "", 0);
+    n += fbt_record(out + n, FBT_BEGIN_REQUEST, id, begin, sizeof(begin));
+    n += fbt_record(out + n, FBT_PARAMS, id, params, pn);
+    n += fbt_record(out + n, FBT_PARAMS, id, "", 0);
     if (blen) {
-        n += fbt_record(out + n, FBT_STDIN, body, blen);
+        n += fbt_record(out + n, FBT_STDIN, id, body, blen);
     }
-    n += fbt_record(out + n, FBT_STDIN, "", 0);
+    n += fbt_record(out + n, FBT_STDIN, id, "", 0);
 
     return write(fd, out, n) == (ssize_t) n ? 0 : -1;
 }

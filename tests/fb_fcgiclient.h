@@ -1,7 +1,7 @@
 /*
  * fb_fcgiclient.h: a FastCGI client for the C tests, speaking as nginx
- * does: request id 1, one request at a time per connection, the
- * parameters of nginx/fastbank-fastcgi.conf.
+ * does: request id 1 (another on request), one request at a time per
+ * connection, the parameters of nginx/fastbank-fastcgi.conf.
  */
 
 #ifndef FB_FCGICLIENT_H_INCLUDED
@@ -23,6 +23,10 @@ int fbt_fcgi_connect(const char *path, int timeout_s);
  */
 int fbt_fcgi_send(int fd, int keep, const char *method, const char *uri,
     const char *body);
+
+/* fbt_fcgi_send with request id id (1 to 65535) instead of 1. */
+int fbt_fcgi_send_id(int fd, int id, int keep, const char *method,
+    const char *uri, const char *body);
 
 /*
  * Reads the records of one reply to request id, as fastbank writes them

@@ -12,11 +12,16 @@
  *   - connections the peer closes while their reply is parked: the
  *     deposits still count and the server goes on serving;
  *   - peers that stall half-way through a request hold their worker only
- *     until the receive timeout;
+ *     until the receive timeout, peers that stop reading replies only
+ *     until the send timeout;
+ *   - a reply carries its request's id; a connection without
+ *     FCGI_KEEP_CONN is closed after its reply;
  *   - the journal failing while replies are parked: they become 503, as
  *     do later mutations and reads of balances not durable; durable
  *     balances are still served; /healthz says read-only;
- *   - SIGTERM: fb_server_run returns FB_OK, parked replies sent.
+ *   - SIGTERM: fb_server_run returns FB_OK; idle connections are closed
+ *     at once, parked replies sent once durable, then their connections
+ *     closed.
  *
  * Every read has a receive timeout: a hang bound, not a timing check.
  */
@@ -35,8 +40,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/sockios.h>
 
 #include <CUnit/Basic.h>
 
@@ -482,6 +491,64 @@ test_peer_closes_parked(void)
 
 
 /*
+ * The reply carries its request's id.  nginx uses id 1, as fc_send does,
+ * which would hide a server that always answered with 1: 258 uses both
+ * bytes of the id.  The deposit's reply is parked, so the id is the one
+ * kept with the connection.
+ */
+static void
+test_request_id(void)
+{
+    int          fd;
+    static char  out[4096];
+
+    fd = fc_connect();
+    CU_ASSERT_FATAL(fd >= 0);
+
+    CU_ASSERT_EQUAL(fbt_fcgi_send_id(fd, 258, 1, "POST",
+                                     "/accounts/1/deposit",
+                                     "{\"amount\":1}"), 0);
+    CU_ASSERT(fbt_fcgi_records(fd, 258, out, sizeof(out)) > 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"balance\":"));
+
+    CU_ASSERT_EQUAL(fbt_fcgi_send_id(fd, 258, 1, "GET", "/healthz", ""), 0);
+    CU_ASSERT(fbt_fcgi_records(fd, 258, out, sizeof(out)) > 0);
+
+    close(fd);
+}
+
+
+/*
+ * Without FCGI_KEEP_CONN the server closes the connection after the
+ * reply (the FastCGI specification, 3.5), a parked one as well as one
+ * answered at once.  A server that kept it leaves the read after the
+ * reply waiting until the client's receive timeout (HANG_BOUND_S).
+ */
+static void
+test_not_kept(void)
+{
+    int          fd;
+    char         c;
+    size_t       i;
+    static const char  *req[][3] = {
+        { "GET", "/healthz", NULL },
+        { "POST", "/accounts/1/deposit", "{\"amount\":1}" },
+    };
+
+    for (i = 0; i < sizeof(req) / sizeof(req[0]); i++) {
+        fd = fc_connect();
+        CU_ASSERT_FATAL(fd >= 0);
+        CU_ASSERT_EQUAL(fbt_fcgi_send(fd, 0, req[i][0], req[i][1],
+                                      req[i][2] != NULL ? req[i][2] : ""),
+                        0);
+        CU_ASSERT(fc_reply(fd) == 0 && status == 200);
+        CU_ASSERT_EQUAL(read(fd, &c, 1), 0);
+        close(fd);
+    }
+}
+
+
+/*
  * Peers that send half a request and stall hold their workers only until
  * the receive timeout (FB_IO_TIMEOUT_S): both workers are held, and a
  * request on a new connection is answered all the same once they are
@@ -519,6 +586,93 @@ test_stalled_peers(void)
     close(a2);
 }
 
+
+/*
+ * Sends requests on fd, each once the server has read the one before
+ * (nothing of it left queued: libfcgi reads ahead, and nginx never sends
+ * a request before the reply to the last), and reads no reply, until the
+ * server closes the connection: 0 then.  Its replies fill the socket and
+ * its write of the next one blocks, until its send timeout.  -1 if the
+ * server still holds the connection after HANG_BOUND_S.
+ */
+static int
+stall_reader(int fd)
+{
+    int            i, waits = 0, queued;
+    struct pollfd  pfd;
+
+    for (i = 0; i < 100000; i++) {
+        if (fc_send(fd, "GET", "/healthz", NULL) != 0) {
+            return 0;
+        }
+
+        for ( ;; ) {
+            if (ioctl(fd, SIOCOUTQ, &queued) != 0) {
+                return -1;
+            }
+            if (queued == 0) {
+                break;
+            }
+
+            /* Only the close wakes this: the replies are not read. */
+            pfd.fd = fd;
+            pfd.events = POLLRDHUP;
+            if (poll(&pfd, 1, 1) != 0) {
+                return (pfd.revents & (POLLRDHUP | POLLHUP)) ? 0 : -1;
+            }
+            if (++waits > HANG_BOUND_S * 1000) {
+                return -1;
+            }
+        }
+    }
+
+    return -1;
+}
+
+
+/*
+ * Reads fd to its end: 0 if the server closed it (ECONNRESET: it did so
+ * with a request of ours unread), -1 if the read fails otherwise (the
+ * receive timeout: the server holds the connection).
+ */
+static int
+read_to_end(int fd)
+{
+    ssize_t      n;
+    static char  buf[65536];
+
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        /* void */
+    }
+
+    return n == 0 || errno == ECONNRESET ? 0 : -1;
+}
+
+
+/*
+ * A peer that stops reading replies holds its worker only until the send
+ * timeout (FB_IO_TIMEOUT_S): the server closes the connection, with the
+ * replies it wrote before, and goes on serving.  Without the timeout the
+ * worker would wait in its write for ever (stall_reader's bound ends the
+ * test then).
+ */
+static void
+test_stalled_reader(void)
+{
+    int  fd;
+
+    fd = fc_connect();
+    CU_ASSERT_FATAL(fd >= 0);
+
+    CU_ASSERT_EQUAL(stall_reader(fd), 0);
+    CU_ASSERT_EQUAL(read_to_end(fd), 0);
+    close(fd);
+
+    CU_ASSERT_EQUAL(call("GET", "/healthz", NULL), 0);
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(call("GET", "/healthz", NULL), 0);
+    CU_ASSERT_EQUAL(status, 200);
+}
 
 static void
 expect_503(const char *what)
@@ -584,14 +738,138 @@ test_sigterm(void)
 }
 
 
+/*
+ * 1 if every worker thread (fb-worker-N) has ended or is blocked in
+ * epoll_wait(): the first field of /proc/self/task/TID/syscall is the
+ * number of the system call a blocked thread is in.
+ */
+static int
+workers_waiting(void)
+{
+    int             ok = 1;
+    long            nr;
+    char            path[300], line[64];
+    FILE           *f;
+    DIR            *d;
+    struct dirent  *e;
+
+    d = opendir("/proc/self/task");
+    if (d == NULL) {
+        return 0;
+    }
+
+    while (ok && (e = readdir(d)) != NULL) {
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+        f = e->d_name[0] != '.' ? fopen(path, "r") : NULL;
+        if (f == NULL) {
+            continue;
+        }
+        if (fgets(line, sizeof(line), f) == NULL
+            || strncmp(line, "fb-worker-", 10) != 0)
+        {
+            fclose(f);
+            continue;
+        }
+        fclose(f);
+
+        snprintf(path, sizeof(path), "/proc/self/task/%s/syscall",
+                 e->d_name);
+        f = fopen(path, "r");
+        if (f == NULL) {
+            continue;                   /* it has ended */
+        }
+        nr = fgets(line, sizeof(line), f) != NULL ? strtol(line, NULL, 10)
+                                                  : -1;
+        fclose(f);
+
+        ok = 0;
+#ifdef SYS_epoll_wait
+        ok = ok || nr == SYS_epoll_wait;
+#endif
+        ok = ok || nr == SYS_epoll_pwait;
+    }
+
+    closedir(d);
+    return ok;
+}
+
+
+/*
+ * SIGTERM with a reply parked and kept connections idle, on a server of
+ * its own (the one above has stopped, its journal failed).  The deposit's
+ * sync is held: the idle connections are closed, and the workers are let
+ * finish the pass that saw the stop (each then waits, or has ended);
+ * only then does the record become durable, lest the reply leave in that
+ * pass and hide a worker that ends with it still parked.  The reply is
+ * sent, its connection then closed too (stopping: FCGI_KEEP_CONN no
+ * longer counts), and fb_server_run returns FB_OK.
+ */
+static void
+test_sigterm_parked(void)
+{
+    int   idle, other, fd, tries;
+    char  c;
+
+    CU_ASSERT_FATAL(stop() == 0 && start() == 0);
+    CU_ASSERT_EQUAL_FATAL(call("POST", "/accounts", "{\"owner\":\"Ana\"}"),
+                          0);
+    CU_ASSERT_EQUAL_FATAL(status, 201);
+
+    /* Connections go to the two workers in turn: idle and fd to one. */
+    idle = fc_connect();
+    other = fc_connect();
+    fd = fc_connect();
+    CU_ASSERT_FATAL(idle >= 0 && other >= 0 && fd >= 0);
+    CU_ASSERT(fc_send(idle, "GET", "/healthz", NULL) == 0
+              && fc_reply(idle) == 0 && status == 200);
+
+    fb_fault_hold(1);
+    CU_ASSERT_EQUAL(fc_send(fd, "POST", "/accounts/1/deposit",
+                            "{\"amount\":5}"), 0);
+    /* Held: the worker has parked the reply (its pass ended). */
+    CU_ASSERT_EQUAL(fb_fault_wait_held(1, HANG_BOUND_S), 0);
+
+    kill(getpid(), SIGTERM);
+
+    CU_ASSERT_EQUAL(read(idle, &c, 1), 0);
+    CU_ASSERT_EQUAL(read(other, &c, 1), 0);
+
+    for (tries = 0; tries < HANG_BOUND_S * 100 && !workers_waiting();
+         tries++)
+    {
+        usleep(10000);
+    }
+    CU_ASSERT(workers_waiting());
+
+    fb_fault_hold(0);
+
+    CU_ASSERT(fc_reply(fd) == 0 && status == 200);
+    CU_ASSERT_EQUAL(body_balance(), 5);
+    CU_ASSERT_EQUAL(read(fd, &c, 1), 0);
+
+    pthread_join(runner, NULL);
+    CU_ASSERT_EQUAL(run_rc, FB_OK);
+    fb_server_free(srv);
+    srv = NULL;
+
+    close(idle);
+    close(other);
+    close(fd);
+}
+
 static const fb_ctest_t  tests[] = {
     { "replies parked on many connections", test_parked_many },
     { "parked replies leave in LSN order", test_parked_order },
     { "workers under SCHED_BATCH, the writer not", test_worker_policy },
     { "peers that close while parked", test_peer_closes_parked },
+    { "a reply carries its request's id", test_request_id },
+    { "a connection not kept is closed after its reply", test_not_kept },
     { "peers that stall half-way are dropped", test_stalled_peers },
+    { "a peer that stops reading replies is dropped",
+      test_stalled_reader },
     { "the journal fails under parked replies", test_journal_fails },
     { "SIGTERM", test_sigterm },
+    { "SIGTERM with a reply parked", test_sigterm_parked },
 };
 
 
