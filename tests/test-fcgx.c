@@ -5,16 +5,21 @@
  * reported; the connection comes back open whether or not nginx asked to
  * keep it; and a closed or broken connection is closed by libfcgi and
  * reported, without blocking in accept().  And the records fb_fcgx_reply
- * writes in libfcgi's place, small and split over several STDOUT records.
+ * writes in libfcgi's place, small and split over several STDOUT records,
+ * and written whole when a signal cuts a write short.
  */
 
 #include "fb_core.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -232,6 +237,123 @@ test_reply_records(void)
     close(sv[1]);
 }
 
+/* The child's end of the pipe its SIGUSR1 handler writes to. */
+static int  usr1_pipe = -1;
+
+
+static void
+on_usr1(int sig)
+{
+    char  c = 'x';
+
+    (void) sig;
+    (void) write(usr1_pipe, &c, 1);
+}
+
+
+/* Waits until process pid is blocked in writev(): 0, or -1 after 30 s
+ * (a hang bound).  /proc/PID/syscall starts with the number of the
+ * system call a blocked process is in. */
+static int
+wait_writev(pid_t pid)
+{
+    int    i;
+    long   nr;
+    char   path[64], line[64];
+    FILE  *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/syscall", (int) pid);
+
+    for (i = 0; i < 3000; i++) {
+        f = fopen(path, "r");
+        if (f == NULL) {
+            return -1;
+        }
+        nr = fgets(line, sizeof(line), f) != NULL ? strtol(line, NULL, 10)
+                                                  : -1;
+        fclose(f);
+        if (nr == SYS_writev) {
+            return 0;
+        }
+        usleep(10000);
+    }
+
+    return -1;
+}
+
+
+/*
+ * A writev() cut short goes on from where it stopped, and one that wrote
+ * nothing when interrupted (EINTR) is tried again.  Workers block
+ * signals, but a stop and continue of the process, or the send timeout
+ * while nginx is slow to read, end a write so too.  A child writes a
+ * reply larger than the socket takes, with a SIGUSR1 handler without
+ * SA_RESTART; while this process reads nothing, the signal interrupts
+ * the child's writev() twice: once with part of the reply written (it
+ * returns that count), then in the next writev(), blocked before writing
+ * anything (EINTR).  The reply read afterwards must be whole and in
+ * order, and the child must succeed.
+ */
+static void
+test_reply_interrupted(void)
+{
+    int                sv[2], pp[2], st, i;
+    char               c;
+    size_t             len = 300000;
+    pid_t              pid;
+    struct pollfd      pfd;
+    struct sigaction   sa;
+    static char        big[300000], got[300000 + 1];
+
+    for (i = 0; i < (int) len; i++) {
+        big[i] = (char) ('a' + i % 26);
+    }
+
+    CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    CU_ASSERT_EQUAL_FATAL(pipe(pp), 0);
+
+    pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        close(sv[0]);
+        close(pp[0]);
+        usr1_pipe = pp[1];
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_usr1;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = 0;                /* no SA_RESTART */
+        if (sigaction(SIGUSR1, &sa, NULL) != 0) {
+            _exit(2);
+        }
+        _exit(fb_fcgx_reply(sv[1], 7, big, len) == FB_OK ? 0 : 1);
+    }
+
+    /* The child's ends: a child that gives up leaves this read at EOF. */
+    close(sv[1]);
+    close(pp[1]);
+
+    for (i = 0; i < 2; i++) {
+        /* Blocked: the socket is full, this process reads nothing. */
+        CU_ASSERT_EQUAL(wait_writev(pid), 0);
+        CU_ASSERT_EQUAL(kill(pid, SIGUSR1), 0);
+
+        /* The handler has run: the writev() it interrupted returned. */
+        pfd.fd = pp[0];
+        pfd.events = POLLIN;
+        CU_ASSERT(poll(&pfd, 1, 30000) == 1 && read(pp[0], &c, 1) == 1);
+    }
+
+    CU_ASSERT_EQUAL(fbt_fcgi_records(sv[0], 7, got, sizeof(got)),
+                    (long) len);
+    CU_ASSERT_EQUAL(memcmp(got, big, len), 0);
+    CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+    CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+    close(pp[0]);
+    close(sv[0]);
+}
+
+
 
 /*
  * A read error inside the parameters (here a receive timeout): libfcgi
@@ -302,6 +424,7 @@ static const fb_ctest_t  tests[] = {
       test_protocol_error_is_reported_and_closed },
     { "close after", test_close_after },
     { "reply records", test_reply_records },
+    { "a reply write interrupted", test_reply_interrupted },
     { "read error inside the parameters", test_read_error_inside_params },
     { "a whole request is not broken", test_whole_request_not_broken },
 };
