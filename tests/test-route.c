@@ -220,6 +220,12 @@ test_methods(void)
 }
 
 
+/* 100 bytes, for unix socket paths at the length limit. */
+#define FB_X10   "xxxxxxxxxx"
+#define FB_X100  FB_X10 FB_X10 FB_X10 FB_X10 FB_X10 FB_X10 FB_X10 FB_X10     \
+                 FB_X10 FB_X10
+
+
 static fb_options_rc_e
 parse(fb_conf_t *c, const char *a1, const char *a2, char *errbuf, size_t n)
 {
@@ -289,6 +295,11 @@ test_options(void)
                     FB_OPTIONS_RUN);
     CU_ASSERT_EQUAL(parse(&c, "--listen", "fd:0", e, sizeof(e)),
                     FB_OPTIONS_RUN);
+    CU_ASSERT_EQUAL(parse(&c, "--listen", "fd:65535", e, sizeof(e)),
+                    FB_OPTIONS_RUN);
+    /* The longest unix socket path, 107 bytes. */
+    CU_ASSERT_EQUAL(parse(&c, "--listen", "unix:/" FB_X100 "aaaaaa", e,
+                          sizeof(e)), FB_OPTIONS_RUN);
     CU_ASSERT_EQUAL(parse(&c, "--socket-mode", "0600", e, sizeof(e)),
                     FB_OPTIONS_RUN);
     CU_ASSERT_EQUAL(c.socket_mode, 0600);
@@ -356,6 +367,12 @@ test_options_refused(void)
         { "--listen", "127.0.0.1:65536", "--listen" },
         { "--listen", "unix:", "--listen" },
         { "--listen", "fd:x", "--listen" },
+        { "--listen", "fd:1x", "--listen" },
+        { "--listen", "fd:65536", "--listen" },
+        /* The closing bracket missing: "::" is an address. */
+        { "--listen", "[::1:9000", "--listen" },
+        /* 108 bytes: sun_path has no room for its NUL. */
+        { "--listen", "unix:/" FB_X100 "aaaaaaa", "--listen" },
         { "--socket-mode", "999", "--socket-mode" },
         { "--backlog", "0", "--backlog" },
         { "--max-body", "0", "--max-body" },
