@@ -98,6 +98,14 @@ int
 fbt_fcgi_send_id(int fd, int id, int keep, const char *method,
     const char *uri, const char *body)
 {
+    return fbt_fcgi_send_clen(fd, id, keep, method, uri, body, -1);
+}
+
+
+int
+fbt_fcgi_send_clen(int fd, int id, int keep, const char *method,
+    const char *uri, const char *body, long content_length)
+{
     char            clen[32];
     size_t          n = 0, pn = 0, blen = strlen(body);
     unsigned char   out[8192], params[1024];
@@ -107,10 +115,15 @@ fbt_fcgi_send_id(int fd, int id, int keep, const char *method,
         return -1;
     }
 
-    snprintf(clen, sizeof(clen), "%zu", blen);
+    if (content_length < 0) {
+        snprintf(clen, sizeof(clen), "%zu", blen);
+    } else {
+        snprintf(clen, sizeof(clen), "%ld", content_length);
+    }
     pn += fbt_param(params + pn, "REQUEST_METHOD", method);
     pn += fbt_param(params + pn, "REQUEST_URI", uri);
-    pn += fbt_param(params + pn, "CONTENT_LENGTH", blen ? clen : "");
+    pn += fbt_param(params + pn, "CONTENT_LENGTH",
+                    blen || content_length >= 0 ? clen : "");
     pn += fbt_param(params + pn, "CONTENT_TYPE",
                     blen ? "application/json" : "");
 

@@ -28,6 +28,11 @@ int fbt_fcgi_send(int fd, int keep, const char *method, const char *uri,
 int fbt_fcgi_send_id(int fd, int id, int keep, const char *method,
     const char *uri, const char *body);
 
+/* fbt_fcgi_send_id with CONTENT_LENGTH content_length whatever the body
+ * (-1: the body's length), for a request nginx would never send. */
+int fbt_fcgi_send_clen(int fd, int id, int keep, const char *method,
+    const char *uri, const char *body, long content_length);
+
 /*
  * Reads the records of one reply to request id, as fastbank writes them
  * (fb_fcgx_reply): STDOUT records with content, the empty STDOUT that

@@ -549,6 +549,32 @@ test_not_kept(void)
 
 
 /*
+ * A request whose body ends before its CONTENT_LENGTH (the empty STDIN
+ * record after 12 bytes of 30) is not served: it moves no money, gets no
+ * reply, and its connection is closed.  nginx never sends one.
+ */
+static void
+test_short_body(void)
+{
+    int      fd;
+    char     c;
+    int64_t  before;
+
+    before = balance_of(1);
+    CU_ASSERT_FATAL(before >= 0);
+
+    fd = fc_connect();
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(fbt_fcgi_send_clen(fd, 1, 1, "POST", "/accounts/1/deposit",
+                                       "{\"amount\":1}", 30), 0);
+    CU_ASSERT_EQUAL(read(fd, &c, 1), 0);
+    close(fd);
+
+    CU_ASSERT_EQUAL(balance_of(1), before);
+}
+
+
+/*
  * Peers that send half a request and stall hold their workers only until
  * the receive timeout (FB_IO_TIMEOUT_S): both workers are held, and a
  * request on a new connection is answered all the same once they are
@@ -864,6 +890,8 @@ static const fb_ctest_t  tests[] = {
     { "peers that close while parked", test_peer_closes_parked },
     { "a reply carries its request's id", test_request_id },
     { "a connection not kept is closed after its reply", test_not_kept },
+    { "a body shorter than its CONTENT_LENGTH is not served",
+      test_short_body },
     { "peers that stall half-way are dropped", test_stalled_peers },
     { "a peer that stops reading replies is dropped",
       test_stalled_reader },
