@@ -119,6 +119,9 @@ contention=$here/scenarios/contention.conf
 [ -r "$seed" ] || die "$seed is missing"
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 [ -x "$NGINX" ] || die "nginx not found: install the Debian package nginx"
+# Not in nginx's environment: it takes NGINX for the sockets a binary
+# upgrade hands it.
+export -n NGINX
 if [ "$with_wrk" = yes ]; then
     command -v wrk >/dev/null || die "--wrk: wrk not found (Debian package wrk)"
 fi

@@ -113,6 +113,10 @@ if [ -z "$nginx_bin" ]; then
 fi
 [ -n "$nginx_bin" ] && [ -x "$nginx_bin" ] \
     || die "nginx not found: install the Debian package nginx"
+# nginx takes NGINX in its environment for the sockets a binary upgrade
+# hands it ("invalid socket number" and an [emerg] line otherwise): the
+# name of the binary stops here.
+unset NGINX
 
 backend=
 if [ "$config_only" = no ]; then

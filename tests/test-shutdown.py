@@ -252,6 +252,9 @@ def test_lifetime():
     check(rc == 0, "fb-run.sh --lifetime 4 stops by itself with status 0 "
           "(status %r)" % rc, s.log())
     check("end of its lifetime" in s.log(), "it says why it stopped", s.log())
+    # The tests name the binary in NGINX, which nginx itself reads as
+    # inherited sockets: fb-run.sh must not pass it on.
+    check("[emerg]" not in s.log(), "nginx logged no [emerg]", s.log())
     check_nothing_left(s, pids, "--lifetime")
     s.stop()
 
