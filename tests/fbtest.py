@@ -52,6 +52,15 @@ REQUEST_TIMEOUT = 120 if SANITIZER else 30
 
 _passed = 0
 _failed = 0
+# fb-run.sh is a bash script, and bash cannot trap a signal that was
+# ignored when it started.  A test run from a background job of a
+# non-interactive shell (`make check &` in a script) inherits SIGINT
+# ignored, and passes it on: fb-run.sh would then not stop on the SIGINT
+# that test-shutdown sends it as Ctrl-C would.  The children get the
+# default that a terminal gives them.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 _lock = threading.Lock()
 
 
