@@ -4,12 +4,19 @@
 
 #include "fb_core.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 
 #include "fb_cunit.h"
+#include "fb_listen.h"
 #include "fb_log.h"
 #include "fb_options.h"
 #include "fb_route.h"
@@ -412,6 +419,90 @@ test_options_refused(void)
 }
 
 
+/* A client's connect() to the unix socket at path: 0, or -1. */
+static int
+connect_unix(const char *path)
+{
+    int                 fd, rc;
+    struct sockaddr_un  sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    rc = connect(fd, (struct sockaddr *) &sa, sizeof(sa));
+    close(fd);
+
+    return rc;
+}
+
+
+/*
+ * fb_listen_open itself: a unix socket another process listens on is
+ * left alone (a second fastbank on the same path fails rather than take
+ * the first one's clients); one left by a process that died is replaced;
+ * fd:N takes only a socket that listens.
+ */
+static void
+test_listen_open(void)
+{
+    int          fd, p[2];
+    char         dir[] = "/tmp/fb-test-listen-XXXXXX", path[128], addr[140];
+    struct stat  st;
+    fb_listen_t  a, b;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/s.sock", dir);
+    snprintf(addr, sizeof(addr), "unix:%s", path);
+
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    a.fd = b.fd = -1;
+
+    /* A new socket, with the mode asked for. */
+    CU_ASSERT_EQUAL_FATAL(fb_listen_open(&a, addr, 0660, 8), FB_OK);
+    CU_ASSERT(a.fd >= 0 && a.created && a.family == AF_UNIX);
+    CU_ASSERT(stat(path, &st) == 0 && (st.st_mode & 0777) == 0660);
+
+    /* Live: not replaced, and the first still takes connections. */
+    CU_ASSERT_EQUAL(fb_listen_open(&b, addr, 0660, 8), FB_ERROR);
+    CU_ASSERT_EQUAL(connect_unix(path), 0);
+
+    /* Stale (its listener gone, the file left): replaced. */
+    close(a.fd);
+    a.fd = -1;
+    a.created = 0;
+    CU_ASSERT(connect_unix(path) != 0 && errno == ECONNREFUSED);
+    CU_ASSERT_EQUAL(fb_listen_open(&b, addr, 0660, 8), FB_OK);
+    CU_ASSERT_EQUAL(connect_unix(path), 0);
+    fb_listen_close(&b);
+    CU_ASSERT(stat(path, &st) != 0 && errno == ENOENT);
+
+    /* fd:N: a socket that does not listen, and a pipe, are refused. */
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    CU_ASSERT_FATAL(fd >= 0);
+    snprintf(addr, sizeof(addr), "fd:%d", fd);
+    CU_ASSERT_EQUAL(fb_listen_open(&b, addr, 0660, 8), FB_ERROR);
+    CU_ASSERT_EQUAL(listen(fd, 8), 0);
+    CU_ASSERT_EQUAL(fb_listen_open(&b, addr, 0660, 8), FB_OK);
+    CU_ASSERT_EQUAL(b.fd, fd);
+    CU_ASSERT(!b.created);
+    fb_listen_close(&b);
+
+    CU_ASSERT_FATAL(pipe(p) == 0);
+    snprintf(addr, sizeof(addr), "fd:%d", p[0]);
+    CU_ASSERT_EQUAL(fb_listen_open(&b, addr, 0660, 8), FB_ERROR);
+    close(p[0]);
+    close(p[1]);
+
+    CU_ASSERT_EQUAL(rmdir(dir), 0);
+}
+
+
 static const fb_ctest_t  tests[] = {
     { "templates agree", test_route_templates_agree },
     { "each endpoint", test_route_each_endpoint },
@@ -423,6 +514,7 @@ static const fb_ctest_t  tests[] = {
     { "methods", test_methods },
     { "options", test_options },
     { "options refused", test_options_refused },
+    { "listen: open", test_listen_open },
 };
 
 
