@@ -57,6 +57,29 @@ def moved_on(names):
                and int(n[len("journal-"):-len(".log")]) > 1 for n in names)
 
 
+def backend_pid(pid):
+    """The backend's pid: pid's child (pid is timeout's), or None."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            kids = f.read().split()
+    except OSError:
+        return None
+    return int(kids[0]) if kids else None
+
+
+def socket_fds(pid):
+    """The descriptors of pid that are sockets."""
+    fds = []
+    for name in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, name)).startswith(
+                    "socket:"):
+                fds.append(int(name))
+        except OSError:
+            pass                    # closed meanwhile
+    return fds
+
+
 def call(s, method, uri, body=b""):
     s.sendall(request(method, uri, body))
     return reply(s)
@@ -121,6 +144,14 @@ def main():
               "left waiting in the backlog")
         check(len(answered) > LIMIT // 2, "most connections are served")
         check(refused, "the connections beyond the room left are refused")
+
+        # The room is the limit less FB_FD_RESERVE (32): no connection
+        # the backend took holds a descriptor in the reserve.
+        bpid = backend_pid(p.pid)
+        fds = socket_fds(bpid) if bpid is not None else []
+        check(fds and max(fds) < LIMIT - 32,
+              "every socket's descriptor is below %d (the reserve's 32 "
+              "left free)" % (LIMIT - 32), sorted(fds)[-3:])
 
         # With all of them still open: a snapshot (every 20 records) and
         # the segment it starts need descriptors.
