@@ -367,12 +367,49 @@ split_snapshot(void *arg)
 }
 
 
+/*
+ * Creates the account owner in p's journal and waits for it, then holds
+ * the writer in the sync of a deposit of 10 (*held, its LSN) and appends
+ * `more` deposits of 20 behind it (*last, the LSN of the last; NULL for
+ * none).  0, or -1 (the test's failure recorded) if the writer's sync was
+ * never held.
+ */
+static int
+hold_with_more(jt_pair_t *p, const char *owner, fb_account_t *a, int more,
+    uint64_t *held, uint64_t *last)
+{
+    int       i;
+    uint64_t  lsn;
+
+    CU_ASSERT_EQUAL_FATAL(fb_store_create(p->s, owner, strlen(owner), a),
+                          FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_journal_wait(p->j, a->lsn), 0);
+
+    fb_fault_hold(1);
+    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p->s, a->id, 10, NULL, held),
+                          FB_STORE_OK);
+    if (fb_fault_wait_held(1, 60) != 0) {
+        CU_FAIL("the writer's sync was not held");
+        return -1;
+    }
+
+    for (i = 0; i < more; i++) {
+        CU_ASSERT_EQUAL(fb_store_deposit(p->s, a->id, 20, NULL, &lsn),
+                        FB_STORE_OK);
+        if (last != NULL) {
+            *last = lsn;
+        }
+    }
+
+    return 0;
+}
+
+
 static void
 split_rotation_fails(fb_fsync_e policy, const char *what, long n)
 {
     int            i, rc, acked = 0, started = 0;
     char          *dir, tmp[4096];
-    int64_t        balance;
     uint64_t       lsn, lsn1;
     pthread_t      t;
     jt_pair_t      p;
@@ -384,20 +421,10 @@ split_rotation_fails(fb_fsync_e policy, const char *what, long n)
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
     jt_log_clear();
     CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, policy, 0), 0);
-    CU_ASSERT_EQUAL_FATAL(fb_store_create(p.s, "Split", 5, &a), FB_STORE_OK);
-    CU_ASSERT_EQUAL_FATAL(fb_journal_wait(p.j, a.lsn), 0);
 
     /* The writer held in a sync, two more records wait in the buffer. */
-    fb_fault_hold(1);
-    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn1),
-                          FB_STORE_OK);
-    if (fb_fault_wait_held(1, 60) != 0) {
-        CU_FAIL("the writer's sync was not held");
+    if (hold_with_more(&p, "Split", &a, 2, &lsn1, &lsn) != 0) {
         goto done;
-    }
-    for (i = 0; i < 2; i++) {
-        CU_ASSERT_EQUAL(fb_store_deposit(p.s, a.id, 20, &balance, &lsn),
-                        FB_STORE_OK);
     }
 
     /* The held sync is the first fdatasync counted, the seal of the old
@@ -491,7 +518,7 @@ test_split_sealed(void)
 {
     int            i, started = 0;
     char          *dir, tmp[4096];
-    int64_t        balance, sum;
+    int64_t        sum;
     uint64_t       lsn, lsn1;
     pthread_t      t;
     jt_pair_t      p;
@@ -501,19 +528,9 @@ test_split_sealed(void)
     dir = jt_mkdir("split-sealed");
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
     CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
-    CU_ASSERT_EQUAL_FATAL(fb_store_create(p.s, "Seal", 4, &a), FB_STORE_OK);
-    CU_ASSERT_EQUAL_FATAL(fb_journal_wait(p.j, a.lsn), 0);
 
-    fb_fault_hold(1);
-    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn1),
-                          FB_STORE_OK);
-    if (fb_fault_wait_held(1, 60) != 0) {
-        CU_FAIL("the writer's sync was not held");
+    if (hold_with_more(&p, "Seal", &a, 2, &lsn1, &lsn) != 0) {
         goto done;
-    }
-    for (i = 0; i < 2; i++) {
-        CU_ASSERT_EQUAL(fb_store_deposit(p.s, a.id, 20, &balance, &lsn),
-                        FB_STORE_OK);
     }
 
     split_done = 0;
@@ -603,7 +620,7 @@ test_snapshot_image_synced(void)
     int            i, started = 0;
     long           held;
     char          *dir;
-    int64_t        balance, sum;
+    int64_t        sum;
     uint64_t       lsn;
     pthread_t      t;
     jt_pair_t      p;
@@ -614,23 +631,15 @@ test_snapshot_image_synced(void)
     dir = jt_mkdir("image");
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
     CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
-    CU_ASSERT_EQUAL_FATAL(fb_store_create(p.s, "Image", 5, &a), FB_STORE_OK);
-    CU_ASSERT_EQUAL_FATAL(fb_journal_wait(p.j, a.lsn), 0);
+
+    if (hold_with_more(&p, "Image", &a, 1, &lsn, NULL) != 0) {
+        goto done;
+    }
 
     memset(&im, 0, sizeof(im));
     im.p = &p;
     im.id = a.id;
     im.durable = -2;
-
-    fb_fault_hold(1);
-    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, &balance, &lsn),
-                          FB_STORE_OK);
-    if (fb_fault_wait_held(1, 60) != 0) {
-        CU_FAIL("the writer's sync was not held");
-        goto done;
-    }
-    CU_ASSERT_EQUAL(fb_store_deposit(p.s, a.id, 20, &balance, &lsn),
-                    FB_STORE_OK);
 
     fb_fault_before("open", "/snapshot.tmp", image_deposit, &im);
     fb_fault_before("rename", "/snapshot.tmp", image_renamed, &im);
@@ -690,15 +699,7 @@ test_no_write_after_failure(void)
     dir = jt_mkdir("after-fail");
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
     CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
-    CU_ASSERT_EQUAL_FATAL(fb_store_create(p.s, "Ada", 3, &a), FB_STORE_OK);
-    CU_ASSERT_EQUAL_FATAL(fb_journal_wait(p.j, a.lsn), 0);
-
-    fb_fault_hold(1);
-    CU_ASSERT_EQUAL_FATAL(fb_store_deposit(p.s, a.id, 10, NULL, &lsn1),
-                          FB_STORE_OK);
-    CU_ASSERT_EQUAL_FATAL(fb_fault_wait_held(1, 60), 0);
-    CU_ASSERT_EQUAL(fb_store_deposit(p.s, a.id, 20, NULL, &lsn2),
-                    FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(hold_with_more(&p, "Ada", &a, 1, &lsn1, &lsn2), 0);
 
     fb_fault_arm_only("fdatasync", 0, 0);
     fb_fault_hold(0);
