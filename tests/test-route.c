@@ -265,6 +265,42 @@ parse(fb_conf_t *c, const char *a1, const char *a2, char *errbuf, size_t n)
 }
 
 
+/* The field of c that option opt sets, as a number. */
+static unsigned long long
+option_value(const fb_conf_t *c, const char *opt)
+{
+    if (strcmp(opt, "--threads") == 0) {
+        return (unsigned long long) c->threads;
+    }
+    if (strcmp(opt, "--socket-mode") == 0) {
+        return c->socket_mode;
+    }
+    if (strcmp(opt, "--backlog") == 0) {
+        return (unsigned long long) c->backlog;
+    }
+    if (strcmp(opt, "--max-body") == 0) {
+        return c->max_body;
+    }
+    if (strcmp(opt, "--max-accounts") == 0) {
+        return c->max_accounts;
+    }
+    if (strcmp(opt, "--stripes") == 0) {
+        return c->stripes;
+    }
+    if (strcmp(opt, "--fsync-interval") == 0) {
+        return c->fsync_interval;
+    }
+    if (strcmp(opt, "--fsync-delay") == 0) {
+        return c->fsync_delay;
+    }
+    if (strcmp(opt, "--snapshot-records") == 0) {
+        return c->snapshot_records;
+    }
+    CU_FAIL("option_value: an option it does not know");
+    return 0;
+}
+
+
 static void
 test_options(void)
 {
@@ -285,6 +321,28 @@ test_options(void)
         { "--log-level", "warn", 2, FB_LOG_WARN },
         { "--log-level", "info", 2, FB_LOG_INFO },
         { "--log-level", "debug", 2, FB_LOG_DEBUG },
+    };
+
+    /* Both ends of each documented range (--help, fastbank(8)) are taken,
+     * and land in the option's own field. */
+    const struct { const char *opt, *arg; unsigned long long value; }
+    edges[] = {
+        { "--threads", "1", 1 },
+        { "--threads", "1024", 1024 },
+        { "--socket-mode", "0", 0 },
+        { "--socket-mode", "0777", 0777 },
+        { "--backlog", "1", 1 },
+        { "--backlog", "65535", 65535 },
+        { "--max-body", "1", 1 },
+        { "--max-body", "1048576", 1048576 },
+        { "--max-accounts", "1", 1 },
+        { "--stripes", "1", 1 },
+        { "--fsync-interval", "1", 1 },
+        { "--fsync-interval", "10000", 10000 },
+        { "--fsync-delay", "0", 0 },
+        { "--fsync-delay", "100000", 100000 },
+        { "--snapshot-records", "0", 0 },
+        { "--snapshot-records", "9223372036854775807", INT64_MAX },
     };
 
     CU_ASSERT_EQUAL(parse(&c, NULL, NULL, e, sizeof(e)), FB_OPTIONS_RUN);
@@ -340,6 +398,20 @@ test_options(void)
         fb_store_free(s);
     }
 
+    for (i = 0; i < fb_nelems(edges); i++) {
+        CU_ASSERT_EQUAL(parse(&c, edges[i].opt, edges[i].arg, e, sizeof(e)),
+                        FB_OPTIONS_RUN);
+        CU_ASSERT_EQUAL(option_value(&c, edges[i].opt), edges[i].value);
+        if (option_value(&c, edges[i].opt) != edges[i].value) {
+            fprintf(stderr, "\n  %s %s: %s", edges[i].opt, edges[i].arg, e);
+        }
+    }
+
+    CU_ASSERT_EQUAL(parse(&c, "--check=/var/lib/fastbank", "--repair", e,
+                          sizeof(e)), FB_OPTIONS_RUN);
+    CU_ASSERT_EQUAL(c.repair, 1);
+    CU_ASSERT_STRING_EQUAL(c.check_dir, "/var/lib/fastbank");
+
     CU_ASSERT_EQUAL(parse(&c, "--help", NULL, e, sizeof(e)), FB_OPTIONS_EXIT);
     CU_ASSERT_EQUAL(parse(&c, "--version", NULL, e, sizeof(e)),
                     FB_OPTIONS_EXIT);
@@ -382,6 +454,16 @@ test_options_refused(void)
         { "--listen", "unix:/" FB_X100 "aaaaaaa", "--listen" },
         { "--socket-mode", "999", "--socket-mode" },
         { "--backlog", "0", "--backlog" },
+        { "--backlog", "65536", "--backlog" },
+        { "--socket-mode", "01000", "--socket-mode" },
+        { "--fsync-interval", "0", "--fsync-interval" },
+        { "--fsync-interval", "10001", "--fsync-interval" },
+        { "--fsync-delay", "100001", "--fsync-delay" },
+        { "--fsync-delay", "-1", "--fsync-delay" },
+        { "--snapshot-records", "9223372036854775808", "--snapshot-records" },
+        { "--snapshot-records", "-1", "--snapshot-records" },
+        /* --repair only cuts what --check found. */
+        { "--repair", NULL, "--repair" },
         { "--max-body", "0", "--max-body" },
         { "--max-body", "1048577", "--max-body" },
         { "--stripes", "3", "--stripes" },
