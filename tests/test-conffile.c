@@ -137,6 +137,26 @@ test_every_key(void)
     CU_ASSERT_EQUAL(c.cpu_scheduling, SCHED_OTHER);
     CU_ASSERT_EQUAL(cf.nargs, 9);
     fb_conffile_free(&cf);
+
+    /* The durability keys, none at its default.  "fsync" comes after
+     * "fsync-interval" and "fsync-delay", which it begins: a key is set
+     * once only, not once per prefix. */
+    CU_ASSERT_EQUAL(parse_str(&c, &cf,
+        "data-dir = /srv/fastbank\n"
+        "fsync-interval = 250\n"
+        "fsync-delay = 0\n"
+        "fsync = batch\n"
+        "snapshot-records = 0\n"), FB_OK);
+    if (strcmp(errbuf, "") != 0) {
+        fprintf(stderr, "\n  %s", errbuf);
+    }
+    CU_ASSERT_STRING_EQUAL(c.data_dir, "/srv/fastbank");
+    CU_ASSERT_EQUAL(c.fsync_interval, 250);
+    CU_ASSERT_EQUAL(c.fsync_delay, 0);
+    CU_ASSERT_EQUAL(c.fsync, FB_FSYNC_BATCH);
+    CU_ASSERT_EQUAL(c.snapshot_records, 0);
+    CU_ASSERT_EQUAL(cf.nargs, 5);
+    fb_conffile_free(&cf);
 }
 
 
