@@ -57,16 +57,6 @@ def moved_on(names):
                and int(n[len("journal-"):-len(".log")]) > 1 for n in names)
 
 
-def backend_pid(pid):
-    """The backend's pid: pid's child (pid is timeout's), or None."""
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            kids = f.read().split()
-    except OSError:
-        return None
-    return int(kids[0]) if kids else None
-
-
 def socket_fds(pid):
     """The descriptors of pid that are sockets."""
     fds = []
@@ -147,8 +137,8 @@ def main():
 
         # The room is the limit less FB_FD_RESERVE (32): no connection
         # the backend took holds a descriptor in the reserve.
-        bpid = backend_pid(p.pid)
-        fds = socket_fds(bpid) if bpid is not None else []
+        kids = fbtest.children_of(p.pid)   # p is timeout's
+        fds = socket_fds(kids[0]) if kids else []
         check(fds and max(fds) < LIMIT - 32,
               "every socket's descriptor is below %d (the reserve's 32 "
               "left free)" % (LIMIT - 32), sorted(fds)[-3:])
