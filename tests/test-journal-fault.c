@@ -368,6 +368,39 @@ split_snapshot(void *arg)
 
 
 /*
+ * Starts fb_journal_snapshot on a thread of its own (*t) and waits until
+ * it has asked for its rotation: it creates snapshot.tmp in dir just
+ * after, or returns at once if it cannot.  1 once snapshot.tmp is there,
+ * 0 if the snapshot returned or neither came within the hang bound, -1
+ * if the thread did not start (the failure recorded).
+ */
+static int
+split_start(jt_pair_t *p, const char *dir, pthread_t *t)
+{
+    int   i;
+    char  tmp[4096];
+
+    split_done = 0;
+    if (pthread_create(t, NULL, split_snapshot, p->j) != 0) {
+        CU_FAIL("pthread_create() failed");
+        return -1;
+    }
+
+    snprintf(tmp, sizeof(tmp), "%s/snapshot.tmp", dir);
+    for (i = 0; i < 60000; i++) {
+        if (access(tmp, F_OK) == 0) {
+            return 1;
+        }
+        if (__atomic_load_n(&split_done, __ATOMIC_ACQUIRE)) {
+            return 0;
+        }
+        usleep(1000);
+    }
+
+    return 0;
+}
+
+/*
  * Creates the account owner in p's journal and waits for it, then holds
  * the writer in the sync of a deposit of 10 (*held, its LSN) and appends
  * `more` deposits of 20 behind it (*last, the LSN of the last; NULL for
@@ -409,7 +442,7 @@ static void
 split_rotation_fails(fb_fsync_e policy, const char *what, long n)
 {
     int            i, rc, acked = 0, started = 0;
-    char          *dir, tmp[4096];
+    char          *dir;
     uint64_t       lsn, lsn1;
     pthread_t      t;
     jt_pair_t      p;
@@ -430,24 +463,10 @@ split_rotation_fails(fb_fsync_e policy, const char *what, long n)
     /* The held sync is the first fdatasync counted, the seal of the old
      * segment the second; an open fails the snapshot's own file too. */
     fb_fault_arm_only(what, n, strcmp(what, "fdatasync") != 0);
-    split_done = 0;
-    if (pthread_create(&t, NULL, split_snapshot, p.j) != 0) {
-        CU_FAIL("pthread_create() failed");
+    if (split_start(&p, dir, &t) < 0) {
         goto done;
     }
     started = 1;
-
-    /* The snapshot asks for the rotation before it creates snapshot.tmp
-     * (or fails to, and returns). */
-    snprintf(tmp, sizeof(tmp), "%s/snapshot.tmp", dir);
-    for (i = 0; i < 60000; i++) {
-        if (__atomic_load_n(&split_done, __ATOMIC_ACQUIRE)
-            || access(tmp, F_OK) == 0)
-        {
-            break;
-        }
-        usleep(1000);
-    }
     fb_fault_hold(0);
 
     CU_ASSERT_EQUAL(fb_journal_wait(p.j, lsn1), 0);
@@ -516,8 +535,8 @@ test_split_rotation(void)
 static void
 test_split_sealed(void)
 {
-    int            i, started = 0;
-    char          *dir, tmp[4096];
+    int            rc, started = 0;
+    char          *dir;
     int64_t        sum;
     uint64_t       lsn, lsn1;
     pthread_t      t;
@@ -533,20 +552,14 @@ test_split_sealed(void)
         goto done;
     }
 
-    split_done = 0;
-    if (pthread_create(&t, NULL, split_snapshot, p.j) != 0) {
-        CU_FAIL("pthread_create() failed");
+    /* The snapshot then waits for the records it may hold to be
+     * synced. */
+    rc = split_start(&p, dir, &t);
+    if (rc < 0) {
         goto done;
     }
     started = 1;
-
-    /* The snapshot asks for the rotation before it creates snapshot.tmp;
-     * it then waits for the records it may hold to be synced. */
-    snprintf(tmp, sizeof(tmp), "%s/snapshot.tmp", dir);
-    for (i = 0; i < 60000 && access(tmp, F_OK) != 0; i++) {
-        usleep(1000);
-    }
-    CU_ASSERT_FATAL(i < 60000);
+    CU_ASSERT_FATAL(rc == 1);
 
     /* The first sync ends; the writer writes the two, then seals. */
     fb_fault_release(1);
