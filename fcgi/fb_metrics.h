@@ -55,7 +55,8 @@ typedef enum {
 /*
  * Histogram upper bounds, increasing, in the unit the value is recorded
  * in; the exposition prints bound / 10^decimals (see FB_STATS_FIELDS)
- * with %g, as Go's client libraries print le.  Request durations are
+ * with %g, as Go's client libraries print le, and with more digits
+ * where a bound needs them to read back exactly.  Request durations are
  * recorded in nanoseconds: a request the backend answers from memory
  * takes some microseconds, so the buckets start at 10 us and go up to 5 s
  * for a stalled disk or an overloaded host.

@@ -675,6 +675,71 @@ test_exact(void)
 }
 
 
+/*
+ * Each histogram's le labels, in order, read back as exactly its bounds
+ * (as doubles, the way Prometheus reads them): a label rounded to fewer
+ * digits than its bound needs would put the bucket's edge elsewhere.
+ */
+static void
+expect_les(const fb_expo_t *e, const char *bucket, const char *labels,
+    const uint64_t *bounds, size_t n, double scale)
+{
+    size_t                   i, k;
+    const fb_expo_sample_t  *s;
+
+    for (i = 0, k = 0; k < e->n; k++) {
+        s = &e->s[k];
+        if (strcmp(s->name, bucket) != 0
+            || fb_expo_get(e, s->name, labels, s->le) != s)
+        {
+            continue;
+        }
+
+        if (i < n) {
+            if (strtod(s->le, NULL) != (double) bounds[i] / scale) {
+                fprintf(stderr, "\n%s le=\"%s\": the bound is %" PRIu64
+                        " / %g\n", bucket, s->le, bounds[i], scale);
+                CU_FAIL("le is not its bound");
+            }
+        } else {
+            CU_ASSERT_STRING_EQUAL(s->le, "+Inf");
+        }
+        i++;
+    }
+
+    CU_ASSERT_EQUAL(i, n + 1);
+}
+
+
+static void
+test_le_exact(void)
+{
+    fb_expo_t     e;
+    fb_metrics_t  m = new_metrics(NTHREADS);
+
+#define LE_BOUND(v)  (v),
+    static const uint64_t  durations[] = {
+        FB_DURATION_BUCKETS(LE_BOUND)
+    };
+    static const uint64_t  amounts[] = {
+        FB_AMOUNT_BUCKETS(LE_BOUND)
+    };
+#undef LE_BOUND
+
+    record(&m);
+
+    if (scrape(&m, 2, &e) == 0) {
+        expect_les(&e, "http_request_duration_seconds_bucket", reqs[0].labels,
+                   durations, fb_nelems(durations), 1e9);
+        expect_les(&e, "transfer_amount_centavos_bucket", "", amounts,
+                   fb_nelems(amounts), 1);
+    }
+
+    fb_expo_free(&e);
+    free(m.threads);
+}
+
+
 /* The merge adds every thread: one thread's share is a part of the sum. */
 static void
 test_merge(void)
@@ -970,6 +1035,7 @@ static const fb_ctest_t  tests[] = {
 #ifndef FB_NO_METRICS
     { "empty", test_empty },
     { "exact values", test_exact },
+    { "every le is its bound", test_le_exact },
     { "merge over threads", test_merge },
     { "busy gauge", test_busy },
     { "counters never go backwards", test_not_backwards },
