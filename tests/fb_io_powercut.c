@@ -588,26 +588,44 @@ fb_io_open(const char *path, int flags, mode_t mode)
 }
 
 
-ssize_t
-fb_io_write(int fd, const void *buf, size_t len)
+/*
+ * A call on one descriptor, seen by the model: pc_enter locks, counts
+ * the call if the descriptor is one of the model's files and saves
+ * before its effect if it is the chosen one; pc_leave saves after the
+ * effect, unlocks and gives the call's errno back.
+ */
+static int
+pc_enter(int fd, const char *what)
 {
-    int      err, chosen = 0;
-    ssize_t  n;
+    int  chosen = 0;
 
     pthread_mutex_lock(&pc_mutex);
 
     if (pc_fd_file(fd) != NULL) {
-        chosen = pc_count("write");
+        chosen = pc_count(what);
     }
 
     pc_point(chosen, 0);
-    n = write(fd, buf, len);
-    err = errno;
+    return chosen;
+}
+
+
+static void
+pc_leave(int chosen, int err)
+{
     pc_point(chosen, 1);
-
     pthread_mutex_unlock(&pc_mutex);
-
     errno = err;
+}
+
+
+ssize_t
+fb_io_write(int fd, const void *buf, size_t len)
+{
+    int      chosen = pc_enter(fd, "write");
+    ssize_t  n = write(fd, buf, len);
+
+    pc_leave(chosen, errno);
     return n;
 }
 
@@ -615,23 +633,10 @@ fb_io_write(int fd, const void *buf, size_t len)
 ssize_t
 fb_io_pwrite(int fd, const void *buf, size_t len, off_t off)
 {
-    int      err, chosen = 0;
-    ssize_t  n;
+    int      chosen = pc_enter(fd, "pwrite");
+    ssize_t  n = pwrite(fd, buf, len, off);
 
-    pthread_mutex_lock(&pc_mutex);
-
-    if (pc_fd_file(fd) != NULL) {
-        chosen = pc_count("pwrite");
-    }
-
-    pc_point(chosen, 0);
-    n = pwrite(fd, buf, len, off);
-    err = errno;
-    pc_point(chosen, 1);
-
-    pthread_mutex_unlock(&pc_mutex);
-
-    errno = err;
+    pc_leave(chosen, errno);
     return n;
 }
 
@@ -687,22 +692,10 @@ fb_io_fsync(int fd)
 int
 fb_io_ftruncate(int fd, off_t len)
 {
-    int  rc, err, chosen = 0;
+    int  chosen = pc_enter(fd, "ftruncate");
+    int  rc = ftruncate(fd, len);
 
-    pthread_mutex_lock(&pc_mutex);
-
-    if (pc_fd_file(fd) != NULL) {
-        chosen = pc_count("ftruncate");
-    }
-
-    pc_point(chosen, 0);
-    rc = ftruncate(fd, len);
-    err = errno;
-    pc_point(chosen, 1);
-
-    pthread_mutex_unlock(&pc_mutex);
-
-    errno = err;
+    pc_leave(chosen, errno);
     return rc;
 }
 
