@@ -17,17 +17,21 @@
 
 /*
  * A test that hangs (a lock never released, a wait never woken) fails
- * after this long instead of holding make check until CI's own limit.
- * Generous: sanitizer builds run many times slower.  A program that arms
- * alarm() itself (test-stress, per test) replaces this one.
+ * after this long, naming itself, instead of holding make check until
+ * CI's own limit.  Per test, armed by the setup every suite gets here:
+ * generous, as sanitizer builds run many times slower and the slowest
+ * test takes about 20 s under TSan.  A test that arms alarm() itself
+ * (test-stress) replaces this one while it runs.
  */
-#define FB_CUNIT_WATCHDOG  1800
+#define FB_CUNIT_WATCHDOG  600
 
 static int fb_cunit_finish(const char *prog);
+static void fb_cunit_setup(void);
 static void fb_cunit_watchdog(int sig);
 
-static char    fb_cunit_hung[256];
-static size_t  fb_cunit_hung_len;
+static const char  *fb_cunit_prog;
+static char         fb_cunit_hung[512];
+static size_t       fb_cunit_hung_len;
 
 
 int
@@ -82,16 +86,24 @@ fb_cunit_run_suites(const char *prog, CU_SuiteInfo *suites)
 static int
 fb_cunit_finish(const char *prog)
 {
-    unsigned  failed, registered, ran;
+    unsigned   failed, registered, ran;
+    CU_pSuite  s;
 
     registered = CU_get_registry()->uiNumberOfTests;
 
-    snprintf(fb_cunit_hung, sizeof(fb_cunit_hung),
-             "\n%s: still running after %d s: a test hangs\n", prog,
-             FB_CUNIT_WATCHDOG);
-    fb_cunit_hung_len = strlen(fb_cunit_hung);
-    signal(SIGALRM, fb_cunit_watchdog);
-    alarm(FB_CUNIT_WATCHDOG);
+    /* The per-test setup is the watchdog's: a suite with its own would
+     * run without one. */
+    for (s = CU_get_registry()->pSuite; s != NULL; s = s->pNext) {
+        if (s->pSetUpFunc != NULL) {
+            fprintf(stderr, "%s: suite \"%s\" has a setup of its own\n",
+                    prog, s->pName);
+            CU_cleanup_registry();
+            return 1;
+        }
+        s->pSetUpFunc = fb_cunit_setup;
+    }
+
+    fb_cunit_prog = prog;
 
     CU_basic_set_mode(CU_BRM_VERBOSE);
     if (CU_basic_run_tests() != CUE_SUCCESS) {
@@ -116,6 +128,22 @@ fb_cunit_finish(const char *prog)
     CU_cleanup_registry();
 
     return failed == 0 ? 0 : 1;
+}
+
+
+/* Before each test: its name in the message, and the alarm. */
+static void
+fb_cunit_setup(void)
+{
+    CU_pTest  t = CU_get_current_test();
+
+    alarm(0);
+    snprintf(fb_cunit_hung, sizeof(fb_cunit_hung),
+             "\n%s: \"%s\" still running after %d s: it hangs\n",
+             fb_cunit_prog, t != NULL ? t->pName : "?", FB_CUNIT_WATCHDOG);
+    fb_cunit_hung_len = strlen(fb_cunit_hung);
+    signal(SIGALRM, fb_cunit_watchdog);
+    alarm(FB_CUNIT_WATCHDOG);
 }
 
 
