@@ -24,6 +24,12 @@
 
 #include <atomic_ops.h>
 
+/* AO_t is a machine word: on a 32-bit target balances and LSNs would be
+ * cut to 32 bits.  C11's atomics take 64 bits there. */
+_Static_assert(sizeof(AO_t) == sizeof(int64_t),
+               "libatomic_ops' AO_t is narrower than 64 bits on this target:"
+               " configure --with-atomics=c11");
+
 /* AO_t is an unsigned word; the signed value travels through casts. */
 typedef struct {
     volatile AO_t  v;
