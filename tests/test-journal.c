@@ -156,6 +156,19 @@ seg_records(const char *path, long *off, long *marked)
 }
 
 
+/* 1 if the two files hold the same bytes (and both can be read). */
+static int
+same_bytes(const char *a, const char *b)
+{
+    ssize_t  n;
+    static unsigned char  x[4 << 20], y[4 << 20];
+
+    n = read_file(a, x, sizeof(x));
+    return n >= 0 && n < (ssize_t) sizeof(x) && read_file(b, y, sizeof(y)) == n
+           && memcmp(x, y, (size_t) n) == 0;
+}
+
+
 /* Appends len bytes of value c to a file. */
 static int
 append_bytes(const char *path, int c, size_t len)
@@ -1384,16 +1397,20 @@ test_corruption_valid_crc(void)
 
 
 /* A bad record in a segment that is not the last: corruption, whatever
- * follows it; so is a missing segment. */
+ * follows it, and the segment is left as it is (it holds acknowledged
+ * records up to the damage, and the next segment the ones after it);
+ * so is a missing segment. */
 static void
 test_corruption_earlier_segment(void)
 {
-    char          *dir, first[4096];
+    char          *dir, *keep, first[4096], saved[4096];
     jt_rng_t       r;
     jt_model_t     m;
 
     dir = start_dir("corrupt2", 2, &r, &m);
+    keep = jt_mkdir("corrupt2-keep");
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(keep);
     CU_ASSERT_EQUAL_FATAL(session_seg(dir, &m, &r, 20, first, sizeof(first)),
                           0);
 
@@ -1403,10 +1420,16 @@ test_corruption_earlier_segment(void)
     CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_OK);
 
     /* The last byte of the first segment: at its tail, but not the
-     * journal's tail. */
+     * journal's tail.  Read as a torn tail, it would be cut off. */
     CU_ASSERT_EQUAL_FATAL(flip_byte(first, jt_file_size(first) - 1), 0);
+    snprintf(saved, sizeof(saved), "%s/first", keep);
+    CU_ASSERT_EQUAL_FATAL(copy_file(first, saved), 0);
     recovery_refused(dir, "later segments exist");
+    CU_ASSERT(same_bytes(first, saved));
     CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_CORRUPT);
+    CU_ASSERT_EQUAL(check_dir(dir, 1), FB_CHECK_CORRUPT);
+    CU_ASSERT(same_bytes(first, saved));
+    jt_rmdir(keep);
 
     /* Without the first segment, records 1.. are missing. */
     CU_ASSERT_EQUAL_FATAL(unlink(first), 0);
