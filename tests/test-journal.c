@@ -2061,6 +2061,76 @@ test_snapshot_exact(void)
 }
 
 
+/* The S0 of the newest snapshot in dir (its name), or 0. */
+static uint64_t
+newest_snapshot(const char *dir, char *path, size_t len)
+{
+    uint64_t     seq;
+    const char  *last;
+
+    last = jt_last_file(dir, "snapshot-");
+    if (last == NULL
+        || fb_snapshot_name_parse(strrchr(last, '/') + 1, &seq) != 0)
+    {
+        return 0;
+    }
+
+    snprintf(path, len, "%s", last);
+    return seq;
+}
+
+
+/*
+ * Two snapshots, as a stop while the second one deleted what it covers
+ * leaves them: the older one back, and with it none of the segments
+ * between the two.  Start-up loads the newer one; from the older, records
+ * are missing.
+ */
+static void
+test_snapshot_newest(void)
+{
+    char           *dir, *keep, path[4096], saved[4096];
+    uint64_t        s1, s2;
+    jt_rng_t        r;
+    jt_pair_t       p;
+    jt_model_t      m;
+    fb_recovery_t   rec;
+
+    dir = start_dir("newest", 15, &r, &m);
+    keep = jt_mkdir("newest-keep");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(keep);
+    CU_ASSERT_EQUAL_FATAL(open_run(&p, dir, FB_FSYNC_ALWAYS, &m, &r, 20), 0);
+
+    CU_ASSERT_EQUAL_FATAL(fb_journal_snapshot(p.j), FB_OK);
+    s1 = newest_snapshot(dir, path, sizeof(path));
+    CU_ASSERT_FATAL(s1 > 0);
+    snprintf(saved, sizeof(saved), "%s/old", keep);
+    CU_ASSERT_EQUAL_FATAL(copy_file(path, saved), 0);
+
+    run_ops(&p, &m, &r, 20);
+    CU_ASSERT_EQUAL_FATAL(fb_journal_snapshot(p.j), FB_OK);
+    s2 = newest_snapshot(dir, path, sizeof(path));
+    CU_ASSERT_FATAL(s2 > s1);
+    CU_ASSERT_EQUAL(jt_count_files(dir, "snapshot-"), 1);
+    run_ops(&p, &m, &r, 10);
+    jt_close(&p, 0);
+
+    snprintf(path, sizeof(path), "%s/", dir);
+    fb_snapshot_name(path + strlen(path), s1);
+    CU_ASSERT_EQUAL_FATAL(copy_file(saved, path), 0);
+    CU_ASSERT_EQUAL(jt_count_files(dir, "snapshot-"), 2);
+
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_OK);
+    rec = recovers_to(dir, &m, 0);
+    CU_ASSERT_EQUAL(rec.snapshot_seq, s2);
+    CU_ASSERT(jt_log_has("1 older snapshot(s), ignored"));
+
+    jt_rmdir(keep);
+    jt_rmdir(dir);
+}
+
+
 /* ---- threads ---- */
 
 
@@ -2812,6 +2882,7 @@ static const fb_ctest_t  tests[] = {
       test_leftover_segments },
     { "snapshot: exact only with the records after it",
       test_snapshot_exact },
+    { "snapshot: the newest of two", test_snapshot_newest },
     { "snapshot: under load", test_snapshot_under_load },
     { "segments: rotated by size", test_segments_by_size },
     { "group commit", test_group_commit },
