@@ -2131,6 +2131,60 @@ test_snapshot_newest(void)
 }
 
 
+/*
+ * A snapshot's name says which is the newest; its header's CRC covers the
+ * S0 it holds, so only a renamed file can make the two disagree (a copy
+ * put back under another name, an operator's rename).  Start-up refuses
+ * it, naming the file, and --repair leaves it.
+ */
+static void
+test_snapshot_renamed(void)
+{
+    int           i;
+    char         *dir, seg[4096], path[4096], to[4096];
+    uint64_t      k, as[2];
+    jt_rng_t      r;
+    jt_model_t    m;
+    fb_store_t   *s;
+
+    dir = start_dir("renamed", 16, &r, &m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(session_seg(dir, &m, &r, 30, seg, sizeof(seg)), 0);
+    k = (uint64_t) seg_records(seg, NULL, NULL);
+    CU_ASSERT_FATAL(k > 2);
+
+    /* The store as of the last record, labelled so: exact alone. */
+    s = recover_ok(dir, NULL);
+    snprintf(path, sizeof(path), "%s/", dir);
+    fb_snapshot_name(path + strlen(path), k);
+    CU_ASSERT_EQUAL_FATAL(fb_snapshot_write(path, s, k, NULL, NULL, NULL,
+                                            jt_log), FB_OK);
+    fb_store_free(s);
+    CU_ASSERT_EQUAL(recovers_to(dir, &m, 0).snapshot_seq, k);
+
+    /* Named one after, and one before, the S0 its header holds. */
+    as[0] = k + 1;
+    as[1] = k - 1;
+
+    for (i = 0; i < 2; i++) {
+        snprintf(to, sizeof(to), "%s/", dir);
+        fb_snapshot_name(to + strlen(to), as[i]);
+        CU_ASSERT_EQUAL_FATAL(rename(path, to), 0);
+
+        recovery_refused(dir, "not the one its name says");
+        CU_ASSERT(jt_log_has(to));
+        CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_CORRUPT);
+        CU_ASSERT_EQUAL(check_dir(dir, 1), FB_CHECK_CORRUPT);
+        CU_ASSERT_EQUAL(jt_count_files(dir, "snapshot-"), 1);
+
+        CU_ASSERT_EQUAL_FATAL(rename(to, path), 0);
+    }
+
+    recovers_to(dir, &m, 0);
+    jt_rmdir(dir);
+}
+
+
 /* ---- threads ---- */
 
 
@@ -2883,6 +2937,7 @@ static const fb_ctest_t  tests[] = {
     { "snapshot: exact only with the records after it",
       test_snapshot_exact },
     { "snapshot: the newest of two", test_snapshot_newest },
+    { "snapshot: renamed", test_snapshot_renamed },
     { "snapshot: under load", test_snapshot_under_load },
     { "segments: rotated by size", test_segments_by_size },
     { "group commit", test_group_commit },
