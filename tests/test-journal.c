@@ -2185,6 +2185,66 @@ test_snapshot_renamed(void)
 }
 
 
+/*
+ * A journal that ends before the snapshot's S0 (its later segments lost),
+ * under a snapshot exact alone: the snapshot holds every change the
+ * missing records made, so start-up warns and goes on from it, and the
+ * next record is S0 + 1.  Going on from the journal's end would number
+ * new records the snapshot already holds, and the next start-up would
+ * skip them.
+ */
+static void
+test_snapshot_past_journal(void)
+{
+    char           *dir, *scratch, seg[4096], path[4096];
+    long            n, off[64];
+    jt_rng_t        r;
+    jt_pair_t       p;
+    jt_model_t      m;
+    fb_store_t     *s;
+    fb_recovery_t   rec;
+
+    dir = start_dir("past", 17, &r, &m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(session_seg(dir, &m, &r, 40, seg, sizeof(seg)), 0);
+    n = seg_records(seg, off, NULL);
+    CU_ASSERT_FATAL(n > 10 && n <= 64);
+
+    /* The store as of record n, exact alone, beside a copy of the
+     * journal cut to n - 5. */
+    s = recover_ok(dir, NULL);
+    scratch = tw_copy(seg, strrchr(seg, '/') + 1, off[n - 5], path,
+                      sizeof(path));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
+    jt_rmdir(dir);
+    dir = scratch;
+    snprintf(path, sizeof(path), "%s/", dir);
+    fb_snapshot_name(path + strlen(path), (uint64_t) n);
+    CU_ASSERT_EQUAL_FATAL(fb_snapshot_write(path, s, (uint64_t) n, NULL, NULL,
+                                            NULL, jt_log), FB_OK);
+    fb_store_free(s);
+
+    CU_ASSERT_EQUAL(check_dir(dir, 0), FB_CHECK_OK);
+    rec = recovers_to(dir, &m, 0);
+    CU_ASSERT(jt_log_has("before the snapshot's"));
+    CU_ASSERT(jt_log_has("going on from the snapshot"));
+    CU_ASSERT_EQUAL(rec.snapshot_seq, (uint64_t) n);
+    CU_ASSERT_EQUAL(rec.last_seq, (uint64_t) n);
+    CU_ASSERT_EQUAL(rec.replayed, 0);
+
+    /* Started again, it numbers on from the snapshot (the start above
+     * opened a segment at n + 1), and what it then acknowledges comes
+     * back. */
+    CU_ASSERT_EQUAL_FATAL(open_run(&p, dir, FB_FSYNC_ALWAYS, &m, &r, 10), 0);
+    CU_ASSERT_EQUAL(p.rec.last_seq, (uint64_t) n);
+    jt_close(&p, 0);
+    rec = recovers_to(dir, &m, 0);
+    CU_ASSERT(rec.last_seq > (uint64_t) n);
+
+    jt_rmdir(dir);
+}
+
+
 /* ---- threads ---- */
 
 
@@ -2938,6 +2998,7 @@ static const fb_ctest_t  tests[] = {
       test_snapshot_exact },
     { "snapshot: the newest of two", test_snapshot_newest },
     { "snapshot: renamed", test_snapshot_renamed },
+    { "snapshot: the journal ends before it", test_snapshot_past_journal },
     { "snapshot: under load", test_snapshot_under_load },
     { "segments: rotated by size", test_segments_by_size },
     { "group commit", test_group_commit },
