@@ -438,6 +438,63 @@ hold_with_more(jt_pair_t *p, const char *owner, fb_account_t *a, int more,
 }
 
 
+/*
+ * The writer wakes only the waiters its batch made durable.  A
+ * notification linked for a record waiting in the other buffer, while the
+ * writer is held in the sync of the record before it, is not called when
+ * that sync ends (the writer has gone on to hold the next one, after its
+ * walk of the waiters), only when its own record's sync does.  Called
+ * early, it finds its record not durable: the worker it wakes has no
+ * reply to send and links itself again, and a caller that took the call
+ * as the news would answer before the sync.
+ */
+static void
+test_notify_not_early(void)
+{
+    char          *dir;
+    int64_t        sum;
+    uint64_t       lsn1, lsn2;
+    jt_pair_t      p;
+    jt_notice_t    n;
+    fb_account_t   a;
+
+    fb_fault_disarm();
+    dir = jt_mkdir("notify-early");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(jt_open(&p, dir, FB_FSYNC_ALWAYS, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(jt_notice_init(&n, p.j), 0);
+
+    if (hold_with_more(&p, "Early", &a, 1, &lsn1, &lsn2) != 0) {
+        goto done;
+    }
+    CU_ASSERT_EQUAL(jt_notice_link(&n, lsn2), FB_OK);
+
+    /* The first sync ends; the writer walks the waiters, then holds the
+     * second batch's sync. */
+    fb_fault_release(1);
+    CU_ASSERT_EQUAL(fb_journal_wait(p.j, lsn1), 0);
+    if (fb_fault_wait_held(1, 60) != 0) {
+        CU_FAIL("the second batch's sync was not held");
+        goto done;
+    }
+    CU_ASSERT_EQUAL(fb_journal_durable(p.j, lsn2), 0);
+    CU_ASSERT_EQUAL(jt_notice_calls(&n), 0);
+
+    /* Its own sync ends: called once, durable. */
+    fb_fault_hold(0);
+    CU_ASSERT_EQUAL_FATAL(jt_notice_wait(&n, 1), 0);
+    CU_ASSERT_EQUAL(n.durable, 1);
+    CU_ASSERT_EQUAL(jt_notice_calls(&n), 1);
+
+done:
+    fb_fault_hold(0);
+    CU_ASSERT_EQUAL(jt_close_recover(&p, dir, &sum), 0);
+    CU_ASSERT_EQUAL(sum, 30);
+    jt_notice_free(&n);
+    jt_rmdir(dir);
+}
+
+
 static void
 split_rotation_fails(fb_fsync_e policy, const char *what, long n)
 {
@@ -892,6 +949,8 @@ static const fb_ctest_t  tests[] = {
     { "start-up syncs the last segment", test_startup_sync },
     { "every call from the N-th fails", test_fail_from_then_on },
     { "a notification sees the failure", test_notify_on_failure },
+    { "a notification is not called before its record is synced",
+      test_notify_not_early },
     { "a gather counts from the end of a sync", test_gather_after_sync },
     { "a snapshot's rotation fails after the split",
       test_split_rotation },
