@@ -29,6 +29,7 @@ include tests/json.mk
 include tests/http.mk
 include tests/nomem.mk
 include tests/integration.mk
+include tests/load.mk
 
 include tests/metrics.mk
 include tests/ship.mk
