@@ -9,6 +9,7 @@ fb_integration_tests = \
 	tests/test-readme.sh \
 	tests/test-load-audit.py \
 	tests/test-load-window.py \
+	tests/test-load-count.py \
 	tests/test-bench-out.sh
 
 TESTS += $(fb_integration_tests) tests/test-keepalive.py
