@@ -19,6 +19,10 @@
   - one that leaves so many unanswered that no set of them can be picked
     out: unverified, exit 1;
   - one that answers 200 to a deposit it never makes: fail, exit 1;
+  - one that lets withdrawals overdraw (every answer true, every account
+    as booked, some below zero): fail, exit 1;
+  - one that answers 400 INSUFFICIENT_FUNDS to withdrawals it makes (a
+    failed request must change nothing): fail, exit 1;
   - an honest one whose balance reads are slow, with fb-load stopped by
     one SIGINT in the measured run: the audit still reads every balance
     and passes, exit 0.
@@ -61,8 +65,10 @@ class Bank:
     reaches its last account), liar (every 10th deposit answers 200 and
     changes nothing), busy (an operation is applied and answered 503,
     as after a journal failure), many (as honest, but so many go
-    unanswered that no set of them can be picked out) or slowread (every
-    operation answered, each GET /accounts/{id} 20 ms late).  Some operations
+    unanswered that no set of them can be picked out), slowread (every
+    operation answered, each GET /accounts/{id} 20 ms late), overdraft
+    (withdrawals and transfers never refused, whatever the balance) or
+    refusing (every 10th withdrawal made and answered 400).  Some operations
     of the measured mix (amounts under 1,000,000: the funding deposits
     are exactly 1,000,000) are never answered (503 for busy): every
     STALL[mode][kind]-th of each kind."""
@@ -73,7 +79,9 @@ class Bank:
              "liar": {"deposit": 150, "withdraw": 150, "transfer": 150},
              "busy": {"deposit": 100, "withdraw": 100, "transfer": 100},
              "many": {"deposit": 0, "withdraw": 0, "transfer": 7},
-             "slowread": {"deposit": 0, "withdraw": 0, "transfer": 0}}
+             "slowread": {"deposit": 0, "withdraw": 0, "transfer": 0},
+             "overdraft": {"deposit": 0, "withdraw": 0, "transfer": 0},
+             "refusing": {"deposit": 0, "withdraw": 0, "transfer": 0}}
 
     def __init__(self, mode):
         self.mode = mode
@@ -190,14 +198,18 @@ class Bank:
                 if not lie:
                     self.balance[aid] += amount
             else:
-                if self.balance[aid] < amount:
+                if self.balance[aid] < amount and self.mode != "overdraft":
                     return 400, {"code": "INSUFFICIENT_FUNDS",
                                  "message": "insufficient funds"}, stall
                 self.balance[aid] -= amount
+                if (self.mode == "refusing" and measured
+                        and self.count[kind] % 10 == 0):
+                    return 400, {"code": "INSUFFICIENT_FUNDS",
+                                 "message": "insufficient funds"}, stall
             self.stalled += stall
             return 200, {"id": aid, "balance": self.balance[aid]}, stall
         frm, to = body["from"], body["to"]
-        if self.balance[frm] < amount:
+        if self.balance[frm] < amount and self.mode != "overdraft":
             return 400, {"code": "INSUFFICIENT_FUNDS",
                          "message": "insufficient funds"}, stall
         self.balance[frm] -= amount
@@ -316,6 +328,25 @@ def test_liar():
           "exit %d, summary %r\n%s" % (rc, summary, err))
 
 
+def test_overdraft():
+    # Funds of 1,000 against withdrawals of 100..10,000: most overdraw.
+    bank, rc, summary, err = against("overdraft", "0,100,0,0", "--fund",
+                                     "1000", "--requests", "200")
+    negative = min(bank.balance.values())
+    check(negative < 0, "the bank let accounts go below zero (%d)" % negative)
+    check(rc == 1 and summary.get("audit") == "fail",
+          "balances below zero, every one as booked: audit fail, exit 1",
+          "exit %d, summary %r\n%s" % (rc, summary, err))
+
+
+def test_refused_applied():
+    bank, rc, summary, err = against("refusing", "0,100,0,0", "--requests",
+                                     "200")
+    check(rc == 1 and summary.get("audit") == "fail",
+          "withdrawals answered 400 and made: audit fail, exit 1",
+          "exit %d, summary %r\n%s" % (rc, summary, err))
+
+
 def test_interrupted():
     # One SIGINT in the measured run stops the sending; what was sent is
     # still audited.  The reads take 20 ms each, so the audit outlasts
@@ -361,5 +392,5 @@ def test_interrupted():
 
 fbtest.run(test_real_stack, test_honest, test_half_transfers,
            test_late_credit, test_busy, test_too_many, test_liar,
-           test_interrupted)
+           test_overdraft, test_refused_applied, test_interrupted)
 fbtest.finish()
