@@ -799,15 +799,25 @@ static int
 fb_load_parse_seconds(const char *v, double *out)
 {
     char    *end;
+    size_t   n;
     double   d;
 
     if (v == NULL || (!isdigit((unsigned char) v[0]) && v[0] != '.')) {
         return FB_ERROR;
     }
 
+    /*
+     * Digits and at most one point: strtod() would also read hexadecimal
+     * ("0x10" is 16 seconds) and exponents, which nothing here documents.
+     */
+    n = strspn(v, "0123456789");
+    if (v[n] == '.') {
+        n += 1 + strspn(v + n + 1, "0123456789");
+    }
+
     errno = 0;
     d = strtod(v, &end);
-    if (errno != 0 || !isfinite(d) || d < 0 || d > 1e9) {
+    if (end != v + n || errno != 0 || !isfinite(d) || d < 0 || d > 1e9) {
         return FB_ERROR;
     }
 

@@ -785,6 +785,24 @@ test_conf_seconds(void)
 }
 
 
+/* Seconds and rates are decimal: strtod() alone reads "0x10" as 16. */
+static void
+test_conf_decimal(void)
+{
+    fb_load_conf_t  conf;
+
+    refused("--duration", "0x10");
+    refused("--warmup", "0X1");
+    refused("--time-limit", "0x1p3");
+    refused("--timeout", "0x10ms");
+    refused("--rate", "0x10");
+    refused("--rate", "1e3");
+    refused("--duration", ".");
+    ok("--duration", "010");
+    ok("--rate", "100.");
+}
+
+
 /* -n and -d given at one level both apply; a level above replaces -n. */
 static void
 test_conf_levels(void)
@@ -839,6 +857,7 @@ static CU_TestInfo  fb_report_tests[] = {
 static CU_TestInfo  fb_conf_tests[] = {
     { "integer ranges", test_conf_ranges },
     { "seconds and rates", test_conf_seconds },
+    { "decimal only", test_conf_decimal },
     { "requests and duration", test_conf_levels },
     CU_TEST_INFO_NULL
 };
