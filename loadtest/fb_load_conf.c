@@ -532,6 +532,16 @@ fb_load_conf_set(fb_load_conf_t *conf, const char *name, const char *value,
             conf->duration = d;
             conf->duration_level = where == NULL ? 2 : 1;
         } else if (strcmp(name, "timeout") == 0) {
+            /*
+             * The engine keeps it in whole nanoseconds: under 1 ns it
+             * would be 0, and every connect and request still open at
+             * its next 10 ms scan would time out.
+             */
+            if ((uint64_t) (d * FB_LOAD_NS) == 0) {
+                return fb_load_bad(where, name, value,
+                                   "expected at least 1 ns (0.000000001)");
+            }
+
             conf->timeout = d;
         } else if (strcmp(name, "warmup") == 0) {
             conf->warmup = d;
@@ -657,11 +667,6 @@ fb_load_conf_finish(fb_load_conf_t *conf)
     if (conf->requests == 0 && conf->duration == 0) {
         fb_load_err(0, "nothing bounds the run: give --requests N or"
                     " --duration SECONDS");
-        return FB_ERROR;
-    }
-
-    if (conf->timeout <= 0) {
-        fb_load_err(0, "--timeout must be above 0");
         return FB_ERROR;
     }
 

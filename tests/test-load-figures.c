@@ -803,6 +803,24 @@ test_conf_decimal(void)
 }
 
 
+/* A timeout is kept in whole nanoseconds: below one it would be 0. */
+static void
+test_conf_timeout(void)
+{
+    fb_load_conf_t  conf;
+
+    refused("--timeout", "0.0000000009");
+    CU_ASSERT_PTR_NOT_NULL(strstr(last_err, "1 ns"));
+    refused("--timeout", "0.0000009ms");
+    refused("--timeout", "0");
+    CU_ASSERT_PTR_NOT_NULL(strstr(last_err, "1 ns"));
+
+    CU_ASSERT_EQUAL(parse(&conf, "--timeout", "0.000000001", NULL), FB_OK);
+    CU_ASSERT_EQUAL((uint64_t) (conf.timeout * FB_LOAD_NS), 1);
+    fb_load_conf_free(&conf);
+}
+
+
 /* -n and -d given at one level both apply; a level above replaces -n. */
 static void
 test_conf_levels(void)
@@ -858,6 +876,7 @@ static CU_TestInfo  fb_conf_tests[] = {
     { "integer ranges", test_conf_ranges },
     { "seconds and rates", test_conf_seconds },
     { "decimal only", test_conf_decimal },
+    { "a timeout of at least 1 ns", test_conf_timeout },
     { "requests and duration", test_conf_levels },
     CU_TEST_INFO_NULL
 };
