@@ -528,20 +528,30 @@ fb_load_conf_set(fb_load_conf_t *conf, const char *name, const char *value,
                                "expected seconds >= 0 (or N ms)");
         }
 
+        /*
+         * The engine keeps these in whole nanoseconds, where a value
+         * under 1 ns is 0: for the timeout, every connect and request
+         * still open at the next 10 ms scan would time out; a duration
+         * would replace --requests and then measure nothing; a warm-up
+         * or a time limit would be none.  0 itself is refused for the
+         * timeout only.
+         */
+        if ((uint64_t) (d * FB_LOAD_NS) == 0) {
+            if (strcmp(name, "timeout") == 0) {
+                return fb_load_bad(where, name, value,
+                                   "expected at least 1 ns (0.000000001)");
+            }
+            if (d > 0) {
+                return fb_load_bad(where, name, value,
+                                   "expected 0, or at least 1 ns"
+                                   " (0.000000001)");
+            }
+        }
+
         if (strcmp(name, "duration") == 0) {
             conf->duration = d;
             conf->duration_level = where == NULL ? 2 : 1;
         } else if (strcmp(name, "timeout") == 0) {
-            /*
-             * The engine keeps it in whole nanoseconds: under 1 ns it
-             * would be 0, and every connect and request still open at
-             * its next 10 ms scan would time out.
-             */
-            if ((uint64_t) (d * FB_LOAD_NS) == 0) {
-                return fb_load_bad(where, name, value,
-                                   "expected at least 1 ns (0.000000001)");
-            }
-
             conf->timeout = d;
         } else if (strcmp(name, "warmup") == 0) {
             conf->warmup = d;

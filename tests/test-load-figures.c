@@ -821,6 +821,29 @@ test_conf_timeout(void)
 }
 
 
+/* The other durations: 0 is none, and anything else at least 1 ns. */
+static void
+test_conf_short(void)
+{
+    size_t           i;
+    fb_load_conf_t   conf;
+    static const char  *opts[] = { "--duration", "--warmup", "--time-limit" };
+
+    for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+        refused(opts[i], "0.0000000009");
+        CU_ASSERT_PTR_NOT_NULL(strstr(last_err, "at least 1 ns"));
+        refused(opts[i], "0.0000009ms");
+
+        CU_ASSERT_EQUAL(parse(&conf, "--requests", "10", opts[i], "0", NULL),
+                        FB_OK);
+        fb_load_conf_free(&conf);
+        CU_ASSERT_EQUAL(parse(&conf, "--requests", "10", opts[i],
+                              "0.000000001", NULL), FB_OK);
+        fb_load_conf_free(&conf);
+    }
+}
+
+
 /* -n and -d given at one level both apply; a level above replaces -n. */
 static void
 test_conf_levels(void)
@@ -877,6 +900,7 @@ static CU_TestInfo  fb_conf_tests[] = {
     { "seconds and rates", test_conf_seconds },
     { "decimal only", test_conf_decimal },
     { "a timeout of at least 1 ns", test_conf_timeout },
+    { "other durations: 0, or at least 1 ns", test_conf_short },
     { "requests and duration", test_conf_levels },
     CU_TEST_INFO_NULL
 };
