@@ -1140,7 +1140,7 @@ int
 main(int argc, char **argv)
 {
     int                 rc, i, code, st, tries, last;
-    FILE               *jf, *tf;
+    FILE               *jf = NULL, *tf;
     int64_t             a;
     fb_load_run_t      *run;
     fb_load_conf_t      conf;
@@ -1340,6 +1340,20 @@ main(int argc, char **argv)
         code = fb_load_exit_code(run, total, &sum);
     }
 
+    /* Opened before the table is printed, so that the table's exit
+     * line is the one the run ends with when it cannot be. */
+    if (conf.json_path != NULL) {
+        if (strcmp(conf.json_path, "-") == 0) {
+            jf = stdout;
+        } else {
+            jf = fopen(conf.json_path, "w");
+            if (jf == NULL) {
+                fb_load_err(errno, "fopen() \"%s\" failed", conf.json_path);
+                code = code == 0 ? 3 : code;
+            }
+        }
+    }
+
     sum.exit_code = code;
 
     tf = stdout;
@@ -1353,16 +1367,6 @@ main(int argc, char **argv)
     }
 
     if (conf.json_path != NULL) {
-        if (strcmp(conf.json_path, "-") == 0) {
-            jf = stdout;
-        } else {
-            jf = fopen(conf.json_path, "w");
-            if (jf == NULL) {
-                fb_load_err(errno, "fopen() \"%s\" failed", conf.json_path);
-                code = code == 0 ? 3 : code;
-            }
-        }
-
         if (jf != NULL) {
             if (fb_load_report_json(jf, run, total, &sum) != FB_OK
                 || (jf != stdout ? fclose(jf) : fflush(jf)) != 0)

@@ -273,6 +273,26 @@ def test_rate_threads():
           json.dumps(r.get("errors")))
 
 
+def test_json_unwritable():
+    srv = Server()
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "missing", "run.json")
+        try:
+            p = subprocess.run([FB_LOAD, "--port", str(srv.port), "--get",
+                                "/x", "--requests", "20", "--json", path],
+                               capture_output=True, text=True,
+                               timeout=fbtest.REQUEST_TIMEOUT)
+        finally:
+            srv.stop()
+    lines = [l for l in p.stdout.splitlines() if l.startswith("exit:")]
+    note("fb-load exited %d; its table says %r" % (p.returncode, lines))
+    check(p.returncode == 3 and "run.json" in p.stderr,
+          "a JSON file that cannot be opened: exit 3, named",
+          "exit %d\n%s" % (p.returncode, p.stderr))
+    check(lines == ["exit:      3"],
+          "the table's exit line is the exit status", p.stdout)
+
+
 fbtest.run(test_statuses, test_warmup, test_rate_latency, test_late_warmup,
-           test_rate_threads)
+           test_rate_threads, test_json_unwritable)
 fbtest.finish()
