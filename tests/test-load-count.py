@@ -42,7 +42,7 @@ if not os.access(FB_LOAD, os.X_OK):
 
 # Unanswered requests time out after this long; every other answer comes
 # well before it.
-TIMEOUT = "5" if fbtest.SANITIZER else "1"
+TIMEOUT = "5" if fbtest.SANITIZER else "2"
 
 # (status, body) in turn; a body without "code" counts as missing one.
 CYCLE = [(200, b'{"id": 1, "owner": "x", "balance": 5}'),
