@@ -923,6 +923,32 @@ test_buf_append_int64(void)
 }
 
 
+/*
+ * A number gets room for its longest form even where one byte less is
+ * left, and a growth past SIZE_MAX is refused with the buffer as it was
+ * (the doubling must stop before it wraps around).
+ */
+static void
+test_buf_reserve(void)
+{
+    char      *p;
+    fb_buf_t   b;
+
+    CU_ASSERT_EQUAL_FATAL(fb_buf_init(&b, FB_INT64_LEN - 1), FB_OK);
+    CU_ASSERT_EQUAL(fb_buf_append_int64(&b, INT64_MIN), FB_OK);
+    CU_ASSERT_EQUAL(b.len, FB_INT64_LEN);
+    CU_ASSERT(b.cap >= b.len);
+
+    p = b.data;
+    CU_ASSERT_EQUAL(fb_buf_reserve(&b, SIZE_MAX), FB_ERROR);
+    CU_ASSERT_PTR_EQUAL(b.data, p);
+    CU_ASSERT_EQUAL(fb_buf_append_lit(&b, "!"), FB_OK);
+    CU_ASSERT_EQUAL(b.len, FB_INT64_LEN + 1);
+    CU_ASSERT_EQUAL(memcmp(b.data, "-9223372036854775808!", b.len), 0);
+    fb_buf_free(&b);
+}
+
+
 static CU_TestInfo  fb_json_tests[] = {
     { "integers", test_int_ok },
     { "integers beyond int64", test_int_range },
@@ -948,6 +974,7 @@ static CU_TestInfo  fb_json_tests[] = {
 static CU_TestInfo  fb_number_tests[] = {
     { "int64 in decimal", test_format_int64 },
     { "appended to a buffer", test_buf_append_int64 },
+    { "a buffer's reservations", test_buf_reserve },
     CU_TEST_INFO_NULL
 };
 
