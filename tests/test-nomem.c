@@ -235,6 +235,61 @@ test_json_pair(void)
 }
 
 
+/* Lines caught that hold needle. */
+static int
+cap_count(const char *needle)
+{
+    int          n = 0;
+    const char  *p = cap_text;
+
+    while ((p = strstr(p, needle)) != NULL) {
+        n++;
+        p += strlen(needle);
+    }
+
+    return n;
+}
+
+
+/*
+ * A reply buffer: a shortage is logged once, until a growth succeeds; the
+ * next shortage is logged again.  A buffer whose first malloc failed
+ * holds nothing and can still grow.
+ */
+static void
+test_buf_again(void)
+{
+    fb_buf_t  b;
+
+    cap_begin();
+    fb_nomem_arm(0, 0);
+    CU_ASSERT_EQUAL(fb_buf_init(&b, 64), FB_ERROR);
+    fb_nomem_disarm();
+    cap_end();
+    CU_ASSERT_TRUE(cap_has("malloc(64) failed"));
+    CU_ASSERT_PTR_NULL(b.data);
+    CU_ASSERT_EQUAL_FATAL(b.cap, 0);
+    CU_ASSERT_EQUAL_FATAL(fb_buf_append_lit(&b, "ok"), FB_OK);
+
+    cap_begin();
+    fb_nomem_arm(0, 1);
+    CU_ASSERT_EQUAL(fb_buf_reserve(&b, 1024), FB_ERROR);
+    CU_ASSERT_EQUAL(fb_buf_reserve(&b, 1024), FB_ERROR);
+    fb_nomem_disarm();
+    CU_ASSERT_EQUAL(fb_buf_reserve(&b, 1024), FB_OK);
+    fb_nomem_arm(0, 0);
+    CU_ASSERT_EQUAL(fb_buf_reserve(&b, b.cap), FB_ERROR);
+    CU_ASSERT_EQUAL(fb_nomem_fired(), 1);
+    fb_nomem_disarm();
+    cap_end();
+
+    CU_ASSERT_EQUAL(cap_count("realloc("), 2);
+    CU_ASSERT_EQUAL(b.len, 2);
+    CU_ASSERT_EQUAL(memcmp(b.data, "ok", 2), 0);
+    fb_buf_free(&b);
+}
+
+
 /* ---- b. the endpoints through fb_handle() ---- */
 
 
@@ -1637,6 +1692,8 @@ main(void)
 {
     static const fb_ctest_t  tests[] = {
         { "json: a pair's copy", test_json_pair },
+        { "buf: a shortage after a growth is logged again",
+          test_buf_again },
         { "handler: POST /accounts", test_handler_create },
         { "handler: money never moves", test_handler_money },
         { "handler: GET /metrics", test_handler_metrics },
