@@ -6,6 +6,8 @@
 
 #include "fb_core.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -395,6 +397,188 @@ test_balance_limit(void)
 }
 
 
+/*
+ * The reply writers reserve their worst case and then write without
+ * growing the buffer: fb_reply_numbers with no bound at all, the escaped
+ * strings within what was reserved.  A reply buffer starts at 4 KiB, which
+ * hides an estimate too small, so these replies are made again in buffers
+ * of every size from the headroom up, each followed by guard bytes.  At
+ * the size where a reservation fits exactly the buffer does not grow, and
+ * a writer that needs more than it reserved writes into the guard or
+ * fails the reply.
+ */
+#define FIT_GUARD  256
+
+static char    *fit_data;
+static size_t   fit_cap;
+
+
+/* Gives b a buffer of cap bytes, guard bytes after them. */
+static void
+fit(fb_buf_t *b, size_t cap)
+{
+    fit_data = malloc(cap + FIT_GUARD);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fit_data);
+    memset(fit_data + cap, 0x5a, FIT_GUARD);
+
+    free(b->data);
+    b->data = fit_data;
+    b->cap = cap;
+    b->len = 0;
+    fit_cap = cap;
+}
+
+
+/* Nothing went past the buffer fit() gave, if it still has it. */
+static int
+fit_kept(const fb_buf_t *b)
+{
+    size_t  i;
+
+    if (b->len > b->cap) {
+        return 0;
+    }
+
+    if (b->data != fit_data || b->cap != fit_cap) {
+        return 1;
+    }
+
+    for (i = 0; i < FIT_GUARD; i++) {
+        if ((unsigned char) fit_data[fit_cap + i] != 0x5a) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* An account, and the balance it is set back to before each request. */
+typedef struct {
+    int64_t  id;
+    int64_t  balance;
+} fit_account_t;
+
+
+/* The request in buffers of every size, each time with the accounts set
+ * back: 200 and want every time, nothing written past the buffer. */
+static void
+fit_sweep(const char *method, const char *uri, const char *b,
+    const char *want, const fit_account_t *accounts, size_t n)
+{
+    size_t  cap, end, i;
+
+    end = FB_REPLY_HEADROOM + strlen(want) + 5 * FB_INT64_LEN + 64;
+
+    for (cap = FB_REPLY_HEADROOM; cap <= end; cap++) {
+        for (i = 0; i < n; i++) {
+            CU_ASSERT_EQUAL_FATAL(fb_store_restore_balance(store,
+                                      accounts[i].id, accounts[i].balance, 0),
+                                  FB_STORE_OK);
+        }
+
+        fit(&ht_ctx.reply.buf, cap);
+        ht_req(method, uri, b);
+
+        if (!fit_kept(&ht_ctx.reply.buf)) {
+            CU_FAIL("a reply was written past its buffer");
+            printf("\n    %s %s: %zu-byte buffer overrun ", method, uri, cap);
+            return;
+        }
+
+        ht_expect(200, want);
+        if (ht_status != 200 || strcmp(ht_body, want) != 0) {
+            printf("\n    in a %zu-byte buffer ", cap);
+            return;
+        }
+    }
+}
+
+
+static void
+test_reply_estimates(void)
+{
+    char            owner[FB_OWNER_MAX_BYTES], msg[64], body[128];
+    char            uri[64], want[HT_BODY_MAX], *p;
+    size_t          i, cap;
+    int64_t         x, y;
+    fb_reply_t      r;
+    fit_account_t   xy[2];
+
+    /* Whatever bytes the store holds are echoed escaped: 400 control
+     * bytes, six each, are the account writer's worst case (a request's
+     * owner never needs an escape).  Balances of 19 digits, ids of six
+     * (ids reach ten, the estimates' slack lies in the shorter ones). */
+    memset(owner, 0x01, sizeof(owner));
+    while (fb_store_count(store) < 99999) {
+        CU_ASSERT_EQUAL_FATAL(fb_store_create(store, "Ana", 3, NULL),
+                              FB_STORE_OK);
+    }
+    x = (int64_t) fb_store_count(store) + 1;
+    y = x + 1;
+    xy[0].id = x;
+    xy[0].balance = INT64_MAX - 1;
+    xy[1].id = y;
+    xy[1].balance = INT64_MAX - 1000000;
+    CU_ASSERT_EQUAL_FATAL(fb_store_restore_account(store, x, owner,
+                              sizeof(owner), 0, xy[0].balance, 0),
+                          FB_STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(fb_store_restore_account(store, y, "Ana", 3, 0,
+                              xy[1].balance, 0),
+                          FB_STORE_OK);
+
+    p = want + sprintf(want, "{\"id\":%" PRId64 ",\"owner\":\"", x);
+    for (i = 0; i < sizeof(owner); i++) {
+        p += sprintf(p, "\\u0001");
+    }
+    sprintf(p, "\",\"balance\":%" PRId64 "}", INT64_MAX - 1);
+    snprintf(uri, sizeof(uri), "/accounts/%" PRId64, x);
+    fit_sweep("GET", uri, NULL, want, xy, 2);
+
+    snprintf(uri, sizeof(uri), "/accounts/%" PRId64 "/deposit", y);
+    snprintf(want, sizeof(want), "{\"id\":%" PRId64 ",\"balance\":%" PRId64
+             "}", y, INT64_MAX);
+    fit_sweep("POST", uri, "{\"amount\":1000000}", want, xy, 2);
+
+    snprintf(uri, sizeof(uri), "/accounts/%" PRId64 "/withdraw", x);
+    snprintf(want, sizeof(want), "{\"id\":%" PRId64 ",\"balance\":%" PRId64
+             "}", x, INT64_MAX - 1000001);
+    fit_sweep("POST", uri, "{\"amount\":1000000}", want, xy, 2);
+
+    snprintf(body, sizeof(body), "{\"from\":%" PRId64 ",\"to\":%" PRId64
+             ",\"amount\":1000000}", x, y);
+    snprintf(want, sizeof(want), "{\"from_id\":%" PRId64 ",\"to_id\":%"
+             PRId64 ",\"from_balance\":%" PRId64 ",\"to_balance\":%" PRId64
+             ",\"transferred\":1000000}", x, y, INT64_MAX - 1000001,
+             INT64_MAX);
+    fit_sweep("POST", "/accounts/transfer", body, want, xy, 2);
+
+    /* An error's message: control bytes, the worst case again. */
+    memset(msg, 0x1f, sizeof(msg) - 1);
+    msg[sizeof(msg) - 1] = '\0';
+    p = want + sprintf(want, "{\"code\":\"INTERNAL_ERROR\",\"message\":\"");
+    for (i = 0; i < sizeof(msg) - 1; i++) {
+        p += sprintf(p, "\\u001f");
+    }
+    sprintf(p, "\"}");
+
+    CU_ASSERT_EQUAL_FATAL(fb_reply_init(&r), FB_OK);
+    for (cap = FB_REPLY_HEADROOM; cap <= FB_REPLY_HEADROOM + 512; cap++) {
+        fit(&r.buf, cap);
+        CU_ASSERT_EQUAL(fb_reply_error(&r, FB_ERR_INTERNAL, msg), FB_OK);
+        CU_ASSERT_TRUE(fit_kept(&r.buf));
+        CU_ASSERT_EQUAL(fb_reply_body_len(&r), strlen(want));
+        if (fb_reply_body_len(&r) != strlen(want)
+            || memcmp(fb_reply_body(&r), want, strlen(want)) != 0)
+        {
+            printf("\n    an error in a %zu-byte buffer ", cap);
+            break;
+        }
+    }
+    fb_reply_free(&r);
+}
+
+
 /* Run in order: they build on each other's accounts. */
 static const fb_ctest_t  tests[] = {
     { "create and get", test_create_and_get },
@@ -406,6 +590,7 @@ static const fb_ctest_t  tests[] = {
     { "body too large", test_body_too_large },
     { "metrics counts", test_metrics_counts },
     { "balance limit", test_balance_limit },
+    { "replies in buffers cut to their estimates", test_reply_estimates },
 };
 
 
