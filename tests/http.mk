@@ -24,3 +24,13 @@ tests_test_fcgx_SOURCES = tests/test-fcgx.c fcgi/fb_fcgx.c fcgi/fb_log.c \
 tests_test_fcgx_CPPFLAGS = $(fb_test_cppflags) $(FCGI_CFLAGS)
 tests_test_fcgx_LDADD = $(CUNIT_LIBS) $(FCGI_LIBS)
 endif
+
+# fb_log()'s records, caught from descriptor 2.
+if HAVE_CUNIT
+check_PROGRAMS += tests/test-log
+TESTS += tests/test-log
+
+tests_test_log_SOURCES = tests/test-log.c fcgi/fb_log.c $(fb_cunit_sources)
+tests_test_log_CPPFLAGS = $(fb_test_cppflags)
+tests_test_log_LDADD = $(CUNIT_LIBS)
+endif
