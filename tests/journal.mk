@@ -15,6 +15,17 @@ tests_test_journal_CPPFLAGS = $(fb_test_cppflags)
 tests_test_journal_LDADD = store/libfbstore.a $(CUNIT_LIBS) $(ATOMIC_OPS_LIBS)
 endif
 
+# fb_io_write_at's loop over scripted writes: tests/test-io.c defines
+# fb_io_write and fb_io_pwrite and links nothing of store/.
+if HAVE_CUNIT
+check_PROGRAMS += tests/test-io
+TESTS += tests/test-io
+
+tests_test_io_SOURCES = tests/test-io.c $(fb_cunit_sources)
+tests_test_io_CPPFLAGS = $(fb_test_cppflags)
+tests_test_io_LDADD = $(CUNIT_LIBS)
+endif
+
 if HAVE_CUNIT
 check_PROGRAMS += tests/test-journal-fault
 TESTS += tests/test-journal-fault
