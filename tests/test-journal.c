@@ -1769,8 +1769,10 @@ test_snapshot_write_load(void)
 {
     int                  i, k, rc;
     char                *dir, path[4096], owner[FB_OWNER_MAX_BYTES];
+    mode_t               mask;
     int64_t              id;
     jt_rng_t             r;
+    struct stat          st;
     fb_store_t          *a, *b;
     fb_snapshot_info_t   info;
     char                 why[160];
@@ -1802,10 +1804,15 @@ test_snapshot_write_load(void)
     CU_ASSERT(jt_log_has("more than its header holds"));
     CU_ASSERT_EQUAL(jt_file_size(path), -1);
 
+    /* Owner only (0600), whatever the umask lets through. */
     snap_end = 99 + 7;
-    CU_ASSERT_EQUAL_FATAL(fb_snapshot_write(path, a, 99, snap_end_fn,
-                                            &snap_end, &info, jt_log),
-                          FB_OK);
+    mask = umask(0);
+    rc = fb_snapshot_write(path, a, 99, snap_end_fn, &snap_end, &info,
+                           jt_log);
+    umask(mask);
+    CU_ASSERT_EQUAL_FATAL(rc, FB_OK);
+    CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+    CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
     CU_ASSERT_EQUAL(info.accounts, 70000);
     CU_ASSERT_EQUAL(info.seq, 99);
     CU_ASSERT_EQUAL(info.exact, 106);
