@@ -24,7 +24,9 @@ configuration nginx/fb-run.sh generates from the shipped files
    makes calls the shipped binary does not (said so in the output; no
    check is counted for it).
 3. Start-up refusals from the real binary: a missing --config file, a bad
-   line in one (named with its line number), fd 0 that is not a socket.
+   line in one (named with its line number), fd 0 that is not a socket;
+   and the exit status of the runs that serve nothing: --version 0,
+   --check its verdict.
 
 Needs nginx, strace (Debian package strace) and systemd-analyze (systemd);
 a missing one is a hard error, never a skip.
@@ -421,6 +423,17 @@ def test_refusals():
                               stdin=open(bad))
         check(rc == 1 and "not a listening socket" in out,
               "fd 0 not a socket: exit 1, said", "exit %d: %s" % (rc, out))
+
+        rc, out = run_backend(["--version"])
+        check(rc == 0 and out.startswith("fastbank "),
+              "--version: exit 0", "exit %d: %s" % (rc, out))
+
+        # --check's verdict is its exit status: 4, the directory unread.
+        missing = os.path.join(d, "no-data")
+        rc, out = run_backend(["--check", missing])
+        check(rc == 4 and missing in out,
+              "--check of a missing directory: exit 4, named",
+              "exit %d: %s" % (rc, out))
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
