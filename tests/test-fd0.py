@@ -13,7 +13,7 @@ configuration nginx/fb-run.sh generates from the shipped files
    (max-accounts: 2 in the file, 3 on the command line, so the fourth
    account is refused with 503); SIGTERM stops fastbank with status 0 and
    it leaves the socket it did not create in place (the activator owns it:
-   systemd's RemoveOnStop=).
+   systemd's RemoveOnStop=), and a snapshot of what it held.
 2. The same run under strace: every system call fastbank makes, from
    execve on, is allowed by fastbank.service's SystemCallFilter
    (@system-service minus @privileged, expanded by systemd-analyze), it
@@ -253,6 +253,11 @@ def test_fd0():
               a.backend_log())
         check(os.path.exists(a.sock_path),
               "fastbank left the socket it did not create in place")
+        # doc/journal.txt: a snapshot once more at an orderly stop.
+        snaps = [n for n in os.listdir(a.data_dir)
+                 if re.match(r"snapshot-\d{20}\.dat$", n)]
+        check(len(snaps) == 1, "the orderly stop left a snapshot",
+              " ".join(sorted(os.listdir(a.data_dir))))
         log = a.backend_log()
         check(not re.search(r"Sanitizer|runtime error:", log),
               "no sanitizer report", log)
