@@ -20,7 +20,8 @@ configuration nginx/fb-run.sh generates from the shipped files
    creates no socket of a family other than AF_UNIX
    (RestrictAddressFamilies=AF_UNIX), maps no memory writable and
    executable (MemoryDenyWriteExecute=yes) and opens no file for writing
-   (ProtectSystem=strict).  Not run in a sanitizer build, whose runtime
+   (ProtectSystem=strict); under --fsync always each acknowledged change
+   had its own fdatasync().  Not run in a sanitizer build, whose runtime
    makes calls the shipped binary does not (said so in the output; no
    check is counted for it).
 3. Start-up refusals from the real binary: a missing --config file, a bad
@@ -365,6 +366,11 @@ def test_strace():
          % (len(calls), " ".join(sorted(calls))))
     check("accept4" in calls or "accept" in calls,
           "the trace covers the serving (accept seen)")
+    # --fsync always: the five acknowledged changes, one after another,
+    # each waited for its own fdatasync().
+    check(len(calls.get("fdatasync", [])) >= 5,
+          "each acknowledged change was fdatasync()ed (%d calls)"
+          % len(calls.get("fdatasync", [])))
     outside = sorted(set(calls) - allowed)
     check(not outside, "every system call is in the unit's SystemCallFilter",
           "outside: %s" % " ".join(outside))
