@@ -3,6 +3,8 @@
 
 fastbank runs with a descriptor limit of 128 and a snapshot every 20
 records; more kept FastCGI connections are opened than the limit allows.
+It is started with a soft limit of 64 under that hard limit of 128, and
+must raise the soft one to the hard one itself.
 The connections must not take the descriptors the journal needs: with
 every connection the backend took still open, deposits that make the
 snapshotter write a snapshot and the writer open the next segment are
@@ -31,7 +33,7 @@ import fbtest  # noqa: E402
 from fbtest import BACKEND, check, note  # noqa: E402
 from fbfcgi import reply, request  # noqa: E402
 
-LIMIT = 128         # the backend's RLIMIT_NOFILE, soft and hard
+LIMIT = 128         # the backend's RLIMIT_NOFILE: hard, and soft once raised
 CONNS = LIMIT + 32  # kept connections asked for: more than fit
 HANG_BOUND = 30     # seconds: a hang bound, not a timing check
 
@@ -40,7 +42,7 @@ SAFETY = ["timeout", "-k", "10", "1800" if fbtest.SANITIZER else "600"]
 
 
 def limit_fds():
-    resource.setrlimit(resource.RLIMIT_NOFILE, (LIMIT, LIMIT))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (LIMIT // 2, LIMIT))
 
 
 def connect(path):
@@ -135,9 +137,18 @@ def main():
         check(len(answered) > LIMIT // 2, "most connections are served")
         check(refused, "the connections beyond the room left are refused")
 
+        kids = fbtest.children_of(p.pid)   # p is timeout's
+        soft = None
+        if kids:
+            with open("/proc/%d/limits" % kids[0]) as f:
+                for line in f:
+                    if line.startswith("Max open files"):
+                        soft = int(line.split()[3])
+        check(soft == LIMIT, "the soft descriptor limit is raised to the "
+              "hard one, %d (got %r)" % (LIMIT, soft))
+
         # The room is the limit less FB_FD_RESERVE (32): no connection
         # the backend took holds a descriptor in the reserve.
-        kids = fbtest.children_of(p.pid)   # p is timeout's
         fds = socket_fds(kids[0]) if kids else []
         check(fds and max(fds) < LIMIT - 32,
               "every socket's descriptor is below %d (the reserve's 32 "
