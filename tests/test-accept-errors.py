@@ -13,6 +13,8 @@ failure a few times (at most once a second), not once per call.
 - EPROTO (an error of that one connection, as ENETDOWN and the other
   network errors accept(2) names): the worker tries the next at once,
   and never sleeps; strace's own trace shows it.
+A worker's epoll_wait() failing is no such error: that worker stops the
+backend, which exits 1, not 0, so that its supervisor sees a failure.
 
 Needs strace (Debian package strace); a missing one is a hard error.
 """
@@ -20,6 +22,7 @@ Needs strace (Debian package strace); a missing one is a hard error.
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -113,5 +116,28 @@ def test_connection_error_retried():
           "connection is tried at once", "\n".join(sleeps(trace)[:5]))
 
 
-fbtest.run(test_shortage_backs_off, test_connection_error_retried)
+def test_worker_failure_exits_1():
+    tmp = tempfile.mkdtemp(prefix="fb-accept-errors-")
+    sock_path = os.path.join(tmp, "fastbank.sock")
+    backend = fbtest.Traced(
+        strace, ["-e", "trace=epoll_wait",
+                 "-e", "inject=epoll_wait:error=EINVAL:when=1"],
+        ["--listen", "unix:" + sock_path, "--threads", "1",
+         "--data-dir", os.path.join(tmp, "data")],
+        os.path.join(tmp, "backend.log"))
+    try:
+        try:
+            rc = backend.proc.wait(timeout=HANG_BOUND)
+        except subprocess.TimeoutExpired:
+            rc = backend.stop(30)
+        log = backend.log()
+        check(rc == 1 and "epoll_wait() failed" in log,
+              "epoll_wait() failing stops the backend with status 1 "
+              "(got %r)" % rc, log[-2000:])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+fbtest.run(test_shortage_backs_off, test_connection_error_retried,
+           test_worker_failure_exits_1)
 fbtest.finish()
