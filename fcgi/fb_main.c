@@ -101,7 +101,9 @@ main(int argc, char **argv)
     ls.created = 0;
 
     if (conf.check_dir != NULL) {
-        return fb_journal_check(conf.check_dir, conf.repair, stdout);
+        rc = fb_journal_check(conf.check_dir, conf.repair, stdout);
+        fb_conffile_free(&cf);
+        return rc;
     }
 
     fb_raise_nofile();
