@@ -273,10 +273,6 @@ fb_load_main_next(fb_load_worker_t *w, fb_load_req_t *req)
         }
 
         req->counted = 1;
-
-        if (w->stats->first_ns == 0) {
-            w->stats->first_ns = t;
-        }
     }
 
     if (conf->mode == FB_LOAD_MODE_GET) {

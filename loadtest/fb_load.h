@@ -158,7 +158,6 @@ typedef struct {
     uint64_t         reconnects;
     uint64_t         late;                  /* fixed rate: sent > 1 ms late */
     uint64_t         unsent;                /* fixed rate: due, never sent */
-    uint64_t         first_ns;              /* first counted send */
     uint64_t         last_ns;               /* last counted completion */
 
     /* money, over every main-phase request (warm-up included) */

@@ -210,12 +210,6 @@ fb_load_stats_merge(fb_load_stats_t *dst, const fb_load_stats_t *src)
     dst->late += src->late;
     dst->unsent += src->unsent;
 
-    if (src->first_ns != 0
-        && (dst->first_ns == 0 || src->first_ns < dst->first_ns))
-    {
-        dst->first_ns = src->first_ns;
-    }
-
     if (src->last_ns > dst->last_ns) {
         dst->last_ns = src->last_ns;
     }

@@ -314,7 +314,6 @@ test_stats_merge(void)
     s->reconnects = 15;
     s->late = 16;
     s->unsent = 17;
-    s->first_ns = 1000;
     s->last_ns = 2000;
     s->deposited = 18;
     s->withdrawn = 19;
@@ -343,7 +342,6 @@ test_stats_merge(void)
     CU_ASSERT_EQUAL(t->reconnects, 30);
     CU_ASSERT_EQUAL(t->late, 32);
     CU_ASSERT_EQUAL(t->unsent, 34);
-    CU_ASSERT_EQUAL(t->first_ns, 1000);
     CU_ASSERT_EQUAL(t->last_ns, 2000);
     CU_ASSERT_EQUAL(t->deposited, 36);
     CU_ASSERT_EQUAL(t->withdrawn, 38);
