@@ -234,6 +234,41 @@ def encode_body(body):
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
 
+class StandIn:
+    """A stand-in server on 127.0.0.1 for fb-load's tests: a thread accepts
+    connections and hands each to serve(connection) on a thread of its
+    own, until stop().  Subclasses set their own state, then call
+    StandIn.__init__, and define serve."""
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
+        self.sock.close()
+
+    def _accept(self):
+        while not self.done.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            threading.Thread(target=self.serve, args=(c,),
+                             daemon=True).start()
+
+    def serve(self, c):
+        raise NotImplementedError
+
+
 class Client:
     """One keep-alive HTTP/1.1 connection to nginx (http.client).  A closed
     connection is reopened for the next request.  A connection idle for

@@ -56,7 +56,7 @@ REASON = {200: b"OK", 201: b"Created", 400: b"Bad Request",
           503: b"Service Unavailable"}
 
 
-class Server:
+class Server(fbtest.StandIn):
     """Answers every request after delay seconds: 200, or the statuses of
     CYCLE in turn with cycle set; never answers every stall_every-th
     request (0: none).  Keeps count of what it did."""
@@ -71,29 +71,7 @@ class Server:
         self.status = {}
         self.codes = {}
         self.missing = 0
-        self.done = threading.Event()
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(128)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self.accept, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.done.set()
-        self.thread.join()
-        self.sock.close()
-
-    def accept(self):
-        while not self.done.is_set():
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            threading.Thread(target=self.serve, args=(c,),
-                             daemon=True).start()
+        fbtest.StandIn.__init__(self)
 
     def answer(self):
         """The next reply, counted; None to leave the request unanswered."""

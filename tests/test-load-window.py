@@ -35,36 +35,14 @@ if not os.access(FB_LOAD, os.X_OK):
 BODY = b'{"id": 1, "owner": "x", "balance": 5}'
 
 
-class Server:
+class Server(fbtest.StandIn):
     """Answers every request 200; closes after every close_every-th
     response on a connection (0: never), after delay seconds each."""
 
     def __init__(self, close_every=0, delay=0.0):
         self.close_every = close_every
         self.delay = delay
-        self.done = threading.Event()
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(128)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self.accept, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.done.set()
-        self.thread.join()
-        self.sock.close()
-
-    def accept(self):
-        while not self.done.is_set():
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            threading.Thread(target=self.serve, args=(c,),
-                             daemon=True).start()
+        fbtest.StandIn.__init__(self)
 
     def serve(self, c):
         c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
