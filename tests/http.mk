@@ -30,7 +30,8 @@ if HAVE_CUNIT
 check_PROGRAMS += tests/test-log
 TESTS += tests/test-log
 
-tests_test_log_SOURCES = tests/test-log.c fcgi/fb_log.c $(fb_cunit_sources)
+tests_test_log_SOURCES = tests/test-log.c tests/fb_capture.c \
+	tests/fb_capture.h fcgi/fb_log.c $(fb_cunit_sources)
 tests_test_log_CPPFLAGS = $(fb_test_cppflags)
 tests_test_log_LDADD = $(CUNIT_LIBS)
 endif

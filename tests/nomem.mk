@@ -19,6 +19,7 @@ tests_test_nomem_SOURCES = tests/test-nomem.c tests/fb_nomem.c \
 	tests/fb_nomem.h tests/fb_htest.c tests/fb_htest.h tests/fb_jtest.c \
 	tests/fb_jtest.h fcgi/fb_server.c fcgi/fb_fcgx.c tests/fb_io_fault.c \
 	tests/fb_io_fault.h tests/fb_fcgiclient.c tests/fb_fcgiclient.h \
+	tests/fb_capture.c tests/fb_capture.h \
 	$(fb_cunit_sources)
 tests_test_nomem_CPPFLAGS = $(fb_test_cppflags) $(FCGI_CFLAGS)
 tests_test_nomem_LDFLAGS = $(AM_LDFLAGS) $(fb_nomem_wrap)

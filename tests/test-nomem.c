@@ -40,6 +40,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "fb_capture.h"
 #include "fb_conffile.h"
 #include "fb_cunit.h"
 #include "fb_fcgiclient.h"
@@ -63,68 +64,10 @@ typedef int (*nm_step_pt)(long n, int persist);
 /* ---- fb_log()'s lines, caught from descriptor 2 ---- */
 
 
-static int     cap_file = -1;      /* a scratch file, already unlinked */
-static int     cap_saved = -1;     /* the real stderr, while caught */
-static char    cap_text[16384];
-
-
-static int
-cap_init(void)
-{
-    char         path[4096];
-    const char  *tmp = getenv("TMPDIR");
-
-    snprintf(path, sizeof(path), "%s/fb-nomem-log-XXXXXX",
-             tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
-
-    cap_file = mkstemp(path);
-    if (cap_file < 0) {
-        return -1;
-    }
-
-    unlink(path);
-    return 0;
-}
-
-
-static void
-cap_begin(void)
-{
-    fflush(stderr);
-
-    if (ftruncate(cap_file, 0) != 0 || lseek(cap_file, 0, SEEK_SET) != 0) {
-        CU_FAIL_FATAL("cannot empty the log file");
-    }
-
-    cap_saved = dup(STDERR_FILENO);
-    if (cap_saved < 0 || dup2(cap_file, STDERR_FILENO) < 0) {
-        CU_FAIL_FATAL("cannot catch stderr");
-    }
-}
-
-
-static void
-cap_end(void)
-{
-    ssize_t  n;
-
-    dup2(cap_saved, STDERR_FILENO);
-    close(cap_saved);
-    cap_saved = -1;
-
-    n = pread(cap_file, cap_text, sizeof(cap_text) - 1, 0);
-    cap_text[n > 0 ? n : 0] = '\0';
-
-    if (getenv("FB_TEST_VERBOSE") != NULL && n > 0) {
-        fprintf(stderr, "  log: %s", cap_text);
-    }
-}
-
-
 static int
 cap_has(const char *needle)
 {
-    return strstr(cap_text, needle) != NULL;
+    return strstr(fb_capture_text, needle) != NULL;
 }
 
 
@@ -134,7 +77,7 @@ cap_lines(void)
     int          n = 0;
     const char  *p;
 
-    for (p = cap_text; *p != '\0'; p++) {
+    for (p = fb_capture_text; *p != '\0'; p++) {
         n += *p == '\n';
     }
 
@@ -199,12 +142,12 @@ step_json(long n, int persist)
     CU_ASSERT_EQUAL_FATAL(fb_json_parse(j, "{\"owner\":\"x\"}", 13),
                           FB_JSON_OK);
 
-    cap_begin();
+    fb_capture_begin(0);
     fb_nomem_arm(n, persist);
     rc = fb_json_parse(j, pair_body, sizeof(pair_body) - 1);
     fired = fb_nomem_fired();
     fb_nomem_disarm();
-    cap_end();
+    fb_capture_end();
 
     if (fired) {
         CU_ASSERT_EQUAL(rc, FB_JSON_NOMEM);
@@ -240,7 +183,7 @@ static int
 cap_count(const char *needle)
 {
     int          n = 0;
-    const char  *p = cap_text;
+    const char  *p = fb_capture_text;
 
     while ((p = strstr(p, needle)) != NULL) {
         n++;
@@ -261,17 +204,17 @@ test_buf_again(void)
 {
     fb_buf_t  b;
 
-    cap_begin();
+    fb_capture_begin(0);
     fb_nomem_arm(0, 0);
     CU_ASSERT_EQUAL(fb_buf_init(&b, 64), FB_ERROR);
     fb_nomem_disarm();
-    cap_end();
+    fb_capture_end();
     CU_ASSERT_TRUE(cap_has("malloc(64) failed"));
     CU_ASSERT_PTR_NULL(b.data);
     CU_ASSERT_EQUAL_FATAL(b.cap, 0);
     CU_ASSERT_EQUAL_FATAL(fb_buf_append_lit(&b, "ok"), FB_OK);
 
-    cap_begin();
+    fb_capture_begin(0);
     fb_nomem_arm(0, 1);
     CU_ASSERT_EQUAL(fb_buf_reserve(&b, 1024), FB_ERROR);
     CU_ASSERT_EQUAL(fb_buf_reserve(&b, 1024), FB_ERROR);
@@ -281,7 +224,7 @@ test_buf_again(void)
     CU_ASSERT_EQUAL(fb_buf_reserve(&b, b.cap), FB_ERROR);
     CU_ASSERT_EQUAL(fb_nomem_fired(), 1);
     fb_nomem_disarm();
-    cap_end();
+    fb_capture_end();
 
     CU_ASSERT_EQUAL(cap_count("realloc("), 2);
     CU_ASSERT_EQUAL(b.len, 2);
@@ -338,12 +281,12 @@ h_fault(long n, int persist, const char *method, const char *uri,
 {
     int  fired;
 
-    cap_begin();
+    fb_capture_begin(0);
     fb_nomem_arm(n, persist);
     ht_req(method, uri, body);
     fired = fb_nomem_fired();
     fb_nomem_disarm();
-    cap_end();
+    fb_capture_end();
 
     return fired;
 }
@@ -562,12 +505,12 @@ step_ctx_init(long n, int persist)
 
     h_open();
 
-    cap_begin();
+    fb_capture_begin(0);
     fb_nomem_arm(n, persist);
     rc = fb_handler_ctx_init(&ctx, h_store, &h_metrics, h_stats);
     fired = fb_nomem_fired();
     fb_nomem_disarm();
-    cap_end();
+    fb_capture_end();
 
     if (fired) {
         CU_ASSERT_EQUAL(rc, FB_ERROR);
@@ -1494,12 +1437,12 @@ step_server_new(long n, int persist)
 
     srv_conf(&conf, 2);
 
-    cap_begin();
+    fb_capture_begin(0);
     fb_nomem_arm(n, persist);
     s = fb_server_new(&conf, &srv_ls, srv_pair.s);
     fired = fb_nomem_fired();
     fb_nomem_disarm();
-    cap_end();
+    fb_capture_end();
 
     if (fired) {
         CU_ASSERT_PTR_NULL(s);
@@ -1600,7 +1543,7 @@ step_server_deposit(long n, int persist)
 
     /* Armed before the connection is made: the worker may accept it as
      * soon as it exists. */
-    cap_begin();
+    fb_capture_begin(0);
     fb_fault_hold(1);
     fb_nomem_arm(n, persist);
 
@@ -1618,7 +1561,7 @@ step_server_deposit(long n, int persist)
 
     fired = fb_nomem_fired();
     fb_nomem_disarm();
-    cap_end();
+    fb_capture_end();
     close(fd);
 
     if (fired && strcmp(fb_nomem_what(), "calloc") == 0) {
@@ -1670,7 +1613,7 @@ test_server_deposit(void)
 static int
 suite_init(void)
 {
-    if (cap_init() != 0) {
+    if (fb_capture_init("fb-nomem-log") != 0) {
         return 1;
     }
 
@@ -1682,7 +1625,7 @@ static int
 suite_clean(void)
 {
     j_cleanup();
-    close(cap_file);
+    fb_capture_free();
     return 0;
 }
 
