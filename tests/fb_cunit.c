@@ -18,15 +18,19 @@
 /*
  * A test that hangs (a lock never released, a wait never woken) fails
  * after this long, naming itself, instead of holding make check until
- * CI's own limit.  Per test, armed by the setup every suite gets here:
- * generous, as sanitizer builds run many times slower and the slowest
- * test takes about 20 s under TSan.  A test that arms alarm() itself
- * (test-stress) replaces this one while it runs.
+ * CI's own limit.  Armed before the first suite's init, then again by
+ * the setup and teardown every suite gets here, so that a suite's init
+ * or cleanup is bounded too and the message says which test it came
+ * after.  Generous: sanitizer builds run many times slower and the
+ * slowest program takes about 20 s under TSan.  A test that arms
+ * alarm() itself (test-stress) replaces this one while it runs.
  */
 #define FB_CUNIT_WATCHDOG  600
 
 static int fb_cunit_finish(const char *prog);
+static void fb_cunit_arm(const char *where, const char *name);
 static void fb_cunit_setup(void);
+static void fb_cunit_teardown(void);
 static void fb_cunit_watchdog(int sig);
 
 static const char  *fb_cunit_prog;
@@ -91,19 +95,22 @@ fb_cunit_finish(const char *prog)
 
     registered = CU_get_registry()->uiNumberOfTests;
 
-    /* The per-test setup is the watchdog's: a suite with its own would
-     * run without one. */
+    /* The per-test setup and teardown are the watchdog's: a suite with
+     * its own would run without one. */
     for (s = CU_get_registry()->pSuite; s != NULL; s = s->pNext) {
-        if (s->pSetUpFunc != NULL) {
-            fprintf(stderr, "%s: suite \"%s\" has a setup of its own\n",
-                    prog, s->pName);
+        if (s->pSetUpFunc != NULL || s->pTearDownFunc != NULL) {
+            fprintf(stderr, "%s: suite \"%s\" has a setup or teardown of "
+                    "its own\n", prog, s->pName);
             CU_cleanup_registry();
             return 1;
         }
         s->pSetUpFunc = fb_cunit_setup;
+        s->pTearDownFunc = fb_cunit_teardown;
     }
 
+    /* The first suite's init comes before any test. */
     fb_cunit_prog = prog;
+    fb_cunit_arm("before the first test", "");
 
     CU_basic_set_mode(CU_BRM_VERBOSE);
     if (CU_basic_run_tests() != CUE_SUCCESS) {
@@ -131,19 +138,38 @@ fb_cunit_finish(const char *prog)
 }
 
 
-/* Before each test: its name in the message, and the alarm. */
+/* The alarm, and the message that says where the program was. */
+static void
+fb_cunit_arm(const char *where, const char *name)
+{
+    alarm(0);
+    snprintf(fb_cunit_hung, sizeof(fb_cunit_hung),
+             "\n%s: still running after %d s %s%s%s%s: it hangs\n",
+             fb_cunit_prog, FB_CUNIT_WATCHDOG, where, *name ? " \"" : "",
+             name, *name ? "\"" : "");
+    fb_cunit_hung_len = strlen(fb_cunit_hung);
+    signal(SIGALRM, fb_cunit_watchdog);
+    alarm(FB_CUNIT_WATCHDOG);
+}
+
+
 static void
 fb_cunit_setup(void)
 {
     CU_pTest  t = CU_get_current_test();
 
-    alarm(0);
-    snprintf(fb_cunit_hung, sizeof(fb_cunit_hung),
-             "\n%s: \"%s\" still running after %d s: it hangs\n",
-             fb_cunit_prog, t != NULL ? t->pName : "?", FB_CUNIT_WATCHDOG);
-    fb_cunit_hung_len = strlen(fb_cunit_hung);
-    signal(SIGALRM, fb_cunit_watchdog);
-    alarm(FB_CUNIT_WATCHDOG);
+    fb_cunit_arm("in", t != NULL ? t->pName : "?");
+}
+
+
+/* What follows a test: the next test's setup, or a suite's cleanup and
+ * the next suite's init. */
+static void
+fb_cunit_teardown(void)
+{
+    CU_pTest  t = CU_get_current_test();
+
+    fb_cunit_arm("after", t != NULL ? t->pName : "?");
 }
 
 
