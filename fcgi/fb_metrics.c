@@ -295,26 +295,28 @@ fb_print_decimal(fb_buf_t *b, uint64_t v, unsigned decimals)
 
 
 /*
- * A histogram bound, bound / 10^decimals, as le: %g as Go's client
- * libraries print it, with more digits only where %g's six would not
- * read back as the bound (1234567 ns is 0.001234567, not 0.00123457).
- * Every bound in the tables today takes six or fewer.
+ * A histogram bound, bound / 10^decimals, as le: %g, which for every
+ * bound in the tables today (two significant digits at most) is the
+ * text Go's client libraries print; with more digits only where %g's
+ * six would not read back as the bound (1234567 ns is 0.001234567, not
+ * 0.00123457).  Prometheus reads le as a number, so only the value
+ * matters.
  */
-static int
-fb_print_bound(fb_buf_t *b, uint64_t bound, unsigned decimals)
+int
+fb_metrics_print_bound(fb_buf_t *b, uint64_t bound, unsigned decimals)
 {
     int     p;
     char    text[32];
     double  v = (double) bound / fb_pow10(decimals);
 
-    for (p = 6; p < 17; p++) {
+    for (p = 6; p <= 17; p++) {
         snprintf(text, sizeof(text), "%.*g", p, v);
         if (strtod(text, NULL) == v) {
             break;
         }
     }
 
-    return fb_buf_printf(b, "%.*g", p, v);
+    return fb_buf_append(b, text, strlen(text));
 }
 
 
@@ -385,7 +387,7 @@ fb_print_histogram(fb_buf_t *b, const fb_metric_def_t *d,
         cum += h[k];
         rc |= fb_buf_printf(b, "%s_bucket{%s%sle=\"", d->name, labels, sep);
         if (k < f->nbuckets) {
-            rc |= fb_print_bound(b, f->bounds[k], d->decimals);
+            rc |= fb_metrics_print_bound(b, f->bounds[k], d->decimals);
         } else {
             rc |= fb_buf_append(b, "+Inf", 4);
         }

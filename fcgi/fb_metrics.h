@@ -290,4 +290,9 @@ void fb_metrics_merge(const fb_metrics_t *m, fb_stats_snap_t *snap);
 /* Appends the exposition text to b.  accounts: the store's account count. */
 int fb_metrics_format(const fb_metrics_t *m, uint64_t accounts, fb_buf_t *b);
 
+/* Appends a histogram bound, bound / 10^decimals, as its le label shows
+ * it: the shortest %g text from six digits up that reads back as the
+ * bound.  fb_metrics_format's; open for its test. */
+int fb_metrics_print_bound(fb_buf_t *b, uint64_t bound, unsigned decimals);
+
 #endif /* FB_METRICS_H_INCLUDED */

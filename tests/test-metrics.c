@@ -711,6 +711,45 @@ expect_les(const fb_expo_t *e, const char *bucket, const char *labels,
 }
 
 
+/* The bound printer itself, on bounds the tables do not hold (yet). */
+static void
+test_le_digits(void)
+{
+    size_t    i;
+    fb_buf_t  b;
+    static const struct {
+        uint64_t     bound;
+        unsigned     decimals;
+        const char  *le;
+    } cases[] = {
+        { 10000, 9, "1e-05" },                  /* as %g, as Go prints it */
+        { 2500000, 9, "0.0025" },
+        { 5000000000ull, 9, "5" },
+        { 1000000, 0, "1e+06" },
+        { 123456, 0, "123456" },                /* six digits: %g's own */
+        { 1234567, 0, "1234567" },              /* %g: 1.23457e+06 */
+        { 1234567, 9, "0.001234567" },          /* %g: 0.00123457 */
+        { 9007199254740993ull, 0, "9007199254740992" },  /* 2^53 + 1 */
+        { 12345678901234567ull, 9, "12345678.901234567" },
+    };
+
+    for (i = 0; i < fb_nelems(cases); i++) {
+        CU_ASSERT_EQUAL_FATAL(fb_buf_init(&b, 64), FB_OK);
+        CU_ASSERT_EQUAL(fb_metrics_print_bound(&b, cases[i].bound,
+                                               cases[i].decimals), FB_OK);
+        if (b.len != strlen(cases[i].le)
+            || memcmp(b.data, cases[i].le, b.len) != 0)
+        {
+            fprintf(stderr, "\n%" PRIu64 " / 10^%u: le=\"%.*s\", not "
+                    "\"%s\"\n", cases[i].bound, cases[i].decimals,
+                    (int) b.len, b.data, cases[i].le);
+            CU_FAIL("a bound printed with the wrong digits");
+        }
+        fb_buf_free(&b);
+    }
+}
+
+
 static void
 test_le_exact(void)
 {
@@ -1036,6 +1075,7 @@ static const fb_ctest_t  tests[] = {
     { "empty", test_empty },
     { "exact values", test_exact },
     { "every le is its bound", test_le_exact },
+    { "a bound's digits", test_le_digits },
     { "merge over threads", test_merge },
     { "busy gauge", test_busy },
     { "counters never go backwards", test_not_backwards },
