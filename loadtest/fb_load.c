@@ -1135,8 +1135,8 @@ fb_load_on_signal(int signo)
 int
 main(int argc, char **argv)
 {
-    int                 rc, i, code, st, tries, last;
-    FILE               *jf = NULL, *tf;
+    int                 rc, i, code, st, tries, last, jrc;
+    FILE               *jf, *tf;
     int64_t             a;
     fb_load_run_t      *run;
     fb_load_conf_t      conf;
@@ -1336,15 +1336,28 @@ main(int argc, char **argv)
         code = fb_load_exit_code(run, total, &sum);
     }
 
-    /* Opened before the table is printed, so that the table's exit
-     * line is the one the run ends with when it cannot be. */
+    /*
+     * The JSON first, then the table: a JSON file that cannot be opened
+     * or written (ENOSPC at fclose, say) makes the status 3, and the
+     * table's exit line is the status the run ends with.  The JSON's own
+     * exit_code is the one from before; a file that failed holds nothing
+     * to trust anyway.
+     */
+    sum.exit_code = code;
+
     if (conf.json_path != NULL) {
-        if (strcmp(conf.json_path, "-") == 0) {
-            jf = stdout;
+        jf = strcmp(conf.json_path, "-") == 0
+             ? stdout : fopen(conf.json_path, "w");
+
+        if (jf == NULL) {
+            fb_load_err(errno, "fopen() \"%s\" failed", conf.json_path);
+            code = code == 0 ? 3 : code;
         } else {
-            jf = fopen(conf.json_path, "w");
-            if (jf == NULL) {
-                fb_load_err(errno, "fopen() \"%s\" failed", conf.json_path);
+            jrc = fb_load_report_json(jf, run, total, &sum);
+            if ((jf != stdout ? fclose(jf) : fflush(jf)) != 0
+                || jrc != FB_OK)
+            {
+                fb_load_err(errno, "writing \"%s\" failed", conf.json_path);
                 code = code == 0 ? 3 : code;
             }
         }
@@ -1360,17 +1373,6 @@ main(int argc, char **argv)
     if (tf != NULL) {
         fb_load_report_table(tf, run, total, &sum);
         fflush(tf);
-    }
-
-    /* A write that fails from here on (ENOSPC at fclose, say) makes the
-     * status 3 after the table said otherwise: stderr says which. */
-    if (jf != NULL) {
-        if (fb_load_report_json(jf, run, total, &sum) != FB_OK
-            || (jf != stdout ? fclose(jf) : fflush(jf)) != 0)
-        {
-            fb_load_err(errno, "writing \"%s\" failed", conf.json_path);
-            code = code == 0 ? 3 : code;
-        }
     }
 
 done:

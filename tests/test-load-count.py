@@ -251,24 +251,37 @@ def test_rate_threads():
           json.dumps(r.get("errors")))
 
 
-def test_json_unwritable():
+def json_fails(path, what):
+    """fb-load with --json path, which cannot be written: exit 3, named,
+    and the table's exit line says 3 too."""
     srv = Server()
-    with tempfile.TemporaryDirectory() as d:
-        path = os.path.join(d, "missing", "run.json")
-        try:
-            p = subprocess.run([FB_LOAD, "--port", str(srv.port), "--get",
-                                "/x", "--requests", "20", "--json", path],
-                               capture_output=True, text=True,
-                               timeout=fbtest.REQUEST_TIMEOUT)
-        finally:
-            srv.stop()
+    try:
+        p = subprocess.run([FB_LOAD, "--port", str(srv.port), "--get", "/x",
+                            "--requests", "20", "--json", path],
+                           capture_output=True, text=True,
+                           timeout=fbtest.REQUEST_TIMEOUT)
+    finally:
+        srv.stop()
     lines = [l for l in p.stdout.splitlines() if l.startswith("exit:")]
-    note("fb-load exited %d; its table says %r" % (p.returncode, lines))
-    check(p.returncode == 3 and "run.json" in p.stderr,
-          "a JSON file that cannot be opened: exit 3, named",
+    note("%s: fb-load exited %d; its table says %r"
+         % (what, p.returncode, lines))
+    check(p.returncode == 3 and os.path.basename(path) in p.stderr,
+          "%s: exit 3, named" % what,
           "exit %d\n%s" % (p.returncode, p.stderr))
     check(lines == ["exit:      3"],
-          "the table's exit line is the exit status", p.stdout)
+          "%s: the table's exit line is the exit status" % what, p.stdout)
+
+
+def test_json_unwritable():
+    with tempfile.TemporaryDirectory() as d:
+        json_fails(os.path.join(d, "missing", "run.json"),
+                   "a JSON file that cannot be opened")
+    # Opens, and every write fails with ENOSPC: seen at fclose().
+    if os.path.exists("/dev/full"):
+        json_fails("/dev/full", "a JSON file that cannot be written")
+    else:
+        fbtest.hard_error("/dev/full is missing: the write failure case "
+                          "cannot run")
 
 
 fbtest.run(test_statuses, test_warmup, test_rate_latency, test_late_warmup,
