@@ -234,11 +234,20 @@ def encode_body(body):
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
 
+def fb_load_binary():
+    """The build's loadtest/fb-load; a hard error if it is not built."""
+    path = os.path.join(BUILDDIR, "loadtest", "fb-load")
+    if not os.access(path, os.X_OK):
+        hard_error("%s not found: run make" % path)
+    return path
+
+
 class StandIn:
     """A stand-in server on 127.0.0.1 for fb-load's tests: a thread accepts
     connections and hands each to serve(connection) on a thread of its
-    own, until stop().  Subclasses set their own state, then call
-    StandIn.__init__, and define serve."""
+    own (TCP_NODELAY, a 0.5 s timeout so that stop() is seen; closed
+    after, an OSError ending it quietly), until stop().  Subclasses set
+    their own state, then call StandIn.__init__, and define serve."""
 
     def __init__(self):
         self.done = threading.Event()
@@ -262,8 +271,33 @@ class StandIn:
                 c, _ = self.sock.accept()
             except socket.timeout:
                 continue
-            threading.Thread(target=self.serve, args=(c,),
+            threading.Thread(target=self._serve, args=(c,),
                              daemon=True).start()
+
+    def _serve(self, c):
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.settimeout(0.5)
+        try:
+            self.serve(c)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def read_request(self, c, buf):
+        """Reads from c until buf holds a request's head: what follows the
+        head, or None once the peer has closed or stop() was called."""
+        while b"\r\n\r\n" not in buf:
+            try:
+                d = c.recv(4096)
+            except socket.timeout:
+                if self.done.is_set():
+                    return None
+                continue
+            if not d:
+                return None
+            buf += d
+        return buf.split(b"\r\n\r\n", 1)[1]
 
     def serve(self, c):
         raise NotImplementedError

@@ -47,9 +47,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fbtest  # noqa: E402
 from fbtest import Stack, check, note  # noqa: E402
 
-FB_LOAD = os.path.join(fbtest.BUILDDIR, "loadtest", "fb-load")
-if not os.access(FB_LOAD, os.X_OK):
-    fbtest.hard_error("%s not found: run make" % FB_LOAD)
+FB_LOAD = fbtest.fb_load_binary()
 
 # Unanswered requests time out on the client after this long (and so
 # would any answer slower than that, in set-up and in the audit's reads

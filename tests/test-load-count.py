@@ -36,9 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fbtest  # noqa: E402
 from fbtest import check, note  # noqa: E402
 
-FB_LOAD = os.path.join(fbtest.BUILDDIR, "loadtest", "fb-load")
-if not os.access(FB_LOAD, os.X_OK):
-    fbtest.hard_error("%s not found: run make" % FB_LOAD)
+FB_LOAD = fbtest.fb_load_binary()
 
 # Unanswered requests time out after this long; every other answer comes
 # well before it.
@@ -94,39 +92,24 @@ class Server(fbtest.StandIn):
                 % (status, REASON[status], len(body), body))
 
     def serve(self, c):
-        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        c.settimeout(0.5)
         buf = b""
-        try:
-            while not self.done.is_set():
-                while b"\r\n\r\n" not in buf:
+        while not self.done.is_set():
+            buf = self.read_request(c, buf)
+            if buf is None:
+                return
+            reply = self.answer()
+            if reply is None:
+                # fb-load times it out and closes the connection
+                while not self.done.is_set():
                     try:
-                        d = c.recv(4096)
-                    except socket.timeout:
-                        if self.done.is_set():
+                        if not c.recv(4096):
                             return
+                    except socket.timeout:
                         continue
-                    if not d:
-                        return
-                    buf += d
-                buf = buf.split(b"\r\n\r\n", 1)[1]
-                reply = self.answer()
-                if reply is None:
-                    # fb-load times it out and closes the connection
-                    while not self.done.is_set():
-                        try:
-                            if not c.recv(4096):
-                                return
-                        except socket.timeout:
-                            continue
-                    return
-                if self.delay:
-                    time.sleep(self.delay)
-                c.sendall(reply)
-        except OSError:
-            pass
-        finally:
-            c.close()
+                return
+            if self.delay:
+                time.sleep(self.delay)
+            c.sendall(reply)
 
 
 def fb_load(server, *extra):

@@ -15,11 +15,9 @@ Against stand-in HTTP servers in this file, on loopback:
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.dont_write_bytecode = True     # nothing written into the source tree
@@ -28,9 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fbtest  # noqa: E402
 from fbtest import check, note  # noqa: E402
 
-FB_LOAD = os.path.join(fbtest.BUILDDIR, "loadtest", "fb-load")
-if not os.access(FB_LOAD, os.X_OK):
-    fbtest.hard_error("%s not found: run make" % FB_LOAD)
+FB_LOAD = fbtest.fb_load_binary()
 
 BODY = b'{"id": 1, "owner": "x", "balance": 5}'
 
@@ -45,36 +41,21 @@ class Server(fbtest.StandIn):
         fbtest.StandIn.__init__(self)
 
     def serve(self, c):
-        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        c.settimeout(0.5)
         buf, n = b"", 0
-        try:
-            while not self.done.is_set():
-                while b"\r\n\r\n" not in buf:
-                    try:
-                        d = c.recv(4096)
-                    except socket.timeout:
-                        if self.done.is_set():
-                            return
-                        continue
-                    if not d:
-                        return
-                    buf += d
-                buf = buf.split(b"\r\n\r\n", 1)[1]
-                n += 1
-                close = self.close_every and n % self.close_every == 0
-                if self.delay:
-                    time.sleep(self.delay)
-                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%s\r\n%s"
-                          % (len(BODY),
-                             b"Connection: close\r\n" if close else b"",
-                             BODY))
-                if close:
-                    return
-        except OSError:
-            pass
-        finally:
-            c.close()
+        while not self.done.is_set():
+            buf = self.read_request(c, buf)
+            if buf is None:
+                return
+            n += 1
+            close = self.close_every and n % self.close_every == 0
+            if self.delay:
+                time.sleep(self.delay)
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%s\r\n%s"
+                      % (len(BODY),
+                         b"Connection: close\r\n" if close else b"",
+                         BODY))
+            if close:
+                return
 
 
 def fb_load(port, *extra):
