@@ -30,6 +30,7 @@
 #include "config.h"
 #endif
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <dirent.h>
@@ -767,10 +768,11 @@ test_sigterm(void)
 /*
  * 1 if every worker thread (fb-worker-N) has ended or is blocked in
  * epoll_wait(): the first field of /proc/self/task/TID/syscall is the
- * number of the system call a blocked thread is in.
+ * number of the system call a blocked thread is in ("running" for one
+ * that is not).  With report, says where each worker is, for a failure.
  */
 static int
-workers_waiting(void)
+workers_waiting(FILE *report)
 {
     int             ok = 1;
     long            nr;
@@ -784,7 +786,7 @@ workers_waiting(void)
         return 0;
     }
 
-    while (ok && (e = readdir(d)) != NULL) {
+    while ((ok || report != NULL) && (e = readdir(d)) != NULL) {
         snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
         f = e->d_name[0] != '.' ? fopen(path, "r") : NULL;
         if (f == NULL) {
@@ -804,9 +806,15 @@ workers_waiting(void)
         if (f == NULL) {
             continue;                   /* it has ended */
         }
-        nr = fgets(line, sizeof(line), f) != NULL ? strtol(line, NULL, 10)
-                                                  : -1;
+        if (fgets(line, sizeof(line), f) == NULL) {
+            line[0] = '\0';
+        }
         fclose(f);
+        nr = isdigit((unsigned char) line[0]) ? strtol(line, NULL, 10) : -1;
+        if (report != NULL) {
+            fprintf(report, "    worker thread %s: syscall %.*s\n",
+                    e->d_name, (int) strcspn(line, " \n"), line);
+        }
 
         ok = 0;
 #ifdef SYS_epoll_wait
@@ -833,7 +841,7 @@ workers_waiting(void)
 static void
 test_sigterm_parked(void)
 {
-    int   idle, other, fd, tries;
+    int   idle, other, fd, tries, waiting;
     char  c;
 
     CU_ASSERT_FATAL(stop() == 0 && start() == 0);
@@ -860,12 +868,18 @@ test_sigterm_parked(void)
     CU_ASSERT_EQUAL(read(idle, &c, 1), 0);
     CU_ASSERT_EQUAL(read(other, &c, 1), 0);
 
-    for (tries = 0; tries < HANG_BOUND_S * 100 && !workers_waiting();
-         tries++)
+    /* One look decides: a second could catch a worker between passes. */
+    for (tries = 0; !(waiting = workers_waiting(NULL))
+                    && tries < HANG_BOUND_S * 100; tries++)
     {
         usleep(10000);
     }
-    CU_ASSERT(workers_waiting());
+    if (!waiting) {
+        fprintf(stderr, "\n  workers not all in epoll_wait() after %d s:\n",
+                HANG_BOUND_S);
+        (void) workers_waiting(stderr);
+    }
+    CU_ASSERT(waiting);
 
     fb_fault_hold(0);
 
