@@ -475,6 +475,25 @@ def free_port():
     return port
 
 
+def connect_listening(path, bound, timeout=None):
+    """A connection to the unix socket at path once a server listens on
+    it.  A server's bind() makes the name before its listen(): until then
+    connect() is refused (ECONNREFUSED), and before the bind the name is
+    missing.  Both are retried for up to bound seconds."""
+    deadline = time.monotonic() + bound
+    while True:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(bound if timeout is None else timeout)
+        try:
+            s.connect(path)
+            return s
+        except (ConnectionRefusedError, FileNotFoundError):
+            s.close()
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
 def pid_alive(pid):
     """True if pid exists and is not a zombie."""
     try:

@@ -21,7 +21,6 @@ Needs strace (Debian package strace); a missing one is a hard error.
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -54,15 +53,9 @@ def accept_failing(err, fails, message):
         os.path.join(tmp, "backend.log"), trace=trace_path)
     trace = ""
     try:
-        deadline = time.monotonic() + HANG_BOUND
-        while not os.path.exists(sock_path) and time.monotonic() < deadline:
-            time.sleep(0.05)
-
         # The first connection meets the failing accept4() calls; the
         # backlog keeps it until one succeeds.
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(HANG_BOUND)
-        s.connect(sock_path)
+        s = fbtest.connect_listening(sock_path, HANG_BOUND)
         t0 = time.monotonic()
         s.sendall(fbfcgi.request("GET", "/healthz"))
         status, body = fbfcgi.reply(s)

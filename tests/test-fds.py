@@ -94,13 +94,9 @@ def main():
                                    "--backlog", "1024"],
                          stdin=subprocess.DEVNULL, stderr=log,
                          preexec_fn=limit_fds)
-    deadline = time.monotonic() + HANG_BOUND
-    while not os.path.exists(path) and time.monotonic() < deadline:
-        time.sleep(0.05)
-
     conns = []
     try:
-        s = connect(path)
+        s = fbtest.connect_listening(path, HANG_BOUND)
         st, body = call(s, "POST", "/accounts", b'{"owner":"Ana"}')
         check(st == 201, "an account is created", body)
         conns.append(s)
