@@ -249,6 +249,10 @@ test_bad_lines(void)
     refused("help = yes\n", 1, "\"help\" is a command-line option only");
     refused("version = 1\n", 1, "\"version\" is a command-line option only");
     refused("config = /etc/x\n", 1, "\"config\" is a command-line option");
+    /* A "check" line would turn the service into a one-shot check. */
+    refused("check = /var/lib/fastbank\n", 1,
+            "\"check\" is a command-line option only");
+    refused("repair = yes\n", 1, "\"repair\" is a command-line option only");
     refused("threads = 4\n\nthreads = 8\n", 3,
             "\"threads\" is already set on line 1");
 }
