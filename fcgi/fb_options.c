@@ -135,8 +135,8 @@ fb_options_usage(FILE *out)
 "  -t, --threads N          worker threads (event loops), 1 to %d\n"
 "                           (default: one per online CPU)\n"
 "  -b, --backlog N          listen backlog (default %d)\n"
-"      --max-body BYTES     largest request body accepted (default %d);\n"
-"                           larger ones are answered 413\n"
+"      --max-body BYTES     largest request body accepted, 1 to %d\n"
+"                           (default %d); larger ones are answered 413\n"
 "      --max-accounts N     accounts that may be created, 1 to %llu\n"
 "                           (default %llu)\n"
 "      --stripes N          account lock stripes, a power of two up to\n"
@@ -174,7 +174,7 @@ fb_options_usage(FILE *out)
 "SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0.\n"
 "See fastbank(8).\n",
         FB_DEFAULT_LISTEN, FB_MAX_THREADS, FB_DEFAULT_BACKLOG,
-        FB_DEFAULT_MAX_BODY,
+        FB_MAX_MAX_BODY, FB_DEFAULT_MAX_BODY,
         (unsigned long long) FB_STORE_MAX_ACCOUNTS_MAX,
         (unsigned long long) FB_STORE_MAX_ACCOUNTS_DEFAULT,
         FB_STORE_STRIPES_MAX, FB_STORE_STRIPES_DEFAULT, FB_DEFAULT_CONFIG,
