@@ -33,7 +33,10 @@
 # installed /etc/fastbank/fastbank.conf).  "-- --config FILE" names one.
 #
 # RUN_DIR/nginx.conf is generated from nginx/fastbank.conf (two lines
-# replaced: the backend socket and the listen address), and
+# replaced: the backend socket and the listen address; also
+# client_max_body_size with --body-limit-nginx, and the limit_req_zone
+# line and the include of fastbank-limit-req.conf, uncommented, with
+# --limit-req), and
 # nginx/fastbank-fastcgi.conf and nginx/fastbank-limit-req.conf are copied
 # as they are into RUN_DIR/snippets/, where fastbank.conf's includes find
 # them, as in Debian's /etc/nginx.
