@@ -477,15 +477,16 @@ fb_conn_add(fb_server_t *srv, int fd)
 /*
  * One error record a second at most for a failure that lasts, such as the
  * descriptors or the kernel's memory running out: every worker meets it
- * on every wake-up of the listening socket.
+ * on every wake-up of the listening socket.  The second is claimed with a
+ * compare-and-swap, so two workers failing in the same second log once.
  */
 static void
 fb_log_accept_failure(fb_server_t *srv, int err, const char *what)
 {
     uint64_t  now = (uint64_t) time(NULL);
+    uint64_t  last = fb_atomic_u64_load(&srv->accept_logged);
 
-    if (fb_atomic_u64_load(&srv->accept_logged) != now) {
-        fb_atomic_u64_store(&srv->accept_logged, now);
+    if (last != now && fb_atomic_u64_cas(&srv->accept_logged, last, now)) {
         fb_log(FB_LOG_ERR, err, "%s", what);
     }
 }

@@ -65,7 +65,8 @@ fb_atomic_fetch_add(fb_atomic_i64_t *a, int64_t d)
     return (int64_t) AO_fetch_and_add_full(&a->v, (AO_t) d);
 }
 
-/* Counters with one writer (metrics): no lock prefix on the write path. */
+/* Counters with one writer (metrics): no lock prefix on the write path;
+ * fb_atomic_u64_cas for a word that several threads claim. */
 typedef struct {
     volatile AO_t  v;
 } fb_atomic_u64_t;
@@ -86,6 +87,17 @@ static inline void
 fb_atomic_u64_store(fb_atomic_u64_t *a, uint64_t v)
 {
     AO_store(&a->v, (AO_t) v);
+}
+
+#ifndef AO_HAVE_compare_and_swap_full
+#error "libatomic_ops has no AO_compare_and_swap_full on this target"
+#endif
+
+/* 1 if *a held old and now holds v; 0, and *a unchanged, if not. */
+static inline int
+fb_atomic_u64_cas(fb_atomic_u64_t *a, uint64_t old, uint64_t v)
+{
+    return AO_compare_and_swap_full(&a->v, (AO_t) old, (AO_t) v) != 0;
 }
 
 #else
@@ -129,7 +141,8 @@ fb_atomic_fetch_add(fb_atomic_i64_t *a, int64_t d)
 }
 
 /* Counters with one writer (metrics): relaxed load and store, so the write
- * path has no lock prefix; readers on other threads see some recent value. */
+ * path has no lock prefix; readers on other threads see some recent value.
+ * fb_atomic_u64_cas for a word that several threads claim. */
 typedef struct {
     _Atomic uint64_t  v;
 } fb_atomic_u64_t;
@@ -153,6 +166,15 @@ static inline void
 fb_atomic_u64_store(fb_atomic_u64_t *a, uint64_t v)
 {
     atomic_store_explicit(&a->v, v, memory_order_relaxed);
+}
+
+/* 1 if *a held old and now holds v; 0, and *a unchanged, if not. */
+static inline int
+fb_atomic_u64_cas(fb_atomic_u64_t *a, uint64_t old, uint64_t v)
+{
+    return atomic_compare_exchange_strong_explicit(&a->v, &old, v,
+                                                   memory_order_seq_cst,
+                                                   memory_order_relaxed);
 }
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * test-stress.c: the store under concurrent load: money is conserved, no
  * balance is ever seen negative, audits and lock-free readers never see a
- * transfer half done, opposite transfers never deadlock, and creates race
- * safely with operations on existing accounts.
+ * transfer half done, opposite transfers never deadlock, creates race
+ * safely with operations on existing accounts, and fb_atomic.h's
+ * compare-and-swap lets one thread of many win.
  *
  * Worker threads never call CUnit (it is not thread-safe): each counts
  * what it did and what went wrong, and the main thread asserts after the
@@ -1105,6 +1106,86 @@ test_creates_race(void)
 }
 
 
+/*
+ * fb_atomic_u64_cas, which lets one of the workers that meet an accept()
+ * failure in the same second log it: with the old value it swaps, with
+ * another it leaves the value; and of many threads released together to
+ * swap the same old value, exactly one wins, for a hundred rounds.
+ */
+#define CAS_THREADS  8
+#define CAS_ROUNDS   100
+
+typedef struct {
+    fb_atomic_u64_t    word;
+    pthread_barrier_t  start, done;
+    int                wins[CAS_THREADS];
+} cas_run_t;
+
+typedef struct {
+    cas_run_t  *run;
+    int         i;
+} cas_arg_t;
+
+static void *
+cas_claimant(void *arg)
+{
+    int         r;
+    cas_arg_t  *a = arg;
+
+    for (r = 0; r < CAS_ROUNDS; r++) {
+        pthread_barrier_wait(&a->run->start);
+        /* Round r claims r + 1 from r: one thread may take it. */
+        if (fb_atomic_u64_cas(&a->run->word, (uint64_t) r,
+                              (uint64_t) r + 1))
+        {
+            a->run->wins[a->i]++;
+        }
+        pthread_barrier_wait(&a->run->done);
+    }
+    return NULL;
+}
+
+static void
+test_cas_one_winner(void)
+{
+    int             i, total = 0;
+    pthread_t       tid[CAS_THREADS];
+    cas_arg_t       args[CAS_THREADS];
+    static cas_run_t  run;
+
+    fb_atomic_u64_store(&run.word, 7);
+    CU_ASSERT_FALSE(fb_atomic_u64_cas(&run.word, 6, 9));
+    CU_ASSERT_EQUAL(fb_atomic_u64_load(&run.word), 7);
+    CU_ASSERT_TRUE(fb_atomic_u64_cas(&run.word, 7, UINT64_MAX));
+    CU_ASSERT_EQUAL(fb_atomic_u64_load(&run.word), UINT64_MAX);
+    CU_ASSERT_FALSE(fb_atomic_u64_cas(&run.word, 7, 9));
+    CU_ASSERT_EQUAL(fb_atomic_u64_load(&run.word), UINT64_MAX);
+
+    fb_atomic_u64_store(&run.word, 0);
+    memset(run.wins, 0, sizeof(run.wins));
+    CU_ASSERT_FATAL(pthread_barrier_init(&run.start, NULL, CAS_THREADS) == 0);
+    CU_ASSERT_FATAL(pthread_barrier_init(&run.done, NULL, CAS_THREADS) == 0);
+
+    for (i = 0; i < CAS_THREADS; i++) {
+        args[i].run = &run;
+        args[i].i = i;
+        CU_ASSERT_FATAL(pthread_create(&tid[i], NULL, cas_claimant, &args[i])
+                        == 0);
+    }
+    for (i = 0; i < CAS_THREADS; i++) {
+        pthread_join(tid[i], NULL);
+        total += run.wins[i];
+    }
+
+    /* One winner a round: a load and a store would let several through. */
+    CU_ASSERT_EQUAL(total, CAS_ROUNDS);
+    CU_ASSERT_EQUAL(fb_atomic_u64_load(&run.word), CAS_ROUNDS);
+
+    pthread_barrier_destroy(&run.start);
+    pthread_barrier_destroy(&run.done);
+}
+
+
 static const fb_ctest_t  tests[] = {
     { "mixed: 2 accounts", test_mixed_two_accounts },
     { "mixed: 2 accounts, 1 stripe", test_mixed_two_accounts_one_stripe },
@@ -1120,6 +1201,7 @@ static const fb_ctest_t  tests[] = {
     { "readers see a transfer whole, shared stripe",
       test_transfer_order_shared_stripe },
     { "creates race operations", test_creates_race },
+    { "compare-and-swap: one winner of many", test_cas_one_winner },
 };
 
 
