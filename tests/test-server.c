@@ -816,11 +816,15 @@ workers_waiting(FILE *report)
                     e->d_name, (int) strcspn(line, " \n"), line);
         }
 
-        ok = 0;
 #ifdef SYS_epoll_wait
-        ok = ok || nr == SYS_epoll_wait;
+        if (nr != SYS_epoll_wait && nr != SYS_epoll_pwait) {
+            ok = 0;
+        }
+#else
+        if (nr != SYS_epoll_pwait) {
+            ok = 0;
+        }
 #endif
-        ok = ok || nr == SYS_epoll_pwait;
     }
 
     closedir(d);
