@@ -134,7 +134,7 @@ fb_options_usage(FILE *out)
 "  -m, --socket-mode MODE   permissions of a unix socket, octal (default 0660)\n"
 "  -t, --threads N          worker threads (event loops), 1 to %d\n"
 "                           (default: one per online CPU)\n"
-"  -b, --backlog N          listen backlog (default %d)\n"
+"  -b, --backlog N          listen backlog, 1 to 65535 (default %d)\n"
 "      --max-body BYTES     largest request body accepted, 1 to %d\n"
 "                           (default %d); larger ones are answered 413\n"
 "      --max-accounts N     accounts that may be created, 1 to %llu\n"
