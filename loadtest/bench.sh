@@ -425,6 +425,18 @@ field() {
         | tr ',' '\n' | sed -n "s/^ *\"$2\": *\"\{0,1\}\([^\"]*\)\"\{0,1\}\$/\1/p"
 }
 
+# nginx_cpu FILE: microseconds of CPU per response spent by the server
+# processes named nginx (fb-load lists each on a line of its own), so that
+# the CPU ratio splits into nginx's part and the backend's.
+nginx_cpu() {
+    awk -v n="$(field "$1" responses)" '
+        /"comm": "nginx"/ && match($0, /"cpu_s": [0-9.]+/) {
+            s += substr($0, RSTART + 9, RLENGTH - 9)
+        }
+        END { if (n + 0 > 0) printf "%.3f", s * 1000000 / n }
+    ' "$1"
+}
+
 # wrk_field FILE rps|p50|p99|max: in req/s or microseconds.
 wrk_field() {
     awk -v want="$2" '
@@ -497,9 +509,10 @@ report() {
         "${fastbank_args:+, backend options: $fastbank_args}"
     printf 'load average (1, 5, 15 min): %s at the start, %s at the end\n' \
         "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"
-    printf 'x: ratio to nginx alone (the "nginx" row) in the same case\n\n'
-    printf '%-8s %-9s %8s %5s %8s %6s %8s %6s %9s %6s %6s %5s %7s %6s %s\n' \
-        case server req/s x p50-ms x p99-ms x max-ms x t/o 5xx cpu-us x notes
+    printf 'x: ratio to nginx alone (the "nginx" row) in the same case\n'
+    printf "ngx-x, be-x: cpu-us's x split: nginx's processes, the others' (the backend's)\n\n"
+    printf '%-8s %-9s %8s %5s %8s %6s %8s %6s %9s %6s %6s %5s %7s %6s %6s %6s %s\n' \
+        case server req/s x p50-ms x p99-ms x max-ms x t/o 5xx cpu-us x ngx-x be-x notes
 
     for case in ${cases//,/ }; do
         f=$out/nginx-$case.json
@@ -523,22 +536,24 @@ report() {
                 -v p99="$(field "$f" p99_us)" -v mx="$(field "$f" max_us)" \
                 -v to="$(field "$f" timeouts)" -v e5="$(field "$f" status_5xx)" \
                 -v err="$(field "$f" errors)" -v cpu="$(field "$f" server_cpu_us_per_req)" \
+                -v ngx="$(nginx_cpu "$f")" \
                 -v unsent="$(field "$f" unsent)" \
                 -v audit="$(field "$f" audit)" -v rc="$(cat "$out/$server-$case.rc")" \
                 -v brps="$base_rps" -v bp50="$base_p50" -v bp99="$base_p99" \
                 -v bmax="$base_max" -v bcpu="$base_cpu" '
                 function r(a, b) { return (b + 0 > 0 && a != "" && a != "null") ? sprintf("%.2f", a / b) : "-" }
+                function be(a, n) { return (a == "" || a == "null" || n == "") ? "" : a - n }
                 BEGIN {
                     note = "";
                     if (audit != "skipped") note = "audit " audit;
                     if (err + 0 > 0) note = note (note ? ", " : "") err " conn errors";
                     if (unsent + 0 > 0) note = note (note ? ", " : "") unsent " sends due, never made";
                     if (rc + 0 != 0) note = note (note ? ", " : "") "exit " rc;
-                    printf "%-8s %-9s %8.0f %5s %8.3f %6s %8.3f %6s %9.3f %6s %6d %5d %7s %6s %s\n",
+                    printf "%-8s %-9s %8.0f %5s %8.3f %6s %8.3f %6s %9.3f %6s %6d %5d %7s %6s %6s %6s %s\n",
                         c, s, rps, r(rps, brps), p50 / 1000, r(p50, bp50),
                         p99 / 1000, r(p99, bp99), mx / 1000, r(mx, bmax),
                         to, e5, (cpu == "null" ? "-" : sprintf("%.1f", cpu)),
-                        r(cpu, bcpu), note
+                        r(cpu, bcpu), r(ngx, bcpu), r(be(cpu, ngx), bcpu), note
                 }'
 
             if [ -s "$out/$server-$case.wrk" ]; then
@@ -548,9 +563,9 @@ report() {
                     -v p99="$(wrk_field "$out/$server-$case.wrk" p99)" \
                     -v mx="$(wrk_field "$out/$server-$case.wrk" max)" '
                     BEGIN {
-                        printf "%-8s %-9s %8.0f %5s %8.3f %6s %8.3f %6s %9.3f %6s %6s %5s %7s %6s %s\n",
+                        printf "%-8s %-9s %8.0f %5s %8.3f %6s %8.3f %6s %9.3f %6s %6s %5s %7s %6s %6s %6s %s\n",
                             c, "  (wrk)", rps, "", p50 / 1000, "", p99 / 1000, "",
-                            mx / 1000, "", "", "", "", "", "same server, wrk -t1"
+                            mx / 1000, "", "", "", "", "", "", "", "same server, wrk -t1"
                     }'
             fi
         done

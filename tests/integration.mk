@@ -10,7 +10,8 @@ fb_integration_tests = \
 	tests/test-load-audit.py \
 	tests/test-load-window.py \
 	tests/test-load-count.py \
-	tests/test-bench-out.sh
+	tests/test-bench-out.sh \
+	tests/test-bench-table.sh
 
 TESTS += $(fb_integration_tests) tests/test-keepalive.py
 EXTRA_DIST += $(fb_integration_tests) tests/test-keepalive.py tests/fbtest.py tests/fbfcgi.py

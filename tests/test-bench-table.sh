@@ -1,0 +1,137 @@
+#!/bin/sh
+# test-bench-table: one short loadtest/bench.sh run of nginx alone and the
+# floor, and its table read back against the fb-load JSON it kept: the
+# ratios are the JSON's figures divided by nginx alone's, and the CPU
+# ratio splits into nginx's processes (ngx-x) and the rest (be-x).  No
+# figure is judged: the machine is shared, only the arithmetic is checked.
+if [ -z "${BASH_VERSION:-}" ]; then
+    exec bash "$0" "$@"
+fi
+set -u
+
+top_srcdir=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd)
+top_builddir=$(cd "${top_builddir:-$top_srcdir}" && pwd)
+bench=$top_srcdir/loadtest/bench.sh
+[ -r "$bench" ] || { echo "ERROR: $bench not found" >&2; exit 99; }
+for p in fb-load fb-echo fb-floor; do
+    [ -x "$top_builddir/loadtest/$p" ] \
+        || { echo "ERROR: loadtest/$p not built (run make)" >&2; exit 99; }
+done
+command -v python3 >/dev/null \
+    || { echo "ERROR: python3 not found" >&2; exit 99; }
+nginx=${NGINX:-}
+[ -n "$nginx" ] || nginx=$(PATH=$PATH:/usr/sbin:/usr/local/sbin command -v nginx || true)
+if [ -z "$nginx" ] || [ ! -x "$nginx" ]; then
+    echo "ERROR: nginx not found: install the Debian package nginx" >&2
+    exit 99
+fi
+export NGINX=$nginx
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/fb-bench-table.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok    $1"; }
+fail() {
+    failed=$((failed + 1)); echo "FAIL  $1"
+    [ $# -lt 2 ] || printf '%s\n' "$2" | sed 's/^/      /'
+}
+
+# bench.sh takes five ports from --port on: find five free in a row.
+port=$(python3 - <<'EOF'
+import random, socket
+for _ in range(200):
+    base = random.randrange(20000, 60000)
+    socks = []
+    try:
+        for p in range(base, base + 5):
+            s = socket.socket()
+            socks.append(s)
+            s.bind(("127.0.0.1", p))
+        print(base)
+        break
+    except OSError:
+        pass
+    finally:
+        for s in socks:
+            s.close()
+EOF
+)
+[ -n "$port" ] || { echo "ERROR: no five free ports in a row" >&2; exit 99; }
+
+out=$tmp/out
+rc=0
+log=$(timeout 120 bash "$bench" "$top_builddir" --out "$out" \
+          --servers nginx,floor --cases get-64 --duration 1 --warmup 0 \
+          --port "$port" 2>&1) || rc=$?
+
+if [ "$rc" -eq 0 ] && [ -s "$out/bench.txt" ]; then
+    ok "bench.sh ran nginx alone and the floor: exit 0, a table"
+else
+    fail "bench.sh ran nginx alone and the floor: exit 0, a table (got $rc)" \
+         "$log"
+    echo
+    echo "$passed passed, $failed failed"
+    exit 1
+fi
+
+# Every ratio of the table, recomputed from the JSON fb-load wrote.
+check=$(python3 - "$out" <<'EOF'
+import json, sys
+out = sys.argv[1]
+rows = {}
+header = None
+for line in open(out + "/bench.txt"):
+    f = line.split()
+    if f[:2] == ["case", "server"]:
+        # Each "x" is the ratio of the column before it.
+        header = [c if c != "x" else f[i - 1] + " x" for i, c in enumerate(f)]
+    elif header and len(f) >= len(header) - 1 and f[0] == "get-64":
+        rows[f[1]] = dict(zip(header, f))
+if header is None or "ngx-x" not in header or "be-x" not in header:
+    print("FAIL no ngx-x and be-x columns:", header)
+    sys.exit(0)
+
+def load(server):
+    d = json.load(open(out + "/" + server + "-get-64.json"))
+    n = d["result"]["responses"]
+    procs = d["servers"]["processes"]
+    total = sum(p["cpu_s"] for p in procs) * 1e6 / n
+    ngx = sum(p["cpu_s"] for p in procs if p["comm"] == "nginx") * 1e6 / n
+    return d, total, ngx
+
+base, base_total, _ = load("nginx")
+for server in ("nginx", "floor"):
+    row = rows.get(server)
+    if row is None:
+        print("FAIL no row for", server)
+        continue
+    d, total, ngx = load(server)
+    want = {
+        "req/s x": d["result"]["rps"] / base["result"]["rps"],
+        "cpu-us x": total / base_total,
+        "ngx-x": ngx / base_total,
+        "be-x": (total - ngx) / base_total,
+    }
+    # bench.sh divides the summary's rounded figures: allow 0.011.
+    for col, v in want.items():
+        if abs(float(row[col]) - v) > 0.011:
+            print("FAIL %s %s: table %s, JSON %.3f" % (server, col, row[col], v))
+    print("ok %s: x %s, cpu x %s = ngx-x %s + be-x %s"
+          % (server, row["req/s x"], row["cpu-us x"], row["ngx-x"], row["be-x"]))
+EOF
+) || check="$check
+FAIL the check itself failed"
+
+if printf '%s\n' "$check" | grep -q '^FAIL'; then
+    fail "the table's ratios are the JSON's" "$check
+$(cat "$out/bench.txt")"
+else
+    ok "the table's ratios are the JSON's"
+    printf '%s\n' "$check" | sed 's/^/      /'
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
