@@ -14,7 +14,8 @@ fb_integration_tests = \
 	tests/test-bench-table.sh
 
 TESTS += $(fb_integration_tests) tests/test-keepalive.py
-EXTRA_DIST += $(fb_integration_tests) tests/test-keepalive.py tests/fbtest.py tests/fbfcgi.py
+EXTRA_DIST += $(fb_integration_tests) tests/test-keepalive.py tests/fbtest.py tests/fbfcgi.py \
+	tests/fbtest.sh
 
 # The backend out of descriptors keeps its journal (no nginx needed).
 TESTS += tests/test-fds.py

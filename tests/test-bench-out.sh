@@ -11,30 +11,12 @@ set -u
 
 top_srcdir=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd)
 top_builddir=$(cd "${top_builddir:-$top_srcdir}" && pwd)
-bench=$top_srcdir/loadtest/bench.sh
-[ -r "$bench" ] || { echo "ERROR: $bench not found" >&2; exit 99; }
-for p in fb-load fb-echo fb-floor; do
-    [ -x "$top_builddir/loadtest/$p" ] \
-        || { echo "ERROR: loadtest/$p not built (run make)" >&2; exit 99; }
-done
-nginx=${NGINX:-}
-[ -n "$nginx" ] || nginx=$(PATH=$PATH:/usr/sbin:/usr/local/sbin command -v nginx || true)
-if [ -z "$nginx" ] || [ ! -x "$nginx" ]; then
-    echo "ERROR: nginx not found: install the Debian package nginx" >&2
-    exit 99
-fi
-export NGINX=$nginx
+. "$top_srcdir/tests/fbtest.sh"
+fb_find_bench
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fb-bench-out.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok    $1"; }
-fail() {
-    failed=$((failed + 1)); echo "FAIL  $1"
-    [ $# -lt 2 ] || printf '%s\n' "$2" | sed 's/^/      /'
-}
 
 # An earlier run's result, as bench.sh would have left it.
 out=$tmp/out
@@ -69,6 +51,4 @@ else
     fail "nothing was run or written there" "$(ls -l "$out")"
 fi
 
-echo
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+fb_summary

@@ -11,32 +11,14 @@ set -u
 
 top_srcdir=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd)
 top_builddir=$(cd "${top_builddir:-$top_srcdir}" && pwd)
-bench=$top_srcdir/loadtest/bench.sh
-[ -r "$bench" ] || { echo "ERROR: $bench not found" >&2; exit 99; }
-for p in fb-load fb-echo fb-floor; do
-    [ -x "$top_builddir/loadtest/$p" ] \
-        || { echo "ERROR: loadtest/$p not built (run make)" >&2; exit 99; }
-done
+. "$top_srcdir/tests/fbtest.sh"
+fb_find_bench
 command -v python3 >/dev/null \
-    || { echo "ERROR: python3 not found" >&2; exit 99; }
-nginx=${NGINX:-}
-[ -n "$nginx" ] || nginx=$(PATH=$PATH:/usr/sbin:/usr/local/sbin command -v nginx || true)
-if [ -z "$nginx" ] || [ ! -x "$nginx" ]; then
-    echo "ERROR: nginx not found: install the Debian package nginx" >&2
-    exit 99
-fi
-export NGINX=$nginx
+    || { echo "ERROR: python3 not found: install the Debian package python3" >&2; exit 99; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fb-bench-table.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok    $1"; }
-fail() {
-    failed=$((failed + 1)); echo "FAIL  $1"
-    [ $# -lt 2 ] || printf '%s\n' "$2" | sed 's/^/      /'
-}
 
 # bench.sh takes five ports from --port on: find five free in a row.
 port=$(python3 - <<'EOF'
@@ -71,8 +53,7 @@ if [ "$rc" -eq 0 ] && [ -s "$out/bench.txt" ]; then
 else
     fail "bench.sh ran nginx alone and the floor: exit 0, a table (got $rc)" \
          "$log"
-    echo
-    echo "$passed passed, $failed failed"
+    fb_summary
     exit 1
 fi
 
@@ -132,6 +113,4 @@ else
     printf '%s\n' "$check" | sed 's/^/      /'
 fi
 
-echo
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+fb_summary

@@ -11,12 +11,8 @@ fi
 set -u
 
 top_srcdir=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd)
-nginx=${NGINX:-}
-[ -n "$nginx" ] || nginx=$(PATH=$PATH:/usr/sbin:/usr/local/sbin command -v nginx || true)
-if [ -z "$nginx" ] || [ ! -x "$nginx" ]; then
-    echo "ERROR: nginx not found: install the Debian package nginx" >&2
-    exit 99
-fi
+. "$top_srcdir/tests/fbtest.sh"
+fb_find_nginx
 shipped=$top_srcdir/nginx
 fb_run=$shipped/fb-run.sh
 [ -r "$fb_run" ] || { echo "ERROR: $fb_run not found" >&2; exit 99; }
@@ -24,13 +20,6 @@ fb_run=$shipped/fb-run.sh
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fb-conf.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok    $1"; }
-fail() {
-    failed=$((failed + 1)); echo "FAIL  $1"
-    [ $# -lt 2 ] || printf '%s\n' "$2" | sed 's/^/      /'
-}
 
 # nginx_t NAME DIR: nginx -t on DIR/nginx.conf, expecting success.
 nginx_t() {
@@ -240,6 +229,4 @@ else
     ok "snippet passes neither DOCUMENT_URI nor Debian's fastcgi_params"
 fi
 
-echo
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+fb_summary

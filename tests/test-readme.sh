@@ -17,11 +17,11 @@ set -u
 
 top_srcdir=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd)
 top_builddir=$(cd "${top_builddir:-$top_srcdir}" && pwd)
+. "$top_srcdir/tests/fbtest.sh"
 python3=${PYTHON3:-$(command -v python3 || true)}
 [ -n "$python3" ] || { echo "ERROR: python3 not found: install the Debian package python3" >&2; exit 99; }
 command -v curl >/dev/null || { echo "ERROR: curl not found: install the Debian package curl" >&2; exit 99; }
-nginx=${NGINX:-$(PATH=$PATH:/usr/sbin:/usr/local/sbin command -v nginx || true)}
-[ -n "$nginx" ] || { echo "ERROR: nginx not found: install the Debian package nginx" >&2; exit 99; }
+fb_find_nginx
 export NGINX=$nginx
 backend=$top_builddir/fcgi/fastbank
 [ -x "$backend" ] || { echo "ERROR: $backend not found: the fastbank backend is not built (run make)" >&2; exit 99; }
@@ -41,13 +41,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok    $1"; }
-fail() {
-    failed=$((failed + 1)); echo "FAIL  $1"
-    [ $# -lt 2 ] || printf '%s\n' "$2" | sed 's/^/      /'
-}
 
 # --- extract the examples -----------------------------------------------------
 
@@ -166,6 +159,4 @@ rc=$?
 run_pid=
 if [ "$rc" -eq 0 ]; then ok "fb-run.sh stopped cleanly"; else fail "fb-run.sh stopped cleanly (status $rc)" "$(tail -n 20 "$tmp/fb-run.log")"; fi
 
-echo
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+fb_summary

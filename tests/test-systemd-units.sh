@@ -16,6 +16,7 @@ set -u
 
 top_srcdir=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd)
 top_builddir=$(cd "${top_builddir:-.}" && pwd)
+. "$top_srcdir/tests/fbtest.sh"
 
 analyze=$(PATH=$PATH:/usr/bin:/bin command -v systemd-analyze || true)
 if [ -z "$analyze" ]; then
@@ -39,14 +40,6 @@ group=$(sed -n 's/^SocketGroup=//p' "$units/fastbank.socket")
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fb-units.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok    $1"; }
-fail() {
-    failed=$((failed + 1)); echo "FAIL  $1"
-    [ $# -lt 2 ] || printf '%s\n' "$2" | sed 's/^/      /'
-}
 
 # The installed ExecStart binary does not exist in a build tree: verify
 # checks that it is executable, so point it at the one just built.
@@ -154,6 +147,4 @@ else
     fail "fastbank --listen fd:0 without a socket on fd 0 exits 1 and says why" "exit $rc: $out"
 fi
 
-echo
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+fb_summary

@@ -20,6 +20,7 @@ set -uo pipefail
 
 prog=test-deb.sh
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/fbtest.sh"
 
 deb=
 check=no
@@ -35,13 +36,6 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok    $1"; }
-fail() {
-    failed=$((failed + 1)); echo "FAIL  $1"
-    [ $# -lt 2 ] || printf '%s\n' "$2" | sed 's/^/      /'
-}
 check() {   # check NAME COMMAND...: ok if COMMAND succeeds
     local name=$1; shift
     local out
@@ -373,6 +367,4 @@ else
     getent passwd fastbank >/dev/null && say "the user fastbank stays, as Debian does for system users"
 fi
 
-echo
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+fb_summary
