@@ -120,8 +120,12 @@ contention=$here/scenarios/contention.conf
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 [ -x "$NGINX" ] || die "nginx not found: install the Debian package nginx"
 # Not in nginx's environment: it takes NGINX for the sockets a binary
-# upgrade hands it.
+# upgrade hands it.  fb-run.sh gets it on its command line's environment
+# (and takes it out again), so that fastbank's nginx is the references'.
 export -n NGINX
+# What /proc says the nginx processes are called (comm: the name the
+# binary was run by, at most 15 bytes), to tell them from the backend's.
+nginx_comm=$(basename "$NGINX" | cut -c1-15)
 if [ "$with_wrk" = yes ]; then
     command -v wrk >/dev/null || die "--wrk: wrk not found (Debian package wrk)"
 fi
@@ -345,7 +349,7 @@ start_fastbank() {
     # shellcheck disable=SC2086  # word splitting of the options intended
     # No access log, as for the references; on the journal's disk its
     # writeback delays fdatasync (BENCHMARKS.md, "The access log").
-    "$fbrun" --build "$build" --dir "$dir" --port "$port" \
+    NGINX=$NGINX "$fbrun" --build "$build" --dir "$dir" --port "$port" \
         --lifetime "$lifetime" --no-access-log \
         ${fastbank_args:+-- $fastbank_args} \
         >"$out/fastbank-run.log" 2>&1 &
@@ -426,11 +430,11 @@ field() {
 }
 
 # nginx_cpu FILE: microseconds of CPU per response spent by the server
-# processes named nginx (fb-load lists each on a line of its own), so that
-# the CPU ratio splits into nginx's part and the backend's.
+# processes named as nginx's binary (fb-load lists each on a line of its
+# own), so that the CPU ratio splits into nginx's part and the backend's.
 nginx_cpu() {
-    awk -v n="$(field "$1" responses)" '
-        /"comm": "nginx"/ && match($0, /"cpu_s": [0-9.]+/) {
+    awk -v n="$(field "$1" responses)" -v comm="\"comm\": \"$nginx_comm\"" '
+        index($0, comm) && match($0, /"cpu_s": [0-9.]+/) {
             s += substr($0, RSTART + 9, RLENGTH - 9)
         }
         END { if (n + 0 > 0) printf "%.3f", s * 1000000 / n }
@@ -510,7 +514,8 @@ report() {
     printf 'load average (1, 5, 15 min): %s at the start, %s at the end\n' \
         "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"
     printf 'x: ratio to nginx alone (the "nginx" row) in the same case\n'
-    printf "ngx-x, be-x: cpu-us's x split: nginx's processes, the others' (the backend's)\n\n"
+    printf "ngx-x, be-x: cpu-us's x split: nginx's processes (%s), the others' (the backend's)\n\n" \
+        "$nginx_comm"
     printf '%-8s %-9s %8s %5s %8s %6s %8s %6s %9s %6s %6s %5s %7s %6s %6s %6s %s\n' \
         case server req/s x p50-ms x p99-ms x max-ms x t/o 5xx cpu-us x ngx-x be-x notes
 
