@@ -350,7 +350,7 @@ start_fastbank() {
     # No access log, as for the references; on the journal's disk its
     # writeback delays fdatasync (BENCHMARKS.md, "The access log").
     NGINX=$NGINX "$fbrun" --build "$build" --dir "$dir" --port "$port" \
-        --lifetime "$lifetime" --no-access-log \
+        --lifetime "$lifetime" --no-access-log --nginx-workers "$nginx_workers" \
         ${fastbank_args:+-- $fastbank_args} \
         >"$out/fastbank-run.log" 2>&1 &
     rpid=$!

@@ -8,7 +8,7 @@
 #                  [--threads N] [--lifetime SECONDS] [--limit-req]
 #                  [--body-limit-nginx SIZE] [--config-only]
 #                  [--data-dir DIR] [--no-access-log]
-#                  [-- extra fastbank options]
+#                  [--nginx-workers N|auto] [-- extra fastbank options]
 #
 #   --build DIR          build tree holding fcgi/fastbank
 #   --dir DIR            run directory: configuration, pid files, socket,
@@ -26,6 +26,8 @@
 #                        RUN_DIR/data, kept from one run to the next)
 #   --no-access-log      no RUN_DIR/logs/access.log (the benchmarks: on the
 #                        journal's disk its writeback delays fdatasync)
+#   --nginx-workers N    nginx's worker_processes, a number or auto [2]
+#                        (loadtest/bench.sh gives every nginx the same)
 #
 # The backend reads no configuration file: it gets --config /dev/null, so
 # that what it runs with is this command line and nothing of the machine's
@@ -55,7 +57,7 @@ prog=fb-run.sh
 here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
-    sed -n '7,28p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '7,30p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -78,6 +80,7 @@ body_limit=
 config_only=no
 data_dir=
 access_log=yes
+nginx_workers=2
 extra=()
 
 while [ $# -gt 0 ]; do
@@ -92,6 +95,7 @@ while [ $# -gt 0 ]; do
         --config-only) config_only=yes; shift ;;
         --data-dir) [ $# -ge 2 ] || usage; data_dir=$2; shift 2 ;;
         --no-access-log) access_log=no; shift ;;
+        --nginx-workers) [ $# -ge 2 ] || usage; nginx_workers=$2; shift 2 ;;
         --) shift; extra=("$@"); break ;;
         -h|--help) usage ;;
         *) say "unknown option: $1"; usage ;;
@@ -105,6 +109,8 @@ done
     || die "--port takes a port number, not '$port'"
 [ -z "$threads" ] || [[ $threads =~ ^[0-9]+$ ]] \
     || die "--threads takes a number, not '$threads'"
+[[ $nginx_workers =~ ^([1-9][0-9]*|auto)$ ]] \
+    || die "--nginx-workers takes a number from 1, or auto, not '$nginx_workers'"
 [ -z "$lifetime" ] || [[ $lifetime =~ ^[0-9]+$ ]] \
     || die "--lifetime takes a number of seconds, not '$lifetime'"
 [ -z "$body_limit" ] || [[ $body_limit =~ ^[0-9]+[kKmM]?$ ]] \
@@ -235,7 +241,7 @@ generate_config() {
 # the next run.  nginx -p $dir/ -c $dir/nginx.conf -e stderr
 daemon  off;
 $user_line
-worker_processes  2;
+worker_processes  $nginx_workers;
 worker_rlimit_nofile  $nofile;
 pid  $dir/nginx.pid;
 lock_file  $dir/nginx.lock;

@@ -129,6 +129,33 @@ else
     fail "fb-run.sh --config-only --no-access-log" "$out"
 fi
 
+# --nginx-workers: worker_processes alone changes (bench.sh gives every
+# nginx, fastbank's too, the same count); nonsense is refused.
+for w in 1 auto; do
+    if out=$(bash "$fb_run" --config-only --dir "$tmp/gen-default" --port 18080 \
+                 --no-access-log --nginx-workers "$w" 2>&1); then
+        got=$(diff "$tmp/nginx.conf.default" "$conf" | sed -n 's/^[<>] /&/p' | sort)
+        want=$(printf '%s\n' "< worker_processes  2;" "> worker_processes  $w;" \
+                   "< $want_log" ">     access_log  off;" | sort)
+        if [ "$got" = "$want" ]; then
+            ok "fb-run.sh --nginx-workers $w: worker_processes $w, nothing else changed"
+        else
+            fail "fb-run.sh --nginx-workers $w: worker_processes $w, nothing else changed" "$got"
+        fi
+        nginx_t "generated (--nginx-workers $w)" "$tmp/gen-default"
+    else
+        fail "fb-run.sh --config-only --nginx-workers $w" "$out"
+    fi
+done
+for w in 0 -1 two ""; do
+    if out=$(bash "$fb_run" --config-only --dir "$tmp/gen-bad" --port 18080 \
+                 --nginx-workers "$w" 2>&1); then
+        fail "fb-run.sh --nginx-workers '$w' is refused" "$out"
+    else
+        ok "fb-run.sh --nginx-workers '$w' is refused"
+    fi
+done
+
 # --- the shipped files in a Debian-like /etc/nginx ----------------------------
 
 # debian_etc DIR: a minimal copy of Debian's /etc/nginx/nginx.conf layout.
