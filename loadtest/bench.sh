@@ -429,16 +429,24 @@ field() {
         | tr ',' '\n' | sed -n "s/^ *\"$2\": *\"\{0,1\}\([^\"]*\)\"\{0,1\}\$/\1/p"
 }
 
-# nginx_cpu FILE: microseconds of CPU per response spent by the server
-# processes named as nginx's binary (fb-load lists each on a line of its
-# own), so that the CPU ratio splits into nginx's part and the backend's.
-nginx_cpu() {
-    awk -v n="$(field "$1" responses)" -v comm="\"comm\": \"$nginx_comm\"" '
-        index($0, comm) && match($0, /"cpu_s": [0-9.]+/) {
-            s += substr($0, RSTART + 9, RLENGTH - 9)
+# proc_sum FILE WHO SCALE KEY...: the KEYs of the server processes that
+# fb-load sampled (each on a line of its own), summed, times SCALE, per
+# response: WHO "nginx" for those named as nginx's binary, "other" for the
+# rest (the backend), so that the CPU ratio and the context switches split
+# into nginx's part and the backend's.
+proc_sum() {
+    local f=$1 who=$2 scale=$3
+    shift 3
+    awk -v n="$(field "$f" responses)" -v who="$who" -v scale="$scale" \
+        -v keys="$*" -v comm="\"comm\": \"$nginx_comm\"" '
+        BEGIN { nk = split(keys, k, " ") }
+        /^ *\{"pid": / && (index($0, comm) > 0) == (who == "nginx") {
+            for (i = 1; i <= nk; i++)
+                if (match($0, "\"" k[i] "\": [0-9.]+"))
+                    s += substr($0, RSTART + length(k[i]) + 4, RLENGTH - length(k[i]) - 4)
         }
-        END { if (n + 0 > 0) printf "%.3f", s * 1000000 / n }
-    ' "$1"
+        END { if (n + 0 > 0) printf "%.3f", s * scale / n }
+    ' "$f"
 }
 
 # wrk_field FILE rps|p50|p99|max: in req/s or microseconds.
@@ -514,10 +522,11 @@ report() {
     printf 'load average (1, 5, 15 min): %s at the start, %s at the end\n' \
         "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"
     printf 'x: ratio to nginx alone (the "nginx" row) in the same case\n'
-    printf "ngx-x, be-x: cpu-us's x split: nginx's processes (%s), the others' (the backend's)\n\n" \
+    printf "ngx-x, be-x: cpu-us's x split: nginx's processes (%s), the others' (the backend's)\n" \
         "$nginx_comm"
-    printf '%-8s %-9s %8s %5s %8s %6s %8s %6s %9s %6s %6s %5s %7s %6s %6s %6s %s\n' \
-        case server req/s x p50-ms x p99-ms x max-ms x t/o 5xx cpu-us x ngx-x be-x notes
+    printf 'ngx-cs, be-cs: context switches per request (voluntary + involuntary), the same split\n\n'
+    printf '%-8s %-9s %8s %5s %8s %6s %8s %6s %9s %6s %6s %5s %7s %6s %6s %6s %6s %6s %s\n' \
+        case server req/s x p50-ms x p99-ms x max-ms x t/o 5xx cpu-us x ngx-x be-x ngx-cs be-cs notes
 
     for case in ${cases//,/ }; do
         f=$out/nginx-$case.json
@@ -541,24 +550,28 @@ report() {
                 -v p99="$(field "$f" p99_us)" -v mx="$(field "$f" max_us)" \
                 -v to="$(field "$f" timeouts)" -v e5="$(field "$f" status_5xx)" \
                 -v err="$(field "$f" errors)" -v cpu="$(field "$f" server_cpu_us_per_req)" \
-                -v ngx="$(nginx_cpu "$f")" \
+                -v ngx="$(proc_sum "$f" nginx 1000000 cpu_s)" \
+                -v ngxcs="$(proc_sum "$f" nginx 1 csw_voluntary csw_involuntary)" \
+                -v becs="$(proc_sum "$f" other 1 csw_voluntary csw_involuntary)" \
                 -v unsent="$(field "$f" unsent)" \
                 -v audit="$(field "$f" audit)" -v rc="$(cat "$out/$server-$case.rc")" \
                 -v brps="$base_rps" -v bp50="$base_p50" -v bp99="$base_p99" \
                 -v bmax="$base_max" -v bcpu="$base_cpu" '
                 function r(a, b) { return (b + 0 > 0 && a != "" && a != "null") ? sprintf("%.2f", a / b) : "-" }
                 function be(a, n) { return (a == "" || a == "null" || n == "") ? "" : a - n }
+                function cs(a) { return a == "" ? "-" : sprintf("%.2f", a) }
                 BEGIN {
                     note = "";
                     if (audit != "skipped") note = "audit " audit;
                     if (err + 0 > 0) note = note (note ? ", " : "") err " conn errors";
                     if (unsent + 0 > 0) note = note (note ? ", " : "") unsent " sends due, never made";
                     if (rc + 0 != 0) note = note (note ? ", " : "") "exit " rc;
-                    printf "%-8s %-9s %8.0f %5s %8.3f %6s %8.3f %6s %9.3f %6s %6d %5d %7s %6s %6s %6s %s\n",
+                    printf "%-8s %-9s %8.0f %5s %8.3f %6s %8.3f %6s %9.3f %6s %6d %5d %7s %6s %6s %6s %6s %6s %s\n",
                         c, s, rps, r(rps, brps), p50 / 1000, r(p50, bp50),
                         p99 / 1000, r(p99, bp99), mx / 1000, r(mx, bmax),
                         to, e5, (cpu == "null" ? "-" : sprintf("%.1f", cpu)),
-                        r(cpu, bcpu), r(ngx, bcpu), r(be(cpu, ngx), bcpu), note
+                        r(cpu, bcpu), r(ngx, bcpu), r(be(cpu, ngx), bcpu),
+                        cs(ngxcs), cs(becs), note
                 }'
 
             if [ -s "$out/$server-$case.wrk" ]; then
@@ -568,9 +581,9 @@ report() {
                     -v p99="$(wrk_field "$out/$server-$case.wrk" p99)" \
                     -v mx="$(wrk_field "$out/$server-$case.wrk" max)" '
                     BEGIN {
-                        printf "%-8s %-9s %8.0f %5s %8.3f %6s %8.3f %6s %9.3f %6s %6s %5s %7s %6s %6s %6s %s\n",
+                        printf "%-8s %-9s %8.0f %5s %8.3f %6s %8.3f %6s %9.3f %6s %6s %5s %7s %6s %6s %6s %6s %6s %s\n",
                             c, "  (wrk)", rps, "", p50 / 1000, "", p99 / 1000, "",
-                            mx / 1000, "", "", "", "", "", "", "", "same server, wrk -t1"
+                            mx / 1000, "", "", "", "", "", "", "", "", "", "same server, wrk -t1"
                     }'
             fi
         done

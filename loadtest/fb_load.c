@@ -985,10 +985,9 @@ fb_load_cpu_self(void)
 void
 fb_load_sample_procs(fb_load_run_t *run, int after)
 {
-    int              i;
-    long             rss, hwm;
-    double           cpu;
-    fb_load_proc_t  *p;
+    int                  i;
+    fb_load_proc_t      *p;
+    fb_load_proc_now_t   now;
 
     if (after) {
         run->client_cpu_after = fb_load_cpu_self();
@@ -999,20 +998,24 @@ fb_load_sample_procs(fb_load_run_t *run, int after)
     for (i = 0; i < run->nprocs; i++) {
         p = &run->procs[i];
 
-        if (fb_load_proc_sample(p->pid, &cpu, &rss, &hwm, p->comm,
-                                sizeof(p->comm)) != FB_OK)
+        if (fb_load_proc_sample(p->pid, &now, p->comm, sizeof(p->comm))
+            != FB_OK)
         {
             continue;
         }
 
         if (after) {
-            p->cpu_after = cpu;
-            p->rss_after_kb = rss;
-            p->hwm_kb = hwm;
+            p->cpu_after = now.cpu;
+            p->rss_after_kb = now.rss_kb;
+            p->hwm_kb = now.hwm_kb;
+            p->csw_vol_after = now.csw_vol;
+            p->csw_invol_after = now.csw_invol;
             p->seen_after = 1;
         } else {
-            p->cpu_before = cpu;
-            p->rss_before_kb = rss;
+            p->cpu_before = now.cpu;
+            p->rss_before_kb = now.rss_kb;
+            p->csw_vol_before = now.csw_vol;
+            p->csw_invol_before = now.csw_invol;
             p->seen_before = 1;
         }
     }

@@ -176,6 +176,15 @@ void fb_load_codes_add(fb_load_codes_t *codes, const char *name, size_t len,
 /* ------------------------------------------------------------------ */
 /* server processes (/proc)                                            */
 
+/* One reading of a process. */
+typedef struct {
+    double    cpu;                          /* s, utime + stime */
+    long      rss_kb;                       /* VmRSS */
+    long      hwm_kb;                       /* VmHWM */
+    uint64_t  csw_vol;                      /* context switches of the */
+    uint64_t  csw_invol;                    /* threads it has now */
+} fb_load_proc_now_t;
+
 typedef struct {
     pid_t     pid;
     char      comm[32];
@@ -184,12 +193,16 @@ typedef struct {
     long      rss_before_kb;
     long      rss_after_kb;
     long      hwm_kb;                       /* VmHWM at the end */
+    uint64_t  csw_vol_before;               /* voluntary: it slept */
+    uint64_t  csw_vol_after;
+    uint64_t  csw_invol_before;             /* involuntary: preempted */
+    uint64_t  csw_invol_after;
     unsigned  seen_before:1;
     unsigned  seen_after:1;
 } fb_load_proc_t;
 
-int fb_load_proc_sample(pid_t pid, double *cpu, long *rss_kb, long *hwm_kb,
-    char *comm, size_t comm_size);
+int fb_load_proc_sample(pid_t pid, fb_load_proc_now_t *now, char *comm,
+    size_t comm_size);
 /* Appends pid and its direct children to pids[]; returns the new count. */
 int fb_load_proc_tree(pid_t pid, pid_t *pids, int n, int max);
 

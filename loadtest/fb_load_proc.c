@@ -1,7 +1,12 @@
 /*
  * fb_load_proc.c: what the server processes cost, read from /proc: CPU
  * time (utime + stime), resident memory now (VmRSS) and at its peak
- * (VmHWM).
+ * (VmHWM), and context switches.
+ *
+ * A process's own status gives the context switches of its first thread
+ * only, so they are summed over /proc/PID/task: the threads alive at the
+ * reading (a thread that ends between two readings takes its count with
+ * it; fastbank's and nginx's threads live as long as their process).
  */
 
 #include "fb_load.h"
@@ -15,7 +20,9 @@
 
 
 static int fb_load_proc_read(const char *path, char *buf, size_t size);
-static long fb_load_proc_status_kb(const char *status, const char *key);
+static long long fb_load_proc_status_num(const char *status,
+    const char *key);
+static int fb_load_proc_csw(pid_t pid, uint64_t *vol, uint64_t *invol);
 
 
 static int
@@ -43,8 +50,9 @@ fb_load_proc_read(const char *path, char *buf, size_t size)
 }
 
 
-static long
-fb_load_proc_status_kb(const char *status, const char *key)
+/* The number after "key:" in a status file, or -1. */
+static long long
+fb_load_proc_status_num(const char *status, const char *key)
 {
     size_t       klen;
     const char  *p;
@@ -57,7 +65,7 @@ fb_load_proc_status_kb(const char *status, const char *key)
         }
 
         if (strncmp(p, key, klen) == 0 && p[klen] == ':') {
-            return strtol(p + klen + 1, NULL, 10);
+            return strtoll(p + klen + 1, NULL, 10);
         }
     }
 
@@ -66,8 +74,8 @@ fb_load_proc_status_kb(const char *status, const char *key)
 
 
 int
-fb_load_proc_sample(pid_t pid, double *cpu, long *rss_kb, long *hwm_kb,
-    char *comm, size_t comm_size)
+fb_load_proc_sample(pid_t pid, fb_load_proc_now_t *now, char *comm,
+    size_t comm_size)
 {
     int           i;
     char          path[64], buf[4096], *p, *end, *lparen, *rparen;
@@ -127,7 +135,7 @@ fb_load_proc_sample(pid_t pid, double *cpu, long *rss_kb, long *hwm_kb,
         ticks = 100;
     }
 
-    *cpu = (double) (utime + stime) / (double) ticks;
+    now->cpu = (double) (utime + stime) / (double) ticks;
 
     snprintf(path, sizeof(path), "/proc/%ld/status", (long) pid);
 
@@ -135,10 +143,61 @@ fb_load_proc_sample(pid_t pid, double *cpu, long *rss_kb, long *hwm_kb,
         return FB_ERROR;
     }
 
-    *rss_kb = fb_load_proc_status_kb(buf, "VmRSS");
-    *hwm_kb = fb_load_proc_status_kb(buf, "VmHWM");
+    now->rss_kb = (long) fb_load_proc_status_num(buf, "VmRSS");
+    now->hwm_kb = (long) fb_load_proc_status_num(buf, "VmHWM");
 
-    return FB_OK;
+    return fb_load_proc_csw(pid, &now->csw_vol, &now->csw_invol);
+}
+
+
+static int
+fb_load_proc_csw(pid_t pid, uint64_t *vol, uint64_t *invol)
+{
+    int             n;
+    DIR            *dir;
+    char            path[320], buf[4096];
+    long long       v, i;
+    struct dirent  *de;
+
+    *vol = 0;
+    *invol = 0;
+
+    snprintf(path, sizeof(path), "/proc/%ld/task", (long) pid);
+
+    dir = opendir(path);
+    if (dir == NULL) {
+        return FB_ERROR;
+    }
+
+    n = 0;
+
+    while ((de = readdir(dir)) != NULL) {
+        if (!isdigit((unsigned char) de->d_name[0])) {
+            continue;
+        }
+
+        snprintf(path, sizeof(path), "/proc/%ld/task/%s/status", (long) pid,
+                 de->d_name);
+
+        /* a thread that ended since readdir() saw it counts nothing */
+        if (fb_load_proc_read(path, buf, sizeof(buf)) != FB_OK) {
+            continue;
+        }
+
+        v = fb_load_proc_status_num(buf, "voluntary_ctxt_switches");
+        i = fb_load_proc_status_num(buf, "nonvoluntary_ctxt_switches");
+        if (v < 0 || i < 0) {
+            continue;
+        }
+
+        *vol += (uint64_t) v;
+        *invol += (uint64_t) i;
+        n++;
+    }
+
+    closedir(dir);
+
+    return n > 0 ? FB_OK : FB_ERROR;
 }
 
 

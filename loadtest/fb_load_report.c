@@ -74,6 +74,34 @@ fb_load_server_cpu(fb_load_run_t *run, long *peak_kb)
 }
 
 
+/*
+ * Context switches of the servers over the measured run, voluntary and
+ * involuntary; FB_ERROR if nothing was sampled.
+ */
+static int
+fb_load_server_csw(fb_load_run_t *run, uint64_t *vol, uint64_t *invol)
+{
+    int              i, seen;
+    fb_load_proc_t  *p;
+
+    *vol = 0;
+    *invol = 0;
+    seen = 0;
+
+    for (i = 0; i < run->nprocs; i++) {
+        p = &run->procs[i];
+
+        if (p->seen_before && p->seen_after) {
+            *vol += p->csw_vol_after - p->csw_vol_before;
+            *invol += p->csw_invol_after - p->csw_invol_before;
+            seen++;
+        }
+    }
+
+    return seen > 0 ? FB_OK : FB_ERROR;
+}
+
+
 static double
 fb_load_us(uint64_t ns)
 {
@@ -142,6 +170,7 @@ fb_load_report_table(FILE *f, fb_load_run_t *run, fb_load_stats_t *s,
     int              i, n;
     long             peak;
     double           cpu, ccpu;
+    uint64_t         vol, invol;
     fb_load_proc_t  *p;
     fb_load_conf_t  *conf = run->conf;
 
@@ -233,9 +262,13 @@ fb_load_report_table(FILE *f, fb_load_run_t *run, fb_load_stats_t *s,
         }
 
         fprintf(f, "server:    pid %-7ld %-15s cpu %8.3f s   rss %7.1f ->"
-                " %7.1f MB   peak %7.1f MB\n", (long) p->pid, p->comm,
+                " %7.1f MB   peak %7.1f MB   switches %llu + %llu\n",
+                (long) p->pid, p->comm,
                 p->cpu_after - p->cpu_before, p->rss_before_kb / 1024.0,
-                p->rss_after_kb / 1024.0, p->hwm_kb / 1024.0);
+                p->rss_after_kb / 1024.0, p->hwm_kb / 1024.0,
+                (unsigned long long) (p->csw_vol_after - p->csw_vol_before),
+                (unsigned long long) (p->csw_invol_after
+                                      - p->csw_invol_before));
     }
 
     cpu = fb_load_server_cpu(run, &peak);
@@ -251,6 +284,15 @@ fb_load_report_table(FILE *f, fb_load_run_t *run, fb_load_stats_t *s,
         fprintf(f, "cpu:       fb-load %.3f s = %.2f us/request (--pid to"
                 " see the servers')\n", ccpu,
                 ccpu * 1e6 / (double) sum->responses);
+    }
+
+    if (fb_load_server_csw(run, &vol, &invol) == FB_OK
+        && sum->responses > 0)
+    {
+        fprintf(f, "switches:  servers %llu voluntary + %llu involuntary ="
+                " %.3f per request\n", (unsigned long long) vol,
+                (unsigned long long) invol,
+                (double) (vol + invol) / (double) sum->responses);
     }
 
     if (conf->mode == FB_LOAD_MODE_BANK) {
@@ -386,6 +428,7 @@ fb_load_report_json(FILE *f, fb_load_run_t *run, fb_load_stats_t *s,
     int              i, n, op;
     long             peak;
     double           cpu;
+    uint64_t         vol, invol;
     fb_load_proc_t  *p;
     fb_load_conf_t  *conf = run->conf;
 
@@ -492,10 +535,15 @@ fb_load_report_json(FILE *f, fb_load_run_t *run, fb_load_stats_t *s,
         fb_load_json_string(f, p->comm);
 
         if (p->seen_before && p->seen_after) {
-            fprintf(f, ", \"cpu_s\": %.3f, \"rss_before_kb\": %ld,"
+            fprintf(f, ", \"cpu_s\": %.3f, \"csw_voluntary\": %llu,"
+                    " \"csw_involuntary\": %llu, \"rss_before_kb\": %ld,"
                     " \"rss_after_kb\": %ld, \"vm_hwm_kb\": %ld}",
-                    p->cpu_after - p->cpu_before, p->rss_before_kb,
-                    p->rss_after_kb, p->hwm_kb);
+                    p->cpu_after - p->cpu_before,
+                    (unsigned long long) (p->csw_vol_after
+                                          - p->csw_vol_before),
+                    (unsigned long long) (p->csw_invol_after
+                                          - p->csw_invol_before),
+                    p->rss_before_kb, p->rss_after_kb, p->hwm_kb);
         } else {
             fprintf(f, ", \"cpu_s\": null, \"missing\": true}");
         }
@@ -503,12 +551,15 @@ fb_load_report_json(FILE *f, fb_load_run_t *run, fb_load_stats_t *s,
 
     cpu = fb_load_server_cpu(run, &peak);
 
-    if (cpu >= 0) {
-        fprintf(f, "],\n    \"cpu_s\": %.3f, \"cpu_us_per_req\": %.3f},\n",
-                cpu, sum->responses ? cpu * 1e6 / (double) sum->responses
-                                    : 0.0);
+    if (cpu >= 0 && fb_load_server_csw(run, &vol, &invol) == FB_OK) {
+        fprintf(f, "],\n    \"cpu_s\": %.3f, \"cpu_us_per_req\": %.3f,"
+                " \"csw_per_req\": %.3f},\n", cpu,
+                sum->responses ? cpu * 1e6 / (double) sum->responses : 0.0,
+                sum->responses ? (double) (vol + invol)
+                                 / (double) sum->responses : 0.0);
     } else {
-        fprintf(f, "],\n    \"cpu_s\": null, \"cpu_us_per_req\": null},\n");
+        fprintf(f, "],\n    \"cpu_s\": null, \"cpu_us_per_req\": null,"
+                " \"csw_per_req\": null},\n");
     }
 
     cpu = run->client_cpu_after - run->client_cpu_before;

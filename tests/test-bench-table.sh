@@ -2,7 +2,8 @@
 # test-bench-table: one short loadtest/bench.sh run of nginx alone, the
 # floor and fastbank, and its table read back against the fb-load JSON it
 # kept: the ratios are the JSON's figures divided by nginx alone's, and
-# the CPU ratio splits into nginx's processes (ngx-x) and the rest (be-x).
+# the CPU ratio splits into nginx's processes (ngx-x) and the rest (be-x),
+# and so do the context switches per request (ngx-cs, be-cs).
 # nginx runs by another name (NGINX, a link) with one worker
 # (--nginx-workers 1): every server's nginx must be that one with one
 # worker, fastbank's too, and be counted as nginx.  No figure is judged:
@@ -88,8 +89,8 @@ for line in open(out + "/bench.txt"):
         header = [c if c != "x" else f[i - 1] + " x" for i, c in enumerate(f)]
     elif header and len(f) >= len(header) - 1 and f[0] == "get-64":
         rows[f[1]] = dict(zip(header, f))
-if header is None or "ngx-x" not in header or "be-x" not in header:
-    print("FAIL no ngx-x and be-x columns:", header)
+if header is None or not {"ngx-x", "be-x", "ngx-cs", "be-cs"} <= set(header):
+    print("FAIL no ngx-x, be-x, ngx-cs and be-cs columns:", header)
     sys.exit(0)
 
 def load(server):
@@ -98,17 +99,20 @@ def load(server):
     procs = d["servers"]["processes"]
     total = sum(p["cpu_s"] for p in procs) * 1e6 / n
     ngx = sum(p["cpu_s"] for p in procs if p["comm"] == "fb-test-nginx") * 1e6 / n
+    cs = {True: 0, False: 0}
+    for p in procs:
+        cs[p["comm"] == "fb-test-nginx"] += p["csw_voluntary"] + p["csw_involuntary"]
     named = sorted(p["comm"] for p in procs)
-    return d, total, ngx, named
+    return d, total, ngx, named, cs[True] / n, cs[False] / n
 
-base, base_total, _, _ = load("nginx")
+base, base_total = load("nginx")[:2]
 others = {"nginx": [], "floor": ["fb-floor"], "fastbank": ["fastbank"]}
 for server in ("nginx", "floor", "fastbank"):
     row = rows.get(server)
     if row is None:
         print("FAIL no row for", server)
         continue
-    d, total, ngx, named = load(server)
+    d, total, ngx, named, ngx_cs, be_cs = load(server)
     # nginx's master and its one worker, and the backend.
     if named != sorted(["fb-test-nginx"] * 2 + others[server]):
         print("FAIL %s: the processes sampled are %s" % (server, named))
@@ -122,8 +126,13 @@ for server in ("nginx", "floor", "fastbank"):
     for col, v in want.items():
         if abs(float(row[col]) - v) > 0.011:
             print("FAIL %s %s: table %s, JSON %.3f" % (server, col, row[col], v))
-    print("ok %s: x %s, cpu x %s = ngx-x %s + be-x %s"
-          % (server, row["req/s x"], row["cpu-us x"], row["ngx-x"], row["be-x"]))
+    # counts per request, rounded to two places
+    for col, v in (("ngx-cs", ngx_cs), ("be-cs", be_cs)):
+        if abs(float(row[col]) - v) > 0.006:
+            print("FAIL %s %s: table %s, JSON %.3f" % (server, col, row[col], v))
+    print("ok %s: x %s, cpu x %s = ngx-x %s + be-x %s; switches %s + %s"
+          % (server, row["req/s x"], row["cpu-us x"], row["ngx-x"], row["be-x"],
+             row["ngx-cs"], row["be-cs"]))
 EOF
 ) || check="$check
 FAIL the check itself failed"

@@ -9,14 +9,17 @@
 
 #include "fb_load.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,7 +41,9 @@ static json_object *report(fb_load_run_t *run, fb_load_stats_t *s,
 static json_object *field(json_object *o, const char *path);
 static double num(json_object *o, const char *path);
 static int parse(fb_load_conf_t *conf, ...);
-static int proc_status_kb(pid_t pid, const char *key, long *kb);
+static int proc_status_num(const char *path, const char *key, long *v);
+static int proc_wait_asleep(pid_t pid, long *tids, int max);
+static void *proc_sleeper(void *arg);
 
 
 /*
@@ -466,12 +471,16 @@ test_report_json(void)
     run->nprocs = 3;
     run->procs[0] = (fb_load_proc_t) { .pid = 10, .cpu_before = 1.0,
         .cpu_after = 3.0, .rss_after_kb = 4000, .hwm_kb = 5000,
+        .csw_vol_before = 10, .csw_vol_after = 110,
+        .csw_invol_before = 0, .csw_invol_after = 50,
         .seen_before = 1, .seen_after = 1 };
     run->procs[1] = (fb_load_proc_t) { .pid = 11, .cpu_before = 0.5,
         .cpu_after = 1.5, .rss_after_kb = 6000, .hwm_kb = 7000,
+        .csw_vol_before = 5, .csw_vol_after = 105,
+        .csw_invol_before = 1, .csw_invol_after = 1,
         .seen_before = 1, .seen_after = 1 };
     run->procs[2] = (fb_load_proc_t) { .pid = 12, .cpu_before = 9.0,
-        .hwm_kb = 99000, .seen_before = 1 };
+        .hwm_kb = 99000, .csw_vol_before = 7, .seen_before = 1 };
     run->client_cpu_before = 2.0;
     run->client_cpu_after = 2.5;
 
@@ -518,6 +527,9 @@ test_report_json(void)
     CU_ASSERT_EQUAL(num(o, "servers.cpu_s"), 3.0);
     CU_ASSERT_EQUAL(num(o, "servers.cpu_us_per_req"), 3000.0);
     CU_ASSERT_EQUAL(num(o, "summary.client_cpu_us_per_req"), 500.0);
+
+    /* (100 + 50) + (100 + 0) switches over the 1000 responses */
+    CU_ASSERT_EQUAL(num(o, "servers.csw_per_req"), 0.25);
     CU_ASSERT_EQUAL(num(o, "client.cpu_us_per_req"), 500.0);
     /* the largest VmHWM of a process seen to the end */
     CU_ASSERT_EQUAL(num(o, "summary.server_peak_rss_kb"), 7000);
@@ -548,15 +560,15 @@ test_report_json(void)
 /* ------------------------------------------------------------------ */
 /* server processes                                                    */
 
+/* The number after "key:" in the status file at path. */
 static int
-proc_status_kb(pid_t pid, const char *key, long *kb)
+proc_status_num(const char *path, const char *key, long *v)
 {
     int    found;
-    char   path[64], line[256];
+    char   line[256];
     FILE  *f;
     size_t klen;
 
-    snprintf(path, sizeof(path), "/proc/%ld/status", (long) pid);
     f = fopen(path, "r");
     if (f == NULL) {
         return 0;
@@ -567,7 +579,7 @@ proc_status_kb(pid_t pid, const char *key, long *kb)
 
     while (!found && fgets(line, sizeof(line), f) != NULL) {
         if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-            found = sscanf(line + klen + 1, "%ld", kb) == 1;
+            found = sscanf(line + klen + 1, "%ld", v) == 1;
         }
     }
 
@@ -578,28 +590,121 @@ proc_status_kb(pid_t pid, const char *key, long *kb)
 
 
 /*
- * A child that has spent user and system time, then waits: its /proc
- * figures hold still while fb_load_proc_sample and this test read them.
+ * The tasks of pid, in tids[]; returns how many there are when every one
+ * is asleep, 0 if that is not so within 10 s.
+ */
+static int
+proc_wait_asleep(pid_t pid, long *tids, int max)
+{
+    int             n, asleep, tries;
+    char            path[320], buf[512], *p;
+    DIR            *dir;
+    FILE           *f;
+    struct dirent  *de;
+
+    for (tries = 0; tries < 1000; tries++) {
+        snprintf(path, sizeof(path), "/proc/%ld/task", (long) pid);
+        dir = opendir(path);
+        if (dir == NULL) {
+            return 0;
+        }
+
+        n = 0;
+        asleep = 0;
+
+        while ((de = readdir(dir)) != NULL && n < max) {
+            if (de->d_name[0] == '.') {
+                continue;
+            }
+
+            tids[n++] = strtol(de->d_name, NULL, 10);
+
+            snprintf(path, sizeof(path), "/proc/%ld/task/%s/stat",
+                     (long) pid, de->d_name);
+            f = fopen(path, "r");
+            if (f == NULL) {
+                continue;
+            }
+
+            p = fgets(buf, sizeof(buf), f) != NULL ? strrchr(buf, ')')
+                                                    : NULL;
+            fclose(f);
+
+            if (p != NULL && p[1] == ' ' && p[2] == 'S') {
+                asleep++;
+            }
+        }
+
+        closedir(dir);
+
+        if (n > 0 && asleep == n) {
+            return n;
+        }
+
+        usleep(10000);
+    }
+
+    return 0;
+}
+
+
+/* The child's second thread: sleeps often, then for good. */
+static void *
+proc_sleeper(void *arg)
+{
+    int              i, *fds = arg;
+    char             c;
+    struct timespec  ts = { 0, 1000000 };
+
+    for (i = 0; i < 20; i++) {
+        (void) nanosleep(&ts, NULL);
+    }
+
+    if (write(fds[1], "t", 1) != 1) {
+        _exit(1);
+    }
+
+    /* nothing is ever written to fds[2]'s pipe */
+    (void) read(fds[2], &c, 1);
+    _exit(1);
+}
+
+
+/*
+ * A child that has spent user and system time, with a second thread that
+ * has slept 20 times, then waits: its /proc figures hold still once both
+ * threads are asleep, while fb_load_proc_sample and this test read them.
  */
 static void
 test_proc_sample(void)
 {
-    int                 fd, st;
-    char                path[64], buf[4096], comm[32], *p;
-    long                rss, hwm, want_rss, want_hwm, ticks;
+    int                 fd, st, i, ntasks;
+    char                path[320], buf[4096], comm[32], *p;
+    long                want_rss, want_hwm, ticks, v, tids[4];
+    long                vol, invol, lead_vol;
     pid_t               pid;
     FILE               *f;
-    double              cpu;
     unsigned long       ut, stt;
-    int                 pfd[2];
+    int                 pfd[2], tfd[4];
+    fb_load_proc_now_t  now;
 
     CU_ASSERT_EQUAL_FATAL(pipe(pfd), 0);
+    CU_ASSERT_EQUAL_FATAL(pipe(tfd), 0);
+    CU_ASSERT_EQUAL_FATAL(pipe(tfd + 2), 0);
 
     pid = fork();
     CU_ASSERT_FATAL(pid != -1);
 
     if (pid == 0) {
         volatile unsigned long  spin = 0;
+        pthread_t               t;
+        int                     fds[3] = { tfd[0], tfd[1], tfd[2] };
+
+        if (pthread_create(&t, NULL, proc_sleeper, fds) != 0
+            || read(tfd[0], buf, 1) != 1)
+        {
+            _exit(1);
+        }
 
         /* about 30 ms of each: reads of /dev/zero run in the kernel */
         fd = open("/dev/zero", O_RDONLY);
@@ -643,8 +748,15 @@ test_proc_sample(void)
     CU_ASSERT_EQUAL(read(pfd[0], buf, 1), 1);
     close(pfd[0]);
 
-    CU_ASSERT_EQUAL(fb_load_proc_sample(pid, &cpu, &rss, &hwm, comm,
-                                        sizeof(comm)), FB_OK);
+    /* both threads asleep for good: nothing moves from here on */
+    ntasks = proc_wait_asleep(pid, tids, 4);
+    CU_ASSERT_EQUAL(ntasks, 2);
+    if (ntasks != 2) {
+        goto done;
+    }
+
+    CU_ASSERT_EQUAL(fb_load_proc_sample(pid, &now, comm, sizeof(comm)),
+                    FB_OK);
 
     /* what /proc says, read here independently; no fatal assertion
      * until the child is gone */
@@ -667,12 +779,32 @@ test_proc_sample(void)
     CU_ASSERT(ut >= 3 && stt >= 3);
 
     ticks = sysconf(_SC_CLK_TCK);
-    CU_ASSERT_DOUBLE_EQUAL(cpu, (double) (ut + stt) / (double) ticks, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(now.cpu, (double) (ut + stt) / (double) ticks,
+                           1e-9);
 
-    CU_ASSERT(proc_status_kb(pid, "VmRSS", &want_rss));
-    CU_ASSERT(proc_status_kb(pid, "VmHWM", &want_hwm));
-    CU_ASSERT_EQUAL(rss, want_rss);
-    CU_ASSERT_EQUAL(hwm, want_hwm);
+    snprintf(path, sizeof(path), "/proc/%ld/status", (long) pid);
+    CU_ASSERT(proc_status_num(path, "VmRSS", &want_rss));
+    CU_ASSERT(proc_status_num(path, "VmHWM", &want_hwm));
+    CU_ASSERT_EQUAL(now.rss_kb, want_rss);
+    CU_ASSERT_EQUAL(now.hwm_kb, want_hwm);
+    CU_ASSERT(proc_status_num(path, "voluntary_ctxt_switches", &lead_vol));
+
+    /* the switches are both threads', not the first thread's alone */
+    vol = 0;
+    invol = 0;
+    for (i = 0; i < ntasks; i++) {
+        snprintf(path, sizeof(path), "/proc/%ld/task/%ld/status", (long) pid,
+                 tids[i]);
+        CU_ASSERT(proc_status_num(path, "voluntary_ctxt_switches", &v));
+        vol += v;
+        CU_ASSERT(proc_status_num(path, "nonvoluntary_ctxt_switches", &v));
+        invol += v;
+    }
+
+    CU_ASSERT_EQUAL(now.csw_vol, (uint64_t) vol);
+    CU_ASSERT_EQUAL(now.csw_invol, (uint64_t) invol);
+    CU_ASSERT(now.csw_vol >= (uint64_t) lead_vol + 20);
+
     snprintf(path, sizeof(path), "/proc/%ld/comm", (long) pid);
     f = fopen(path, "r");
     CU_ASSERT_PTR_NOT_NULL(f);
@@ -687,6 +819,9 @@ done:
 
     kill(pid, SIGKILL);
     waitpid(pid, &st, 0);
+    for (i = 0; i < 4; i++) {
+        close(tfd[i]);
+    }
 }
 
 
