@@ -23,7 +23,8 @@
 #   cont-500          scenarios/contention.conf (85% transfers, 100 accounts)
 #   rate-64           the seed mix at a fixed rate: half of what the same
 #                     server reached in mix-64 in this run (latency from
-#                     the intended send time); needs mix-64 before it
+#                     the intended send time); needs mix-64 before it,
+#                     unless --rate gives the rate
 #
 # Options:
 #   --quick            ~1 minute: 2 s per case after 1 s of warm-up
@@ -36,6 +37,8 @@
 #   --nginx-workers N  worker_processes of every nginx [2]
 #   --echo-threads N   fb-echo threads [32]
 #   --fastbank-args S  extra backend options for fb-run.sh, e.g. "--fsync off"
+#   --rate N           rate-64 at N requests/s for every server, to compare
+#                      them under the same load
 #   --wrk              also measure the GET cases with wrk (-t1), to
 #                      compare the two load generators
 #   -h, --help
@@ -51,7 +54,7 @@ top=$(cd "$here/.." && pwd)
 
 die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 2; }
 log() { printf '==> %s\n' "$*" >&2; }
-usage() { sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^# Exit status/p' "$0" | sed 's/^# \{0,1\}//'; }
 
 [ $# -ge 1 ] || { usage >&2; exit 2; }
 case "$1" in -h|--help) usage; exit 0 ;; esac
@@ -69,6 +72,7 @@ nginx_workers=2
 echo_threads=32
 fastbank_args=
 with_wrk=no
+rate=
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -83,6 +87,7 @@ while [ $# -gt 0 ]; do
         --echo-threads)  echo_threads=${2:?}; shift ;;
         --fastbank-args) fastbank_args=${2:?}; shift ;;
         --wrk)           with_wrk=yes ;;
+        --rate)          rate=${2:?}; shift ;;
         -h|--help)       usage; exit 0 ;;
         *)               die "unknown option: $1 (try --help)" ;;
     esac
@@ -96,6 +101,8 @@ is_number "$warmup" || die "--warmup takes seconds"
     || die "--port takes 1024..65000"
 [[ $nginx_workers =~ ^([0-9]+|auto)$ ]] || die "--nginx-workers takes N or auto"
 [[ $echo_threads =~ ^[0-9]+$ ]] || die "--echo-threads takes a number"
+[ -z "$rate" ] || { [[ $rate =~ ^[0-9]+$ ]] && [ "$rate" -gt 0 ]; } \
+    || die "--rate takes requests per second, a whole number above 0"
 
 for s in ${servers//,/ }; do
     case "$s" in nginx|echo|echo-ka|floor|fastbank) ;; *) die "unknown server: $s" ;; esac
@@ -396,7 +403,9 @@ run_case() {
             ;;
     esac
 
-    if [[ $case == rate-* ]]; then
+    if [[ $case == rate-* ]] && [ -n "$rate" ]; then
+        args+=(--rate "$rate")
+    elif [[ $case == rate-* ]]; then
         base=$out/$server-mix-$conns.json
         if [ ! -s "$base" ]; then
             log "$server $case: no mix-$conns result in this run to take half of"

@@ -53,19 +53,26 @@ for _ in range(200):
 EOF
 }
 
-# A port taken between the look and bench.sh's start makes it report
-# "NOT RUN: port N is in use": try other ports then, three times at most.
-for try in 1 2 3; do
-    port=$(free_ports)
-    [ -n "$port" ] || { echo "ERROR: no five free ports in a row" >&2; exit 99; }
-    out=$tmp/out$try
-    rc=0
-    log=$(timeout 120 bash "$bench" "$top_builddir" --out "$out" \
-              --servers nginx,floor,fastbank --cases get-64 --duration 1 \
-              --warmup 0 --nginx-workers 1 \
-              --port "$port" 2>&1) || rc=$?
-    grep -q 'NOT RUN: port' "$out/bench.txt" 2>/dev/null || break
-done
+# run_bench NAME ARGS...: bench.sh with ARGS into $tmp/NAME-TRY; sets out,
+# rc and log.  A port taken between the look and bench.sh's start makes
+# it report "NOT RUN: port N is in use": try other ports then, three
+# times at most.
+run_bench() {
+    local name=$1 try
+    shift
+    for try in 1 2 3; do
+        port=$(free_ports)
+        [ -n "$port" ] || { echo "ERROR: no five free ports in a row" >&2; exit 99; }
+        out=$tmp/$name-$try
+        rc=0
+        log=$(timeout 120 bash "$bench" "$top_builddir" --out "$out" \
+                  --nginx-workers 1 --port "$port" "$@" 2>&1) || rc=$?
+        grep -q 'NOT RUN: port' "$out/bench.txt" 2>/dev/null || break
+    done
+}
+
+run_bench table --servers nginx,floor,fastbank --cases get-64 --duration 1 \
+    --warmup 0
 
 if [ "$rc" -eq 0 ] && [ -s "$out/bench.txt" ]; then
     ok "bench.sh ran nginx alone, the floor and fastbank: exit 0, a table"
@@ -143,6 +150,24 @@ $(cat "$out/bench.txt")"
 else
     ok "the table's ratios are the JSON's"
     printf '%s\n' "$check" | sed 's/^/      /'
+fi
+
+# --rate: rate-64 at that rate for every server, with no mix-64 to halve.
+run_bench rate --servers nginx,floor --cases rate-64 --rate 300 \
+    --duration 0.5 --warmup 0
+got=
+for server in nginx floor; do
+    got="$got $server:$(python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print("%g/%d" % (d["config"]["rate"], d["exit_code"]))' \
+        "$out/$server-rate-64.json" 2>/dev/null)"
+done
+if [ "$rc" -eq 0 ] && [ "$got" = " nginx:300/0 floor:300/0" ] \
+    && [ "$(grep -c '^rate-64 ' "$out/bench.txt")" -eq 2 ]; then
+    ok "bench.sh --rate 300: rate-64 at 300 req/s for each server, no mix-64"
+else
+    fail "bench.sh --rate 300: rate-64 at 300 req/s for each server, no mix-64 (exit $rc,$got)" \
+         "$log"
 fi
 
 fb_summary
