@@ -75,6 +75,19 @@ fb_load_server_cpu(fb_load_run_t *run, long *peak_kb)
 
 
 /*
+ * A count over the measured run.  The switches are summed over the
+ * threads alive at each reading, so a thread that ended in between takes
+ * its count with it and the sum may go down: count nothing then rather
+ * than wrap.
+ */
+static unsigned long long
+fb_load_csw(uint64_t before, uint64_t after)
+{
+    return after >= before ? (unsigned long long) (after - before) : 0;
+}
+
+
+/*
  * Context switches of the servers over the measured run, voluntary and
  * involuntary; FB_ERROR if nothing was sampled.
  */
@@ -92,8 +105,8 @@ fb_load_server_csw(fb_load_run_t *run, uint64_t *vol, uint64_t *invol)
         p = &run->procs[i];
 
         if (p->seen_before && p->seen_after) {
-            *vol += p->csw_vol_after - p->csw_vol_before;
-            *invol += p->csw_invol_after - p->csw_invol_before;
+            *vol += fb_load_csw(p->csw_vol_before, p->csw_vol_after);
+            *invol += fb_load_csw(p->csw_invol_before, p->csw_invol_after);
             seen++;
         }
     }
@@ -266,9 +279,8 @@ fb_load_report_table(FILE *f, fb_load_run_t *run, fb_load_stats_t *s,
                 (long) p->pid, p->comm,
                 p->cpu_after - p->cpu_before, p->rss_before_kb / 1024.0,
                 p->rss_after_kb / 1024.0, p->hwm_kb / 1024.0,
-                (unsigned long long) (p->csw_vol_after - p->csw_vol_before),
-                (unsigned long long) (p->csw_invol_after
-                                      - p->csw_invol_before));
+                fb_load_csw(p->csw_vol_before, p->csw_vol_after),
+                fb_load_csw(p->csw_invol_before, p->csw_invol_after));
     }
 
     cpu = fb_load_server_cpu(run, &peak);
@@ -539,10 +551,8 @@ fb_load_report_json(FILE *f, fb_load_run_t *run, fb_load_stats_t *s,
                     " \"csw_involuntary\": %llu, \"rss_before_kb\": %ld,"
                     " \"rss_after_kb\": %ld, \"vm_hwm_kb\": %ld}",
                     p->cpu_after - p->cpu_before,
-                    (unsigned long long) (p->csw_vol_after
-                                          - p->csw_vol_before),
-                    (unsigned long long) (p->csw_invol_after
-                                          - p->csw_invol_before),
+                    fb_load_csw(p->csw_vol_before, p->csw_vol_after),
+                    fb_load_csw(p->csw_invol_before, p->csw_invol_after),
                     p->rss_before_kb, p->rss_after_kb, p->hwm_kb);
         } else {
             fprintf(f, ", \"cpu_s\": null, \"missing\": true}");
