@@ -155,7 +155,7 @@ fb_load_proc_csw(pid_t pid, uint64_t *vol, uint64_t *invol)
 {
     int             n;
     DIR            *dir;
-    char            path[320], buf[4096];
+    char            path[320], buf[8192];   /* the switches come last */
     long long       v, i;
     struct dirent  *de;
 
