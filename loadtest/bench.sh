@@ -53,8 +53,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 
 die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 2; }
+# value OPTION [VALUE]: exit 2 unless OPTION has a value.
+value() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value"; }
 log() { printf '==> %s\n' "$*" >&2; }
-usage() { sed -n '2,/^# Exit status/p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; }
 
 [ $# -ge 1 ] || { usage >&2; exit 2; }
 case "$1" in -h|--help) usage; exit 0 ;; esac
@@ -77,17 +79,17 @@ rate=
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick)         duration=2; warmup=1 ;;
-        --duration)      duration=${2:?}; shift ;;
-        --warmup)        warmup=${2:?}; shift ;;
-        --servers)       servers=${2:?}; shift ;;
-        --cases)         cases=${2:?}; shift ;;
-        --out)           out=${2:?}; shift ;;
-        --port)          port0=${2:?}; shift ;;
-        --nginx-workers) nginx_workers=${2:?}; shift ;;
-        --echo-threads)  echo_threads=${2:?}; shift ;;
-        --fastbank-args) fastbank_args=${2:?}; shift ;;
+        --duration)      value "$@"; duration=$2; shift ;;
+        --warmup)        value "$@"; warmup=$2; shift ;;
+        --servers)       value "$@"; servers=$2; shift ;;
+        --cases)         value "$@"; cases=$2; shift ;;
+        --out)           value "$@"; out=$2; shift ;;
+        --port)          value "$@"; port0=$2; shift ;;
+        --nginx-workers) value "$@"; nginx_workers=$2; shift ;;
+        --echo-threads)  value "$@"; echo_threads=$2; shift ;;
+        --fastbank-args) value "$@"; fastbank_args=$2; shift ;;
         --wrk)           with_wrk=yes ;;
-        --rate)          rate=${2:?}; shift ;;
+        --rate)          value "$@"; rate=$2; shift ;;
         -h|--help)       usage; exit 0 ;;
         *)               die "unknown option: $1 (try --help)" ;;
     esac

@@ -24,7 +24,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 
 die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 2; }
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+# value OPTION [VALUE]: exit 2 unless OPTION has a value.
+value() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value"; }
+usage() { sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; }
 
 [ $# -ge 1 ] || { usage >&2; exit 2; }
 case "$1" in -h|--help) usage; exit 0 ;; esac
@@ -40,12 +42,12 @@ out=
 
 while [ $# -gt 0 ]; do
     case "$1" in
-        --rounds)   rounds=${2:?}; shift ;;
-        --duration) duration=${2:?}; shift ;;
-        --warmup)   warmup=${2:?}; shift ;;
-        --policies) policies=${2:?}; shift ;;
-        --port)     port=${2:?}; shift ;;
-        --out)      out=${2:?}; shift ;;
+        --rounds)   value "$@"; rounds=$2; shift ;;
+        --duration) value "$@"; duration=$2; shift ;;
+        --warmup)   value "$@"; warmup=$2; shift ;;
+        --policies) value "$@"; policies=$2; shift ;;
+        --port)     value "$@"; port=$2; shift ;;
+        --out)      value "$@"; out=$2; shift ;;
         -h|--help)  usage; exit 0 ;;
         *)          die "unknown option: $1 (try --help)" ;;
     esac

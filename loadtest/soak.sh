@@ -23,8 +23,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 
 die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 2; }
+# value OPTION [VALUE]: exit 2 unless OPTION has a value.
+value() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value"; }
 
-[ $# -ge 1 ] || { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 build=$(cd "$1" 2>/dev/null && pwd) || die "no such build directory: $1"
 shift
 
@@ -37,12 +39,12 @@ out=
 
 while [ $# -gt 0 ]; do
     case "$1" in
-        --requests)      requests=${2:?}; shift ;;
-        --connections)   connections=${2:?}; shift ;;
-        --every)         every=${2:?}; shift ;;
-        --port)          port=${2:?}; shift ;;
-        --fastbank-args) fastbank_args=${2:?}; shift ;;
-        --out)           out=${2:?}; shift ;;
+        --requests)      value "$@"; requests=$2; shift ;;
+        --connections)   value "$@"; connections=$2; shift ;;
+        --every)         value "$@"; every=$2; shift ;;
+        --port)          value "$@"; port=$2; shift ;;
+        --fastbank-args) value "$@"; fastbank_args=$2; shift ;;
+        --out)           value "$@"; out=$2; shift ;;
         *)               die "unknown option: $1" ;;
     esac
     shift

@@ -25,8 +25,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 
 die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 2; }
+# value OPTION [VALUE]: exit 2 unless OPTION has a value.
+value() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value"; }
 
-[ $# -ge 1 ] || { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 build=$(cd "$1" 2>/dev/null && pwd) || die "no such build directory: $1"
 shift
 
@@ -37,10 +39,10 @@ fastbank_args=
 
 while [ $# -gt 0 ]; do
     case "$1" in
-        --case)          case_=${2:?}; shift ;;
-        --requests)      requests=${2:?}; shift ;;
-        --port)          port=${2:?}; shift ;;
-        --fastbank-args) fastbank_args=${2:?}; shift ;;
+        --case)          value "$@"; case_=$2; shift ;;
+        --requests)      value "$@"; requests=$2; shift ;;
+        --port)          value "$@"; port=$2; shift ;;
+        --fastbank-args) value "$@"; fastbank_args=$2; shift ;;
         *)               die "unknown option: $1" ;;
     esac
     shift

@@ -11,3 +11,8 @@ tests_test_load_figures_SOURCES = tests/test-load-figures.c \
 tests_test_load_figures_CPPFLAGS = $(fb_test_cppflags) -I$(top_srcdir)/loadtest
 tests_test_load_figures_LDADD = $(CUNIT_LIBS) $(JSONC_LIBS)
 endif
+
+# The benchmark scripts' command lines: bad usage exits 2 before anything
+# starts, and no arguments print the whole header (no server needed).
+TESTS += tests/test-script-usage.sh
+EXTRA_DIST += tests/test-script-usage.sh
