@@ -39,6 +39,12 @@
 #   --fastbank-args S  extra backend options for fb-run.sh, e.g. "--fsync off"
 #   --rate N           rate-64 at N requests/s for every server, to compare
 #                      them under the same load
+#   --load-batch       run fb-load under SCHED_BATCH (chrt --batch 0): woken
+#                      by a reply, it then waits for a CPU instead of
+#                      preempting the server that wrote it, as a client on
+#                      another machine would (BENCHMARKS.md, "Why nginx
+#                      spends more in front of fastbank"); latencies then
+#                      include fb-load's own waits
 #   --wrk              also measure the GET cases with wrk (-t1), to
 #                      compare the two load generators
 #   -h, --help
@@ -75,6 +81,7 @@ echo_threads=32
 fastbank_args=
 with_wrk=no
 rate=
+load_batch=no
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -89,6 +96,7 @@ while [ $# -gt 0 ]; do
         --echo-threads)  value "$@"; echo_threads=$2; shift ;;
         --fastbank-args) value "$@"; fastbank_args=$2; shift ;;
         --wrk)           with_wrk=yes ;;
+        --load-batch)    load_batch=yes ;;
         --rate)          value "$@"; rate=$2; shift ;;
         -h|--help)       usage; exit 0 ;;
         *)               die "unknown option: $1 (try --help)" ;;
@@ -123,6 +131,11 @@ read_heavy=$here/scenarios/read-heavy.conf
 contention=$here/scenarios/contention.conf
 
 [ -x "$fbload" ] || die "$fbload not built: make -C $build loadtest/fb-load"
+load=("$fbload")
+if [ "$load_batch" = yes ]; then
+    command -v chrt >/dev/null || die "--load-batch needs chrt: install the Debian package util-linux"
+    load=(chrt --batch 0 "$fbload")
+fi
 [ -x "$fbecho" ] || die "$fbecho not built: make -C $build loadtest/fb-echo"
 [ -x "$fbfloor" ] || die "$fbfloor not built: make -C $build loadtest/fb-floor"
 [ -r "$seed" ] || die "$seed is missing"
@@ -380,7 +393,7 @@ start_fastbank() {
 
     # GET /accounts/1/balance needs an account 1: create one if the
     # store is empty (ids start at 1).
-    "$fbload" --port "$port" --accounts 1 --fund 1 --mix 0,0,0,1 \
+    "${load[@]}" --port "$port" --accounts 1 --fund 1 --mix 0,0,0,1 \
         --requests 1 --connections 1 --quiet >"$out/fastbank-prime.txt" 2>&1 \
         || { srv_note="NOT RUN: could not create account 1 (see fastbank-prime.txt)"; return 1; }
 }
@@ -421,7 +434,7 @@ run_case() {
     cut -d' ' -f1 /proc/loadavg >"$out/$server-$case.load"
 
     log "$server $case: fb-load ${args[*]}"
-    "$fbload" "${args[@]}" >"$out/$server-$case.txt" 2>&1 || rc=$?
+    "${load[@]}" "${args[@]}" >"$out/$server-$case.txt" 2>&1 || rc=$?
     echo "$rc" >"$out/$server-$case.rc"
     [ "$rc" -eq 0 ] || log "$server $case: fb-load exited $rc (see $server-$case.txt)"
 
@@ -526,8 +539,9 @@ report() {
     printf 'machine: %s, %s CPUs, %s\n' \
         "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" \
         "$(nproc)" "$(uname -sr)"
-    printf 'fb-load: --duration %s --warmup %s (GET /accounts/1/balance, or the seed mix)\n' \
-        "$duration" "$warmup"
+    printf 'fb-load: --duration %s --warmup %s (GET /accounts/1/balance, or the seed mix)%s\n' \
+        "$duration" "$warmup" \
+        "$([ "$load_batch" = no ] || echo ', under SCHED_BATCH (--load-batch)')"
     printf 'fastbank: nginx/fb-run.sh --no-access-log, otherwise defaults%s\n' \
         "${fastbank_args:+, backend options: $fastbank_args}"
     printf 'load average (1, 5, 15 min): %s at the start, %s at the end\n' \
@@ -607,8 +621,9 @@ report | tee "$out/bench.txt"
 {
     printf '{\n  "tool": "bench.sh",\n  "date": "%s",\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
     printf '  "machine": {"cpus": %s, "kernel": "%s"},\n' "$(nproc)" "$(uname -r)"
-    printf '  "settings": {"duration_s": %s, "warmup_s": %s, "nginx_workers": "%s", "echo_threads": %s},\n' \
-        "$duration" "$warmup" "$nginx_workers" "$echo_threads"
+    printf '  "settings": {"duration_s": %s, "warmup_s": %s, "nginx_workers": "%s", "echo_threads": %s, "load_batch": %s},\n' \
+        "$duration" "$warmup" "$nginx_workers" "$echo_threads" \
+        "$([ "$load_batch" = yes ] && echo true || echo false)"
     printf '  "runs": ['
     sep=
     for case in ${cases//,/ }; do

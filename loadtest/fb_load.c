@@ -21,6 +21,7 @@
 #include "fb_load.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -991,6 +992,10 @@ fb_load_sample_procs(fb_load_run_t *run, int after)
 
     if (after) {
         run->client_cpu_after = fb_load_cpu_self();
+
+        /* Under SCHED_OTHER fb-load, woken by a reply, may preempt the
+         * server that wrote it (BENCHMARKS.md): say how it ran. */
+        run->client_sched = sched_getscheduler(0);
     } else {
         run->client_cpu_before = fb_load_cpu_self();
     }

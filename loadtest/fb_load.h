@@ -336,6 +336,8 @@ struct fb_load_run_s {
     int                  nprocs;
     double               client_cpu_before;
     double               client_cpu_after;
+    int                  client_sched;      /* fb-load's scheduling policy
+                                               (sched_getscheduler) */
     unsigned             procs_sampled:1;
 };
 

@@ -6,6 +6,7 @@
 
 #include "fb_load.h"
 
+#include <sched.h>
 #include <string.h>
 
 static double fb_load_server_cpu(fb_load_run_t *run, long *peak_kb);
@@ -112,6 +113,21 @@ fb_load_server_csw(fb_load_run_t *run, uint64_t *vol, uint64_t *invol)
     }
 
     return seen > 0 ? FB_OK : FB_ERROR;
+}
+
+
+/* sched_getscheduler()'s answer, as chrt(1) names it. */
+static const char *
+fb_load_sched_name(int policy)
+{
+    switch (policy) {
+    case SCHED_OTHER: return "other";
+    case SCHED_BATCH: return "batch";
+    case SCHED_IDLE:  return "idle";
+    case SCHED_FIFO:  return "fifo";
+    case SCHED_RR:    return "rr";
+    default:          return "unknown";
+    }
 }
 
 
@@ -296,6 +312,13 @@ fb_load_report_table(FILE *f, fb_load_run_t *run, fb_load_stats_t *s,
         fprintf(f, "cpu:       fb-load %.3f s = %.2f us/request (--pid to"
                 " see the servers')\n", ccpu,
                 ccpu * 1e6 / (double) sum->responses);
+    }
+
+    if (run->client_sched != SCHED_OTHER) {
+        fprintf(f, "sched:     fb-load ran under the %s policy"
+                " (chrt --%s)\n",
+                fb_load_sched_name(run->client_sched),
+                fb_load_sched_name(run->client_sched));
     }
 
     if (fb_load_server_csw(run, &vol, &invol) == FB_OK
@@ -573,8 +596,10 @@ fb_load_report_json(FILE *f, fb_load_run_t *run, fb_load_stats_t *s,
     }
 
     cpu = run->client_cpu_after - run->client_cpu_before;
-    fprintf(f, "  \"client\": {\"cpu_s\": %.3f, \"cpu_us_per_req\": %.3f},\n",
-            cpu, sum->responses ? cpu * 1e6 / (double) sum->responses : 0.0);
+    fprintf(f, "  \"client\": {\"cpu_s\": %.3f, \"cpu_us_per_req\": %.3f,"
+            " \"sched\": \"%s\"},\n", cpu,
+            sum->responses ? cpu * 1e6 / (double) sum->responses : 0.0,
+            fb_load_sched_name(run->client_sched));
 
     fprintf(f, "  \"audit\": {\"status\": \"%s\", \"requests\": %llu,"
             " \"seconds\": %.3f, \"accounts\": %lld,"

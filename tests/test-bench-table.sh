@@ -73,6 +73,7 @@ run_bench() {
 
 run_bench table --servers nginx,floor,fastbank --cases get-64 --duration 1 \
     --warmup 0
+table_out=$out
 
 if [ "$rc" -eq 0 ] && [ -s "$out/bench.txt" ]; then
     ok "bench.sh ran nginx alone, the floor and fastbank: exit 0, a table"
@@ -167,6 +168,25 @@ if [ "$rc" -eq 0 ] && [ "$got" = " nginx:300/0 floor:300/0" ] \
     ok "bench.sh --rate 300: rate-64 at 300 req/s for each server, no mix-64"
 else
     fail "bench.sh --rate 300: rate-64 at 300 req/s for each server, no mix-64 (exit $rc,$got)" \
+         "$log"
+fi
+
+# --load-batch: fb-load ran under SCHED_BATCH, and says so; without it,
+# under the policy it was started with (this test's).
+run_bench batch --servers nginx --cases get-64 --duration 0.5 --warmup 0 \
+    --load-batch
+got=$(python3 -c 'import json, os, sys
+names = {os.SCHED_OTHER: "other", os.SCHED_BATCH: "batch", os.SCHED_IDLE: "idle"}
+mine = names.get(os.sched_getscheduler(0), "?")
+plain = json.load(open(sys.argv[1]))["client"]["sched"]
+batch = json.load(open(sys.argv[2]))["client"]["sched"]
+print("ok" if (plain, batch) == (mine, "batch") else "%s %s, not %s batch" % (plain, batch, mine))' \
+    "$table_out/nginx-get-64.json" "$out/nginx-get-64.json" 2>&1)
+if [ "$rc" -eq 0 ] && [ "$got" = ok ] \
+    && grep -q 'under SCHED_BATCH (--load-batch)' "$out/bench.txt"; then
+    ok "bench.sh --load-batch: fb-load under SCHED_BATCH, in its JSON and the table"
+else
+    fail "bench.sh --load-batch: fb-load under SCHED_BATCH, in its JSON and the table (exit $rc, $got)" \
          "$log"
 fi
 

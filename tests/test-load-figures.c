@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -427,6 +428,7 @@ static void
 test_report_json(void)
 {
     int                 i;
+    const char         *sched;
     json_object        *o;
     fb_load_run_t      *run;
     fb_load_conf_t      conf;
@@ -483,6 +485,7 @@ test_report_json(void)
         .hwm_kb = 99000, .csw_vol_before = 7, .seen_before = 1 };
     run->client_cpu_before = 2.0;
     run->client_cpu_after = 2.5;
+    run->client_sched = SCHED_BATCH;
 
     memset(&sum, 0, sizeof(sum));
     sum.responses = 1000;
@@ -532,6 +535,11 @@ test_report_json(void)
      * that went down counts nothing, it does not wrap */
     CU_ASSERT_EQUAL(num(o, "servers.csw_per_req"), 0.25);
     CU_ASSERT_EQUAL(num(o, "client.cpu_us_per_req"), 500.0);
+    sched = json_object_get_string(field(o, "client.sched"));
+    CU_ASSERT_PTR_NOT_NULL(sched);
+    if (sched != NULL) {
+        CU_ASSERT_STRING_EQUAL(sched, "batch");
+    }
     /* the largest VmHWM of a process seen to the end */
     CU_ASSERT_EQUAL(num(o, "summary.server_peak_rss_kb"), 7000);
 
