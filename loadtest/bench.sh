@@ -457,7 +457,8 @@ field() {
 # fb-load sampled (each on a line of its own), summed, times SCALE, per
 # response: WHO "nginx" for those named as nginx's binary, "other" for the
 # rest (the backend), so that the CPU ratio and the context switches split
-# into nginx's part and the backend's.
+# into nginx's part and the backend's.  Nothing when no such process has
+# the figure (nginx alone has no backend; a null was not measured).
 proc_sum() {
     local f=$1 who=$2 scale=$3
     shift 3
@@ -466,10 +467,12 @@ proc_sum() {
         BEGIN { nk = split(keys, k, " ") }
         /^ *\{"pid": / && (index($0, comm) > 0) == (who == "nginx") {
             for (i = 1; i <= nk; i++)
-                if (match($0, "\"" k[i] "\": [0-9.]+"))
+                if (match($0, "\"" k[i] "\": [0-9.]+")) {
                     s += substr($0, RSTART + length(k[i]) + 4, RLENGTH - length(k[i]) - 4)
+                    m++
+                }
         }
-        END { if (n + 0 > 0) printf "%.3f", s * scale / n }
+        END { if (n + 0 > 0 && m > 0) printf "%.3f", s * scale / n }
     ' "$f"
 }
 
@@ -544,6 +547,7 @@ report() {
         "$([ "$load_batch" = no ] || echo ', under SCHED_BATCH (--load-batch)')"
     printf 'fastbank: nginx/fb-run.sh --no-access-log, otherwise defaults%s\n' \
         "${fastbank_args:+, backend options: $fastbank_args}"
+    [ -z "$rate" ] || printf 'rate-64: %s req/s for every server (--rate)\n' "$rate"
     printf 'load average (1, 5, 15 min): %s at the start, %s at the end\n' \
         "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"
     printf 'x: ratio to nginx alone (the "nginx" row) in the same case\n'
@@ -621,9 +625,9 @@ report | tee "$out/bench.txt"
 {
     printf '{\n  "tool": "bench.sh",\n  "date": "%s",\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
     printf '  "machine": {"cpus": %s, "kernel": "%s"},\n' "$(nproc)" "$(uname -r)"
-    printf '  "settings": {"duration_s": %s, "warmup_s": %s, "nginx_workers": "%s", "echo_threads": %s, "load_batch": %s},\n' \
+    printf '  "settings": {"duration_s": %s, "warmup_s": %s, "nginx_workers": "%s", "echo_threads": %s, "load_batch": %s, "rate": %s},\n' \
         "$duration" "$warmup" "$nginx_workers" "$echo_threads" \
-        "$([ "$load_batch" = yes ] && echo true || echo false)"
+        "$([ "$load_batch" = yes ] && echo true || echo false)" "${rate:-null}"
     printf '  "runs": ['
     sep=
     for case in ${cases//,/ }; do

@@ -1015,12 +1015,14 @@ fb_load_sample_procs(fb_load_run_t *run, int after)
             p->hwm_kb = now.hwm_kb;
             p->csw_vol_after = now.csw_vol;
             p->csw_invol_after = now.csw_invol;
+            p->csw_after = now.csw_ok;
             p->seen_after = 1;
         } else {
             p->cpu_before = now.cpu;
             p->rss_before_kb = now.rss_kb;
             p->csw_vol_before = now.csw_vol;
             p->csw_invol_before = now.csw_invol;
+            p->csw_before = now.csw_ok;
             p->seen_before = 1;
         }
     }

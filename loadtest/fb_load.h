@@ -183,6 +183,7 @@ typedef struct {
     long      hwm_kb;                       /* VmHWM */
     uint64_t  csw_vol;                      /* context switches of the */
     uint64_t  csw_invol;                    /* threads it has now */
+    unsigned  csw_ok:1;                     /* the two above were read */
 } fb_load_proc_now_t;
 
 typedef struct {
@@ -199,6 +200,8 @@ typedef struct {
     uint64_t  csw_invol_after;
     unsigned  seen_before:1;
     unsigned  seen_after:1;
+    unsigned  csw_before:1;                 /* the switches were read */
+    unsigned  csw_after:1;
 } fb_load_proc_t;
 
 int fb_load_proc_sample(pid_t pid, fb_load_proc_now_t *now, char *comm,

@@ -146,17 +146,28 @@ fb_load_proc_sample(pid_t pid, fb_load_proc_now_t *now, char *comm,
     now->rss_kb = (long) fb_load_proc_status_num(buf, "VmRSS");
     now->hwm_kb = (long) fb_load_proc_status_num(buf, "VmHWM");
 
-    return fb_load_proc_csw(pid, &now->csw_vol, &now->csw_invol);
+    /* The switches are a figure more, not a condition of the sample: the
+     * CPU and memory stand without them. */
+    now->csw_ok = fb_load_proc_csw(pid, &now->csw_vol, &now->csw_invol)
+                  == FB_OK;
+
+    return FB_OK;
 }
 
 
+/*
+ * The switches of pid's threads, summed; FB_ERROR if the threads cannot
+ * be listed or one's status lacks them (cut short, say), rather than a
+ * sum that leaves a thread out.
+ */
 static int
 fb_load_proc_csw(pid_t pid, uint64_t *vol, uint64_t *invol)
 {
-    int             n;
+    int             n, rc;
     DIR            *dir;
-    char            path[320], buf[8192];   /* the switches come last */
-    long long       v, i;
+    char            path[320];              /* d_name is at most 255 */
+    char            buf[8192];              /* the switches come last */
+    long long       nvol, ninvol;
     struct dirent  *de;
 
     *vol = 0;
@@ -170,8 +181,9 @@ fb_load_proc_csw(pid_t pid, uint64_t *vol, uint64_t *invol)
     }
 
     n = 0;
+    rc = FB_OK;
 
-    while ((de = readdir(dir)) != NULL) {
+    while (rc == FB_OK && (de = readdir(dir)) != NULL) {
         if (!isdigit((unsigned char) de->d_name[0])) {
             continue;
         }
@@ -184,20 +196,21 @@ fb_load_proc_csw(pid_t pid, uint64_t *vol, uint64_t *invol)
             continue;
         }
 
-        v = fb_load_proc_status_num(buf, "voluntary_ctxt_switches");
-        i = fb_load_proc_status_num(buf, "nonvoluntary_ctxt_switches");
-        if (v < 0 || i < 0) {
-            continue;
+        nvol = fb_load_proc_status_num(buf, "voluntary_ctxt_switches");
+        ninvol = fb_load_proc_status_num(buf, "nonvoluntary_ctxt_switches");
+        if (nvol < 0 || ninvol < 0) {
+            rc = FB_ERROR;
+            break;
         }
 
-        *vol += (uint64_t) v;
-        *invol += (uint64_t) i;
+        *vol += (uint64_t) nvol;
+        *invol += (uint64_t) ninvol;
         n++;
     }
 
     closedir(dir);
 
-    return n > 0 ? FB_OK : FB_ERROR;
+    return rc == FB_OK && n > 0 ? FB_OK : FB_ERROR;
 }
 
 

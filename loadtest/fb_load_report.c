@@ -88,9 +88,19 @@ fb_load_csw(uint64_t before, uint64_t after)
 }
 
 
+/* Whether p's switches were read at both ends of the measured run. */
+static int
+fb_load_csw_known(const fb_load_proc_t *p)
+{
+    return p->seen_before && p->seen_after && p->csw_before && p->csw_after;
+}
+
+
 /*
  * Context switches of the servers over the measured run, voluntary and
- * involuntary; FB_ERROR if nothing was sampled.
+ * involuntary, over the processes whose CPU counts; FB_ERROR if nothing
+ * was sampled or one of them lacks its switches (a total that left a
+ * process out would pass for all of them).
  */
 static int
 fb_load_server_csw(fb_load_run_t *run, uint64_t *vol, uint64_t *invol)
@@ -105,11 +115,17 @@ fb_load_server_csw(fb_load_run_t *run, uint64_t *vol, uint64_t *invol)
     for (i = 0; i < run->nprocs; i++) {
         p = &run->procs[i];
 
-        if (p->seen_before && p->seen_after) {
-            *vol += fb_load_csw(p->csw_vol_before, p->csw_vol_after);
-            *invol += fb_load_csw(p->csw_invol_before, p->csw_invol_after);
-            seen++;
+        if (!p->seen_before || !p->seen_after) {
+            continue;
         }
+
+        if (!fb_load_csw_known(p)) {
+            return FB_ERROR;
+        }
+
+        *vol += fb_load_csw(p->csw_vol_before, p->csw_vol_after);
+        *invol += fb_load_csw(p->csw_invol_before, p->csw_invol_after);
+        seen++;
     }
 
     return seen > 0 ? FB_OK : FB_ERROR;
@@ -291,12 +307,18 @@ fb_load_report_table(FILE *f, fb_load_run_t *run, fb_load_stats_t *s,
         }
 
         fprintf(f, "server:    pid %-7ld %-15s cpu %8.3f s   rss %7.1f ->"
-                " %7.1f MB   peak %7.1f MB   switches %llu + %llu\n",
+                " %7.1f MB   peak %7.1f MB   switches ",
                 (long) p->pid, p->comm,
                 p->cpu_after - p->cpu_before, p->rss_before_kb / 1024.0,
-                p->rss_after_kb / 1024.0, p->hwm_kb / 1024.0,
-                fb_load_csw(p->csw_vol_before, p->csw_vol_after),
-                fb_load_csw(p->csw_invol_before, p->csw_invol_after));
+                p->rss_after_kb / 1024.0, p->hwm_kb / 1024.0);
+
+        if (fb_load_csw_known(p)) {
+            fprintf(f, "%llu + %llu\n",
+                    fb_load_csw(p->csw_vol_before, p->csw_vol_after),
+                    fb_load_csw(p->csw_invol_before, p->csw_invol_after));
+        } else {
+            fprintf(f, "- (not read)\n");
+        }
     }
 
     cpu = fb_load_server_cpu(run, &peak);
@@ -570,13 +592,22 @@ fb_load_report_json(FILE *f, fb_load_run_t *run, fb_load_stats_t *s,
         fb_load_json_string(f, p->comm);
 
         if (p->seen_before && p->seen_after) {
-            fprintf(f, ", \"cpu_s\": %.3f, \"csw_voluntary\": %llu,"
-                    " \"csw_involuntary\": %llu, \"rss_before_kb\": %ld,"
-                    " \"rss_after_kb\": %ld, \"vm_hwm_kb\": %ld}",
-                    p->cpu_after - p->cpu_before,
-                    fb_load_csw(p->csw_vol_before, p->csw_vol_after),
-                    fb_load_csw(p->csw_invol_before, p->csw_invol_after),
-                    p->rss_before_kb, p->rss_after_kb, p->hwm_kb);
+            fprintf(f, ", \"cpu_s\": %.3f", p->cpu_after - p->cpu_before);
+
+            if (fb_load_csw_known(p)) {
+                fprintf(f, ", \"csw_voluntary\": %llu,"
+                        " \"csw_involuntary\": %llu",
+                        fb_load_csw(p->csw_vol_before, p->csw_vol_after),
+                        fb_load_csw(p->csw_invol_before,
+                                    p->csw_invol_after));
+            } else {
+                fprintf(f, ", \"csw_voluntary\": null,"
+                        " \"csw_involuntary\": null");
+            }
+
+            fprintf(f, ", \"rss_before_kb\": %ld, \"rss_after_kb\": %ld,"
+                    " \"vm_hwm_kb\": %ld}", p->rss_before_kb,
+                    p->rss_after_kb, p->hwm_kb);
         } else {
             fprintf(f, ", \"cpu_s\": null, \"missing\": true}");
         }
@@ -584,15 +615,20 @@ fb_load_report_json(FILE *f, fb_load_run_t *run, fb_load_stats_t *s,
 
     cpu = fb_load_server_cpu(run, &peak);
 
-    if (cpu >= 0 && fb_load_server_csw(run, &vol, &invol) == FB_OK) {
-        fprintf(f, "],\n    \"cpu_s\": %.3f, \"cpu_us_per_req\": %.3f,"
-                " \"csw_per_req\": %.3f},\n", cpu,
-                sum->responses ? cpu * 1e6 / (double) sum->responses : 0.0,
+    if (cpu >= 0) {
+        fprintf(f, "],\n    \"cpu_s\": %.3f, \"cpu_us_per_req\": %.3f,",
+                cpu, sum->responses ? cpu * 1e6 / (double) sum->responses
+                                    : 0.0);
+    } else {
+        fprintf(f, "],\n    \"cpu_s\": null, \"cpu_us_per_req\": null,");
+    }
+
+    if (fb_load_server_csw(run, &vol, &invol) == FB_OK) {
+        fprintf(f, " \"csw_per_req\": %.3f},\n",
                 sum->responses ? (double) (vol + invol)
                                  / (double) sum->responses : 0.0);
     } else {
-        fprintf(f, "],\n    \"cpu_s\": null, \"cpu_us_per_req\": null,"
-                " \"csw_per_req\": null},\n");
+        fprintf(f, " \"csw_per_req\": null},\n");
     }
 
     cpu = run->client_cpu_after - run->client_cpu_before;

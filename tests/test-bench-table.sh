@@ -107,11 +107,15 @@ def load(server):
     procs = d["servers"]["processes"]
     total = sum(p["cpu_s"] for p in procs) * 1e6 / n
     ngx = sum(p["cpu_s"] for p in procs if p["comm"] == "fb-test-nginx") * 1e6 / n
-    cs = {True: 0, False: 0}
+    # None where no process of the group was sampled (nginx alone has
+    # no backend): the table then says "-", not 0.
+    cs = {True: None, False: None}
     for p in procs:
-        cs[p["comm"] == "fb-test-nginx"] += p["csw_voluntary"] + p["csw_involuntary"]
+        g = p["comm"] == "fb-test-nginx"
+        cs[g] = (cs[g] or 0) + p["csw_voluntary"] + p["csw_involuntary"]
     named = sorted(p["comm"] for p in procs)
-    return d, total, ngx, named, cs[True] / n, cs[False] / n
+    per = {g: None if v is None else v / n for g, v in cs.items()}
+    return d, total, ngx, named, per[True], per[False]
 
 base, base_total = load("nginx")[:2]
 others = {"nginx": [], "floor": ["fb-floor"], "fastbank": ["fastbank"]}
@@ -136,7 +140,10 @@ for server in ("nginx", "floor", "fastbank"):
             print("FAIL %s %s: table %s, JSON %.3f" % (server, col, row[col], v))
     # counts per request, rounded to two places
     for col, v in (("ngx-cs", ngx_cs), ("be-cs", be_cs)):
-        if abs(float(row[col]) - v) > 0.006:
+        if v is None:
+            if row[col] != "-":
+                print("FAIL %s %s: table %s, no such process" % (server, col, row[col]))
+        elif row[col] == "-" or abs(float(row[col]) - v) > 0.006:
             print("FAIL %s %s: table %s, JSON %.3f" % (server, col, row[col], v))
     print("ok %s: x %s, cpu x %s = ngx-x %s + be-x %s; switches %s + %s"
           % (server, row["req/s x"], row["cpu-us x"], row["ngx-x"], row["be-x"],
@@ -164,10 +171,12 @@ print("%g/%d" % (d["config"]["rate"], d["exit_code"]))' \
         "$out/$server-rate-64.json" 2>/dev/null)"
 done
 if [ "$rc" -eq 0 ] && [ "$got" = " nginx:300/0 floor:300/0" ] \
-    && [ "$(grep -c '^rate-64 ' "$out/bench.txt")" -eq 2 ]; then
-    ok "bench.sh --rate 300: rate-64 at 300 req/s for each server, no mix-64"
+    && [ "$(grep -c '^rate-64 ' "$out/bench.txt")" -eq 2 ] \
+    && grep -q '^rate-64: 300 req/s for every server (--rate)$' "$out/bench.txt" \
+    && grep -q '"load_batch": false, "rate": 300}' "$out/bench.json"; then
+    ok "bench.sh --rate 300: rate-64 at 300 req/s for each server, no mix-64, and it says so"
 else
-    fail "bench.sh --rate 300: rate-64 at 300 req/s for each server, no mix-64 (exit $rc,$got)" \
+    fail "bench.sh --rate 300: rate-64 at 300 req/s for each server, no mix-64, and it says so (exit $rc,$got)" \
          "$log"
 fi
 
