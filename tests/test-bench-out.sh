@@ -17,7 +17,6 @@ fb_find_bench
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fb-bench-out.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-
 # An earlier run's result, as bench.sh would have left it.
 out=$tmp/out
 mkdir -p "$out"

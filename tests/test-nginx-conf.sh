@@ -20,7 +20,6 @@ fb_run=$shipped/fb-run.sh
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fb-conf.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-
 # nginx_t NAME DIR: nginx -t on DIR/nginx.conf, expecting success.
 nginx_t() {
     local out

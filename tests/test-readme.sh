@@ -41,7 +41,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-
 # --- extract the examples -----------------------------------------------------
 
 # examples/N.cmd holds the command, examples/N.out the output shown.
